@@ -1,0 +1,48 @@
+# Storefront — `make help` lists the targets.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+FLASK  := $(BIN)/flask --app saas
+PYTEST_ARGS ?=
+
+.DEFAULT_GOAL := help
+.PHONY: help install demo serve test test-embedded lint format bench clean
+
+help: ## Show this help
+	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(VENV)/.installed: pyproject.toml
+	@test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[dev]'
+	@touch $@
+
+install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
+
+demo: install ## Seed a demo platform and serve it on http://localhost:5000 (Ctrl-C stops all)
+	$(FLASK) demo
+	$(FLASK) serve
+
+serve: install ## Serve without seeding
+	$(FLASK) serve
+
+test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/REDIS_URL are set)
+	$(BIN)/pytest $(PYTEST_ARGS)
+
+test-embedded: install ## Smoke-test the embedded PostgreSQL/Redis path (ignores the URLs)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m embedded $(PYTEST_ARGS)
+
+lint: install ## ruff (lint + format check) and mypy on the core
+	$(BIN)/ruff check .
+	$(BIN)/ruff format --check .
+	$(BIN)/mypy
+
+format: install ## Apply ruff's formatting and safe fixes
+	$(BIN)/ruff check --fix .
+	$(BIN)/ruff format .
+
+bench: install ## Run the benchmarks under bench/ and print their ratios
+	$(BIN)/python -m bench
+
+clean: ## Remove the venv and caches (keeps instance/ data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

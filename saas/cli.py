@@ -1,0 +1,288 @@
+"""`flask` commands: db, tenants, operator, demo, worker, serve."""
+
+from __future__ import annotations
+
+import os
+import signal
+import subprocess
+import sys
+from typing import Any
+
+import click
+from flask import Flask, current_app
+from flask.cli import FlaskGroup
+from sqlalchemy import func, select
+
+from saas.db import db
+
+
+def init_app(app: Flask) -> None:
+    for command in (db_cli, tenants_cli, operator_cli, demo, worker, serve):
+        app.cli.add_command(command)
+
+
+def main() -> None:
+    """The `storefront` console script: the same commands as `flask --app saas`."""
+    from saas import create_app
+
+    FlaskGroup(create_app=create_app)(prog_name="storefront")
+
+
+def _ensure_platform_schema() -> None:
+    from saas.schema_migrations import upgrade_public
+
+    upgrade_public()
+
+
+# --- db -------------------------------------------------------------------------------
+
+
+@click.group("db")
+def db_cli() -> None:
+    """Platform schema migrations."""
+
+
+@db_cli.command("upgrade")
+@click.option("--revision", default="head", show_default=True)
+def db_upgrade(revision: str) -> None:
+    """Upgrade the platform tables in `public`."""
+    from saas.schema_migrations import upgrade_public
+
+    upgrade_public(revision)
+    click.echo(f"Platform schema at {revision}.")
+
+
+@db_cli.command("revision")
+@click.option("--tree", type=click.Choice(["public", "tenant"]), required=True)
+@click.option("-m", "--message", required=True)
+def db_revision(tree: str, message: str) -> None:
+    """Create an empty revision in one of the two migration trees."""
+    from alembic import command
+
+    from saas.schema_migrations import alembic_config
+
+    command.revision(alembic_config(tree), message=message)
+
+
+# --- tenants --------------------------------------------------------------------------
+
+
+@click.group("tenants")
+def tenants_cli() -> None:
+    """Create, list, migrate and drop shops."""
+    _ensure_platform_schema()
+
+
+@tenants_cli.command("create")
+@click.argument("slug")
+@click.option("--name", help="Shop name (defaults to the address).")
+@click.option("--owner-email", help="Where the welcome email goes.")
+@click.option("--theme", default="base", show_default=True)
+def tenants_create(slug: str, name: str | None, owner_email: str | None, theme: str) -> None:
+    """Create a shop at SLUG.<domain> with its own schema."""
+    from saas.jobs import enqueue
+    from saas.provisioning import create_tenant
+    from saas.sites import InvalidSlug, absolute_url, shop_host
+    from saas.theming import themes
+    from tenants.services.onboarding import send_welcome_email
+
+    if theme not in themes():
+        raise click.BadParameter(
+            f"unknown theme; choose from {', '.join(themes())}", param_hint="--theme"
+        )
+    try:
+        tenant = create_tenant(slug, name or slug, owner_email=owner_email, theme=theme)
+        db.session.commit()
+    except InvalidSlug as exc:
+        db.session.rollback()
+        raise click.BadParameter(str(exc), param_hint="SLUG") from exc
+    if owner_email:
+        enqueue(send_welcome_email, owner_email, tenant_id=tenant.id, queue="mail")
+    url = absolute_url(current_app, shop_host(current_app, tenant.slug))
+    click.echo(f"Created shop {tenant.slug!r} (schema {tenant.schema}): {url}")
+
+
+@tenants_cli.command("list")
+def tenants_list() -> None:
+    """List every shop with its status and schema."""
+    from saas.models import Tenant
+
+    tenants = db.session.scalars(select(Tenant).order_by(Tenant.id)).all()
+    if not tenants:
+        click.echo("No shops yet. Create one with: flask tenants create SLUG")
+        return
+    click.echo(f"{'ID':>6}  {'SLUG':<24} {'STATUS':<12} {'THEME':<10} SCHEMA")
+    for t in tenants:
+        click.echo(f"{t.id:>6}  {t.slug:<24} {t.status:<12} {t.theme:<10} {t.schema}")
+
+
+@tenants_cli.command("migrate")
+@click.option("--workers", type=click.IntRange(1, 32), help="Parallel processes.")
+@click.option("--shop", "shops", multiple=True, help="Only these shops (repeatable).")
+@click.option("--revision", default="head", show_default=True)
+def tenants_migrate(workers: int | None, shops: tuple[str, ...], revision: str) -> None:
+    """Upgrade every shop's schema; failures are reported at the end. Safe to rerun."""
+    from saas.models import Tenant, TenantStatus
+    from saas.schema_migrations import migrate_tenants
+
+    query = select(Tenant.id, Tenant.slug).where(Tenant.status != TenantStatus.DELETED)
+    if shops:
+        query = query.where(Tenant.slug.in_(shops))
+    targets = [(row.id, row.slug) for row in db.session.execute(query.order_by(Tenant.id))]
+    db.session.rollback()
+    if shops and len(targets) != len(set(shops)):
+        missing = set(shops) - {slug for _, slug in targets}
+        raise click.BadParameter(f"no such shop: {', '.join(sorted(missing))}", param_hint="--shop")
+    if not targets:
+        click.echo("No shops to migrate.")
+        return
+    with click.progressbar(
+        length=len(targets), label="Migrating shops", show_pos=True, file=sys.stderr
+    ) as bar:
+        report = migrate_tenants(
+            targets,
+            workers=workers,
+            revision=revision,
+            on_progress=lambda slug, error: bar.update(1),
+        )
+    click.echo(
+        f"{len(report.upgraded)} upgraded, {len(report.current)} already current, "
+        f"{len(report.failed)} failed."
+    )
+    if report.failed:
+        for slug, reason in sorted(report.failed.items()):
+            click.echo(f"  FAILED {slug}: {reason}", err=True)
+        click.echo("Fix the causes and run `flask tenants migrate` again to finish.", err=True)
+        sys.exit(1)
+
+
+@tenants_cli.command("drop")
+@click.argument("slug")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def tenants_drop(slug: str, yes: bool) -> None:
+    """Delete a shop and all of its data, permanently."""
+    from saas.models import Tenant
+    from saas.provisioning import drop_tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.BadParameter(f"no shop at {slug!r}", param_hint="SLUG")
+    if not yes:
+        click.confirm(
+            f"Permanently delete shop {tenant.name!r} ({slug}) and all its data?", abort=True
+        )
+    drop_tenant(tenant)
+    db.session.commit()
+    click.echo(f"Dropped shop {slug!r}.")
+
+
+# --- operators ------------------------------------------------------------------------
+
+
+@click.group("operator")
+def operator_cli() -> None:
+    """Operator accounts for the console."""
+    _ensure_platform_schema()
+
+
+@operator_cli.command("create")
+@click.argument("email")
+@click.option("--name", default="Operator", show_default=True)
+@click.password_option()
+def operator_create(email: str, name: str, password: str) -> None:
+    """Create an operator account."""
+    from saas.models import Operator
+    from saas.passwords import hash_password
+
+    email = email.strip().lower()
+    if "@" not in email:
+        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    if db.session.scalar(select(Operator.id).where(func.lower(Operator.email) == email)):
+        raise click.BadParameter("an operator with this email exists", param_hint="EMAIL")
+    db.session.add(Operator(email=email, name=name, password_hash=hash_password(password)))
+    db.session.commit()
+    click.echo(f"Operator {email} created.")
+
+
+# --- demo, worker, serve --------------------------------------------------------------
+
+
+@click.command("demo")
+def demo() -> None:
+    """Seed a demo platform (idempotent) and print its URLs and logins."""
+    from saas.demo import seed_demo
+
+    _ensure_platform_schema()
+    for line in seed_demo(progress=lambda msg: click.echo(f"  {msg}")):
+        click.echo(line)
+
+
+@click.command("worker")
+@click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
+@click.argument("queues", nargs=-1)
+def worker(burst: bool, queues: tuple[str, ...]) -> None:
+    """Run a job worker that enters each job's shop before running it."""
+    from saas.jobs import make_worker
+
+    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    make_worker(app, list(queues) or None).work(burst=burst, with_scheduler=not burst)
+
+
+@click.command("serve")
+@click.option("--host", default="127.0.0.1", show_default=True)
+@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--worker/--no-worker",
+    "with_worker",
+    default=True,
+    show_default=True,
+    help="Run a job worker beside the web server.",
+)
+def serve(host: str, port: int, with_worker: bool) -> None:
+    """Serve the platform for development; Ctrl-C stops everything this started."""
+    from werkzeug.serving import run_simple
+
+    from saas import embedded
+
+    def stop_serving(signum: int, frame: Any) -> None:
+        raise KeyboardInterrupt
+
+    # Ctrl-C and `kill` both end in the cleanup below, even where SIGINT was inherited
+    # as ignored (a shell's background job).
+    signal.signal(signal.SIGINT, stop_serving)
+    signal.signal(signal.SIGTERM, stop_serving)
+
+    app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    _ensure_platform_schema()
+    env = dict(
+        os.environ,
+        DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
+        REDIS_URL=app.config["REDIS_URL"],
+        INSTANCE_PATH=app.config["INSTANCE_PATH"],
+    )
+    worker_proc = None
+    if with_worker:
+        worker_proc = subprocess.Popen(
+            [sys.executable, "-m", "flask", "--app", "saas", "worker"], env=env
+        )
+    domain = app.config["SAAS_DOMAIN"]
+    click.echo(
+        f"Platform: http://{domain}:{port}  ·  shops: http://<shop>.{domain}:{port}  "
+        f"·  console: http://{app.config['OPERATOR_SUBDOMAIN']}.{domain}:{port}"
+    )
+    try:
+        run_simple(host, port, app, threaded=True, use_reloader=False, use_debugger=False)
+    except KeyboardInterrupt:
+        pass
+    finally:
+        if worker_proc is not None:
+            worker_proc.terminate()
+            try:
+                worker_proc.wait(15)
+            except subprocess.TimeoutExpired:
+                worker_proc.kill()
+        db.engine.dispose()
+        embedded.stop()
+        click.echo("Stopped.")

@@ -1,0 +1,160 @@
+"""Settings, read from the environment once at start-up.
+
+Every setting has a default that makes `make demo` work on a bare machine: with no
+`DATABASE_URL` / `REDIS_URL`, embedded servers are started under the instance folder
+(see `saas.embedded`).
+"""
+
+from __future__ import annotations
+
+import os
+import secrets
+from pathlib import Path
+from typing import Any
+
+PROJECT_ROOT = Path(__file__).resolve().parent.parent
+
+# Shop names that would collide with platform hosts, mail or common infrastructure.
+RESERVED_SLUGS = frozenset(
+    [
+        "www",
+        "admin",
+        "api",
+        "app",
+        "apps",
+        "assets",
+        "auth",
+        "billing",
+        "blog",
+        "cdn",
+        "console",
+        "dashboard",
+        "dev",
+        "docs",
+        "ftp",
+        "help",
+        "host",
+        "hostmaster",
+        "imap",
+        "localhost",
+        "mail",
+        "media",
+        "mx",
+        "ns",
+        "ns1",
+        "ns2",
+        "operator",
+        "pop",
+        "pop3",
+        "portal",
+        "postmaster",
+        "root",
+        "shop",
+        "shops",
+        "signup",
+        "smtp",
+        "ssl",
+        "staging",
+        "static",
+        "status",
+        "store",
+        "stripe",
+        "support",
+        "test",
+        "webmail",
+        "webhooks",
+    ]
+)
+
+
+def _bool(value: str | None, default: bool = False) -> bool:
+    if value is None:
+        return default
+    return value.strip().lower() in {"1", "true", "yes", "on"}
+
+
+def normalise_database_url(url: str) -> str:
+    """Make any PostgreSQL URL use the psycopg 3 driver."""
+    for prefix in ("postgres://", "postgresql://"):
+        if url.startswith(prefix):
+            return "postgresql+psycopg://" + url[len(prefix) :]
+    return url
+
+
+def _secret_key(instance_path: Path) -> str:
+    """A stable development key kept in the instance folder, so sessions survive restarts."""
+    key_file = instance_path / "secret_key"
+    if key_file.exists():
+        return key_file.read_text().strip()
+    instance_path.mkdir(parents=True, exist_ok=True)
+    key = secrets.token_urlsafe(48)
+    key_file.write_text(key)
+    key_file.chmod(0o600)
+    return key
+
+
+def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
+    """Build the Flask config mapping from environment variables.
+
+    The embedded servers are started here (and only here) when no URL is set, so a
+    single `create_app()` works for the web server, the CLI and the worker alike.
+    """
+    env = os.environ if environ is None else environ
+    instance_path = Path(env.get("INSTANCE_PATH", PROJECT_ROOT / "instance")).resolve()
+    production = env.get("SAAS_ENV", "development") == "production"
+
+    secret_key = env.get("SECRET_KEY")
+    if not secret_key:
+        if production:
+            raise RuntimeError("SECRET_KEY must be set when SAAS_ENV=production")
+        secret_key = _secret_key(instance_path)
+
+    database_url = env.get("DATABASE_URL")
+    redis_url = env.get("REDIS_URL")
+    if not database_url or not redis_url:
+        from saas import embedded
+
+        if not database_url:
+            database_url = embedded.postgres_url(instance_path)
+        if not redis_url:
+            redis_url = embedded.redis_url(instance_path)
+
+    domain = env.get("SAAS_DOMAIN", "localhost").strip().lower().rstrip(".")
+    domain = domain.split(":", 1)[0]  # the port is never part of the identity of a site
+
+    return {
+        "SAAS_ENV": "production" if production else "development",
+        "INSTANCE_PATH": str(instance_path),
+        "SECRET_KEY": secret_key,
+        "SQLALCHEMY_DATABASE_URI": normalise_database_url(database_url),
+        "SQLALCHEMY_ENGINE_OPTIONS": {
+            # Small pools, recycled by age: every backend caches the catalog of each
+            # schema it touches, so long-lived connections grow with the tenant count.
+            "pool_size": int(env.get("DB_POOL_SIZE", "5")),
+            "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
+            "pool_recycle": int(env.get("DB_POOL_RECYCLE", "300")),
+            "pool_pre_ping": True,
+        },
+        "REDIS_URL": redis_url,
+        "SAAS_DOMAIN": domain,
+        "OPERATOR_SUBDOMAIN": env.get("OPERATOR_SUBDOMAIN", "admin"),
+        # Scheme and port used when the platform writes absolute links (emails, hand-offs).
+        "PREFERRED_URL_SCHEME": env.get("URL_SCHEME", "https" if production else "http"),
+        "PUBLIC_PORT": env.get("PUBLIC_PORT", "" if production else "5000"),
+        "TRUST_PROXY": _bool(env.get("TRUST_PROXY")),
+        "HOST_CACHE_TTL": int(env.get("HOST_CACHE_TTL", "60")),
+        "QUEUE_PREFIX": env.get("QUEUE_PREFIX", ""),
+        "MIGRATION_WORKERS": int(env.get("MIGRATION_WORKERS", "4")),
+        # Until staff login exists, the per-shop outbox page is a development aid only.
+        "SHOW_OUTBOX": _bool(env.get("SHOW_OUTBOX"), default=not production),
+        "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAIL_FROM": env.get("MAIL_FROM", f"Storefront <no-reply@{domain}>"),
+        # Host-only cookies: no Domain attribute, so no shop's cookie reaches another host.
+        "SESSION_COOKIE_DOMAIN": None,
+        "SESSION_COOKIE_HTTPONLY": True,
+        "SESSION_COOKIE_SAMESITE": "Lax",
+        "SESSION_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_DOMAIN": None,
+        "REMEMBER_COOKIE_SECURE": production,
+        "REMEMBER_COOKIE_HTTPONLY": True,
+    }

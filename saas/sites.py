@@ -1,0 +1,195 @@
+"""Which site a request is for, decided from its host before anything else runs.
+
+One application serves three sites that share URL paths (each has its own `/`):
+
+* the platform (`<SAAS_DOMAIN>`): marketing pages and merchant signup;
+* the operator console (`<OPERATOR_SUBDOMAIN>.<SAAS_DOMAIN>`);
+* shops (`<slug>.<SAAS_DOMAIN>` or a custom domain listed in `domains`).
+
+Routing uses Werkzeug's host matching with the site *kind* in place of the host: each
+blueprint's rules carry `host="platform" | "console" | "shop"`, and the URL adapter is
+bound to the kind this module derives from the real host. URLs built for a rule of the
+current site stay relative; absolute ones get the real host back (`SiteMapAdapter`).
+
+A host that is none of these never reaches a view: it answers 400.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from typing import Any, Literal
+
+from flask import Blueprint, Flask, Request
+from flask.sansio.blueprints import BlueprintSetupState
+from werkzeug.exceptions import BadRequest
+from werkzeug.routing import MapAdapter
+
+from saas.config import RESERVED_SLUGS
+
+SiteKind = Literal["platform", "console", "shop"]
+SITE_ENVIRON_KEY = "saas.site"
+
+_HOST_CHARS = re.compile(r"^[a-z0-9.-]+$")
+_LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
+
+
+class InvalidSlug(ValueError):
+    """A shop address that cannot be used; the message says why, for people."""
+
+
+def validate_slug(slug: str) -> str:
+    """Return `slug` if it can name a shop's subdomain, else raise `InvalidSlug`."""
+    if not slug:
+        raise InvalidSlug("A shop address is required.")
+    if slug != slug.strip().lower():
+        raise InvalidSlug("Use lowercase letters, digits and hyphens only.")
+    if len(slug) < 3:
+        raise InvalidSlug("A shop address needs at least 3 characters.")
+    if len(slug) > 63:
+        raise InvalidSlug("A shop address can have at most 63 characters.")
+    if not _SLUG.match(slug):
+        raise InvalidSlug(
+            "Use lowercase letters, digits and hyphens only, starting and ending "
+            "with a letter or digit."
+        )
+    if "--" in slug:
+        raise InvalidSlug("A shop address cannot contain two hyphens in a row.")
+    if slug in RESERVED_SLUGS:
+        raise InvalidSlug(f"“{slug}” is reserved by the platform; please choose another.")
+    return slug
+
+
+@dataclass(frozen=True)
+class Site:
+    """The outcome of host classification for one request."""
+
+    kind: SiteKind
+    host: str  # normalised: lowercase, no port, no trailing dot
+    port: str = ""
+    slug: str | None = None  # for `<slug>.<domain>` hosts
+    custom_domain: bool = False  # a shop reached through a custom domain
+    www: bool = False  # `www.<domain>`, which redirects to the apex
+
+
+def normalise_host(raw: str) -> tuple[str, str]:
+    """Split a Host header into (host, port), lowercased; raise BadRequest if malformed."""
+    raw = (raw or "").strip().lower()
+    if not raw or len(raw) > 260:
+        raise BadRequest("Missing or oversized Host header.")
+    host, _, port = raw.rpartition(":") if raw.count(":") == 1 else (raw, "", "")
+    if port and not port.isdigit():
+        raise BadRequest("Malformed Host header.")
+    host = host.rstrip(".")
+    if not host or not _HOST_CHARS.match(host) or ".." in host:
+        raise BadRequest("Malformed Host header.")
+    if not all(_LABEL.match(label) for label in host.split(".")):
+        raise BadRequest("Malformed Host header.")
+    return host, port
+
+
+def classify_host(raw_host: str, domain: str, operator_subdomain: str) -> Site:
+    """Decide which site a host names. Custom domains are checked later, against the DB."""
+    host, port = normalise_host(raw_host)
+    if host == domain:
+        return Site("platform", host, port)
+    if host == f"www.{domain}":
+        return Site("platform", host, port, www=True)
+    if host == f"{operator_subdomain}.{domain}":
+        return Site("console", host, port)
+    suffix = f".{domain}"
+    if host.endswith(suffix):
+        label = host[: -len(suffix)]
+        if "." in label:
+            raise BadRequest("Unknown host.")
+        return Site("shop", host, port, slug=label)
+    return Site("shop", host, port, custom_domain=True)
+
+
+class SiteBlueprint(Blueprint):
+    """A blueprint whose every rule (its static route included) belongs to one site."""
+
+    def __init__(self, name: str, import_name: str, *, site: SiteKind, **kwargs: Any) -> None:
+        super().__init__(name, import_name, **kwargs)
+        self.site = site
+
+    def make_setup_state(
+        self, app: Any, options: dict[str, Any], first_registration: bool = False
+    ) -> BlueprintSetupState:
+        state = super().make_setup_state(app, options, first_registration)
+        add_url_rule = state.add_url_rule
+        site = self.site
+
+        def add_site_rule(
+            rule: str, endpoint: str | None = None, view_func: Any = None, **opts: Any
+        ):
+            opts.setdefault("host", site)
+            add_url_rule(rule, endpoint, view_func, **opts)
+
+        state.add_url_rule = add_site_rule  # type: ignore[method-assign]
+        return state
+
+
+class SiteMapAdapter(MapAdapter):
+    """Builds absolute URLs with real hosts where Werkzeug would write the site kind."""
+
+    site_hosts: dict[str, str]
+
+    def build(self, *args: Any, **kwargs: Any) -> str:
+        url = super().build(*args, **kwargs)
+        scheme, sep, rest = url.partition("//")
+        if not sep:
+            return url
+        kind, slash, path = rest.partition("/")
+        host = self.site_hosts.get(kind)
+        if host is None:
+            raise LookupError(f"cannot link to the {kind} site from here")
+        return f"{scheme}//{host}{slash}{path}"
+
+
+class SaasFlask(Flask):
+    """Flask with routing by site kind instead of by literal host."""
+
+    def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
+        if request is None:
+            return None
+        cfg = self.config
+        try:
+            site = classify_host(
+                request.environ.get("HTTP_HOST", ""), cfg["SAAS_DOMAIN"], cfg["OPERATOR_SUBDOMAIN"]
+            )
+        except BadRequest:
+            request.environ[SITE_ENVIRON_KEY] = None
+            raise
+        request.environ[SITE_ENVIRON_KEY] = site
+        adapter = self.url_map.bind_to_environ(request.environ, server_name=site.kind)
+        adapter.__class__ = SiteMapAdapter  # same state, one overridden method
+        adapter.site_hosts = site_hosts(self, site)  # type: ignore[attr-defined]
+        return adapter
+
+
+def public_host(app: Flask, host: str) -> str:
+    """`host` with the port the platform is reached on, for absolute links."""
+    port = app.config.get("PUBLIC_PORT") or ""
+    return f"{host}:{port}" if port else host
+
+
+def site_hosts(app: Flask, site: Site) -> dict[str, str]:
+    domain = app.config["SAAS_DOMAIN"]
+    hosts = {
+        "platform": public_host(app, domain),
+        "console": public_host(app, f"{app.config['OPERATOR_SUBDOMAIN']}.{domain}"),
+    }
+    if site.kind == "shop":
+        hosts["shop"] = f"{site.host}:{site.port}" if site.port else site.host
+    return hosts
+
+
+def shop_host(app: Flask, slug: str) -> str:
+    """The public host of a shop's subdomain (with port in development)."""
+    return public_host(app, f"{slug}.{app.config['SAAS_DOMAIN']}")
+
+
+def absolute_url(app: Flask, host: str, path: str = "/") -> str:
+    return f"{app.config['PREFERRED_URL_SCHEME']}://{host}{path}"

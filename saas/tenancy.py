@@ -1,0 +1,272 @@
+"""The current tenant: resolved from the request's site, or entered explicitly.
+
+`current_tenant` is a proxy to the tenant of this context (a shop request, a job, a
+CLI loop); `tenant_context()` is the only way code outside a request enters a tenant.
+Resolution goes host -> tenant record through a Redis cache that is invalidated after
+any commit that changes a tenant or a domain.
+"""
+
+from __future__ import annotations
+
+import json
+import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from contextvars import ContextVar
+from dataclasses import asdict, dataclass
+from typing import Any
+
+from flask import Flask, current_app, g, redirect, render_template, request
+from sqlalchemy import event, inspect, select
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.orm import Session
+from werkzeug.exceptions import BadRequest, HTTPException, NotFound, ServiceUnavailable
+from werkzeug.local import LocalProxy
+
+from saas.cache import redis_client
+from saas.db import current_schema, db, schema_for
+from saas.models import Domain, Tenant, TenantStatus
+from saas.sites import SITE_ENVIRON_KEY, Site
+
+log = logging.getLogger(__name__)
+
+
+@dataclass(frozen=True)
+class TenantRecord:
+    """What a request or job needs to know about its tenant; cacheable and immutable."""
+
+    id: int
+    slug: str
+    name: str
+    status: str
+    theme: str
+
+    @property
+    def schema(self) -> str:
+        return schema_for(self.id)
+
+    @classmethod
+    def of(cls, tenant: Tenant | TenantRecord) -> TenantRecord:
+        if isinstance(tenant, TenantRecord):
+            return tenant
+        return cls(tenant.id, tenant.slug, tenant.name, tenant.status, tenant.theme)
+
+
+class UnknownShop(NotFound):
+    description = "There is no shop at this address."
+
+
+class ShopUnavailable(ServiceUnavailable):
+    description = "This shop is temporarily unavailable."
+
+
+_current_tenant: ContextVar[TenantRecord | None] = ContextVar("current_tenant", default=None)
+
+
+def get_current_tenant() -> TenantRecord | None:
+    return _current_tenant.get()
+
+
+current_tenant: TenantRecord = LocalProxy(_current_tenant)  # type: ignore[assignment]
+
+
+@contextmanager
+def tenant_context(tenant: Tenant | TenantRecord | None) -> Iterator[TenantRecord | None]:
+    """Run the block as `tenant` (or as the platform, with None), then restore the caller's.
+
+    The block gets its own application context and so its own database session: ORM
+    identities loaded for one tenant can never be handed to another. Commit inside the
+    block; what is left uncommitted is rolled back on exit.
+    """
+    record = TenantRecord.of(tenant) if tenant is not None else None
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    with app.app_context():
+        tenant_token = _current_tenant.set(record)
+        schema_token = current_schema.set(record.schema if record else None)
+        try:
+            yield record
+        finally:
+            current_schema.reset(schema_token)
+            _current_tenant.reset(tenant_token)
+
+
+# --- resolution -----------------------------------------------------------------------
+
+_CACHE_PREFIX = "platform:tenant-host:"
+
+
+def _slug_key(slug: str) -> str:
+    return f"{_CACHE_PREFIX}slug:{slug}"
+
+
+def _domain_key(host: str) -> str:
+    return f"{_CACHE_PREFIX}domain:{host}"
+
+
+def _load(by_slug: str | None = None, by_domain: str | None = None) -> TenantRecord | None:
+    # Core on its own short connection: the request's session must not begin its
+    # transaction before the tenant is chosen.
+    query = select(Tenant.id, Tenant.slug, Tenant.name, Tenant.status, Tenant.theme)
+    if by_slug is not None:
+        query = query.where(Tenant.slug == by_slug)
+    else:
+        query = query.join(Domain, Domain.tenant_id == Tenant.id).where(Domain.host == by_domain)
+    with db.engine.connect() as conn:
+        row = conn.execute(query).first()
+    return TenantRecord(*row) if row else None
+
+
+def _cached(key: str, loader: Any) -> TenantRecord | None:
+    cache = redis_client()
+    try:
+        hit = cache.get(key)
+    except Exception:  # a cache outage slows resolution down, it does not break it
+        log.warning("tenant cache unavailable; resolving from the database", exc_info=True)
+        return loader()
+    if hit is not None:
+        data = json.loads(hit)
+        return TenantRecord(**data) if data else None
+    record = loader()
+    ttl = current_app.config["HOST_CACHE_TTL"]
+    try:
+        # Misses are cached too (shorter), so junk hosts cannot hammer the database.
+        cache.set(key, json.dumps(asdict(record) if record else None), ex=ttl if record else 10)
+    except Exception:
+        log.warning("could not write the tenant cache", exc_info=True)
+    return record
+
+
+def tenant_by_slug(slug: str) -> TenantRecord | None:
+    return _cached(_slug_key(slug), lambda: _load(by_slug=slug))
+
+
+def tenant_by_domain(host: str) -> TenantRecord | None:
+    return _cached(_domain_key(host), lambda: _load(by_domain=host))
+
+
+def resolve_shop(site: Site) -> TenantRecord:
+    """The tenant a shop site names, or the HTTP error a visitor should see."""
+    if site.custom_domain:
+        record = tenant_by_domain(site.host)
+        if record is None:  # not ours at all: a forged or misrouted Host header
+            raise BadRequest("Unknown host.")
+    else:
+        record = tenant_by_slug(site.slug or "")
+        if record is None or record.status == TenantStatus.DELETED:
+            raise UnknownShop()
+    if record.status == TenantStatus.DELETED:
+        raise BadRequest("Unknown host.")
+    if record.status != TenantStatus.ACTIVE:
+        raise ShopUnavailable()
+    return record
+
+
+def _invalidate(keys: set[str]) -> None:
+    if not keys:
+        return
+    try:
+        redis_client().delete(*keys)
+    except Exception:
+        log.error("could not invalidate tenant cache keys %s", sorted(keys), exc_info=True)
+
+
+def _collect_changed_hosts(session: Session, flush_context: Any) -> None:
+    keys: set[str] = session.info.setdefault("tenant_cache_keys", set())
+    tenant_ids: set[int] = session.info.setdefault("tenant_cache_ids", set())
+    for obj in (*session.new, *session.dirty, *session.deleted):
+        if isinstance(obj, Tenant):
+            slug_history = inspect(obj).attrs.slug.history
+            for slug in (*slug_history.deleted, *slug_history.unchanged, *slug_history.added):
+                keys.add(_slug_key(slug))
+            if obj.id is not None:
+                tenant_ids.add(obj.id)
+        elif isinstance(obj, Domain):
+            host_history = inspect(obj).attrs.host.history
+            for host in (*host_history.deleted, *host_history.unchanged, *host_history.added):
+                keys.add(_domain_key(host))
+
+
+def _flush_cache_invalidations(session: Session) -> None:
+    keys: set[str] = session.info.pop("tenant_cache_keys", set())
+    tenant_ids: set[int] = session.info.pop("tenant_cache_ids", set())
+    if tenant_ids:
+        with db.engine.connect() as conn:
+            hosts = conn.scalars(select(Domain.host).where(Domain.tenant_id.in_(tenant_ids)))
+            keys.update(_domain_key(h) for h in hosts)
+    _invalidate(keys)
+
+
+def _discard_cache_invalidations(session: Session, *args: Any) -> None:
+    session.info.pop("tenant_cache_keys", None)
+    session.info.pop("tenant_cache_ids", None)
+
+
+# --- request wiring -------------------------------------------------------------------
+
+
+def _enter_site() -> Any:
+    """First thing every request does: refuse bad hosts, then choose the tenant."""
+    site: Site | None = request.environ.get(SITE_ENVIRON_KEY)
+    g.site = site
+    g._tenant_tokens = (_current_tenant.set(None), current_schema.set(None))
+    if site is None:
+        raise BadRequest("Unknown host.")
+    if site.www:
+        return redirect(request.url.replace("//www.", "//", 1), code=301)
+    if site.kind != "shop":
+        return None
+    record = resolve_shop(site)
+    _current_tenant.set(record)
+    current_schema.set(record.schema)
+    return None
+
+
+def _leave_site(exc: BaseException | None) -> None:
+    tokens = g.pop("_tenant_tokens", None)
+    if tokens:
+        current_schema.reset(tokens[1])
+        _current_tenant.reset(tokens[0])
+
+
+def _missing_schema(error: DBAPIError) -> Any:
+    """A tenant whose schema is gone or unmigrated gets a clear page, not a traceback."""
+    sqlstate = getattr(error.orig, "sqlstate", None)
+    tenant = get_current_tenant()
+    if tenant is None or sqlstate not in {"3F000", "42P01"}:  # invalid schema / no table
+        raise error
+    log.error(
+        "schema %s of shop %s is missing or incomplete: %s", tenant.schema, tenant.slug, error.orig
+    )
+    db.session.rollback()
+    return error_page(ShopUnavailable())
+
+
+def error_page(error: HTTPException) -> Any:
+    site: Site | None = getattr(g, "site", None)
+    body = render_template(
+        "errors/error.html",
+        code=error.code,
+        title={400: "Bad request", 404: "Page not found", 503: "Temporarily unavailable"}.get(
+            error.code or 500, error.name
+        ),
+        message=error.description,
+        unknown_shop=isinstance(error, UnknownShop),
+        site=site,
+    )
+    return body, error.code
+
+
+def init_app(app: Flask) -> None:
+    # Registered before any blueprint, so a bad host stops here.
+    app.before_request_funcs.setdefault(None, []).insert(0, _enter_site)
+    app.teardown_request(_leave_site)
+    app.register_error_handler(DBAPIError, _missing_schema)
+    for code in (400, 404, 405, 503):
+        app.register_error_handler(code, error_page)
+
+    session_cls = db.session.session_factory.class_
+    if not getattr(session_cls, "_tenant_cache_hooks", False):
+        event.listen(session_cls, "after_flush", _collect_changed_hosts)
+        event.listen(session_cls, "after_commit", _flush_cache_invalidations)
+        event.listen(session_cls, "after_rollback", _discard_cache_invalidations)
+        session_cls._tenant_cache_hooks = True

@@ -1,0 +1,1 @@
+"""Everything that belongs to one merchant: its models, services, storefront and back office."""
