@@ -10,7 +10,7 @@ from typing import Any
 
 import click
 from flask import Flask, current_app
-from flask.cli import FlaskGroup
+from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 
 from saas.db import db
@@ -37,7 +37,7 @@ def _ensure_platform_schema() -> None:
 # --- db -------------------------------------------------------------------------------
 
 
-@click.group("db")
+@click.group("db", cls=AppGroup)
 def db_cli() -> None:
     """Platform schema migrations."""
 
@@ -67,7 +67,8 @@ def db_revision(tree: str, message: str) -> None:
 # --- tenants --------------------------------------------------------------------------
 
 
-@click.group("tenants")
+@click.group("tenants", cls=AppGroup)
+@with_appcontext
 def tenants_cli() -> None:
     """Create, list, migrate and drop shops."""
     _ensure_platform_schema()
@@ -179,7 +180,8 @@ def tenants_drop(slug: str, yes: bool) -> None:
 # --- operators ------------------------------------------------------------------------
 
 
-@click.group("operator")
+@click.group("operator", cls=AppGroup)
+@with_appcontext
 def operator_cli() -> None:
     """Operator accounts for the console."""
     _ensure_platform_schema()
@@ -210,6 +212,7 @@ def operator_create(email: str, name: str, password: str) -> None:
 
 
 @click.command("demo")
+@with_appcontext
 def demo() -> None:
     """Seed a demo platform (idempotent) and print its URLs and logins."""
     from saas.demo import seed_demo
@@ -220,6 +223,7 @@ def demo() -> None:
 
 
 @click.command("worker")
+@with_appcontext
 @click.option("--burst", is_flag=True, help="Stop when the queues are empty.")
 @click.argument("queues", nargs=-1)
 def worker(burst: bool, queues: tuple[str, ...]) -> None:
@@ -231,6 +235,7 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
 
 
 @click.command("serve")
+@with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=5000, show_default=True, type=int)
 @click.option(

@@ -31,7 +31,7 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("id", name="pk_products"),
         sa.UniqueConstraint("handle", name="uq_products_handle"),
-        sa.CheckConstraint("price_cents >= 0", name="ck_products_price_not_negative"),
+        sa.CheckConstraint("price_cents >= 0", name=op.f("ck_products_price_not_negative")),
     )
     op.create_table(
         "outbox_messages",

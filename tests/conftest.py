@@ -1,0 +1,200 @@
+"""Test fixtures: a throwaway database on a real PostgreSQL, a real Redis, real tenants.
+
+With DATABASE_URL / REDIS_URL set, the suite creates `storefront_test_<random>` on that
+PostgreSQL server and uses database 15 of that Redis server (flushed at start); without
+them it does the same on the embedded servers under `instance/`. The throwaway database
+is dropped at the end.
+
+Tests commit for real (jobs, threads and browsers need committed data); every tenant a
+test makes has a fresh slug, so tests never see each other's shops.
+"""
+
+from __future__ import annotations
+
+import itertools
+import os
+import threading
+import uuid
+from collections.abc import Callable, Iterator
+from pathlib import Path
+from typing import Any
+
+import pytest
+from flask.testing import FlaskClient
+from redis import Redis
+from sqlalchemy import select
+from sqlalchemy.engine import make_url
+from werkzeug.serving import make_server
+
+from saas import create_app, embedded
+from saas.config import PROJECT_ROOT
+from saas.db import db
+from saas.models import Domain, Tenant
+from saas.provisioning import create_tenant
+from saas.schema_migrations import upgrade_public
+from saas.tenancy import TenantRecord, tenant_context
+from tenants.models import Product
+from tenants.services.catalog import create_product
+
+TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
+
+
+def _libpq(url: str) -> str:
+    return make_url(url).set(drivername="postgresql").render_as_string(hide_password=False)
+
+
+@pytest.fixture(scope="session")
+def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
+    """Point the whole run (this process and any subprocess) at throwaway stores."""
+    instance = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
+    base_db = os.environ.get("DATABASE_URL")
+    admin = _libpq(base_db) if base_db else embedded.admin_url(instance)
+    name = f"storefront_test_{uuid.uuid4().hex[:10]}"
+    embedded.create_database(admin, name)
+    database_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+
+    base_redis = os.environ.get("REDIS_URL") or embedded.redis_url(instance)
+    redis = Redis.from_url(base_redis, db=TEST_REDIS_DB)
+    redis.flushdb()
+    redis_url = _with_redis_db(base_redis, TEST_REDIS_DB)
+
+    saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "INSTANCE_PATH")}
+    os.environ.update(
+        DATABASE_URL=database_url,
+        REDIS_URL=redis_url,
+        INSTANCE_PATH=str(tmp_path_factory.mktemp("instance")),
+    )
+    try:
+        yield {"database": database_url, "redis": redis_url, "admin": admin}
+    finally:
+        for key, value in saved.items():
+            if value is None:
+                os.environ.pop(key, None)
+            else:
+                os.environ[key] = value
+        redis.flushdb()
+        redis.close()
+        embedded.drop_database(admin, name)
+
+
+def _with_redis_db(url: str, number: int) -> str:
+    if url.startswith("unix://"):
+        path = url.split("?", 1)[0]
+        return f"{path}?db={number}"
+    parsed = url.rsplit("/", 1)
+    head = parsed[0] if parsed[-1].isdigit() or parsed[-1] == "" else url
+    return f"{head}/{number}"
+
+
+@pytest.fixture(scope="session")
+def app(server_urls: dict[str, str]) -> Iterator[Any]:
+    app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "PUBLIC_PORT": ""})
+    with app.app_context():
+        upgrade_public()
+    yield app
+    with app.app_context():
+        db.engine.dispose()
+
+
+@pytest.fixture
+def app_ctx(app: Any) -> Iterator[Any]:
+    with app.app_context():
+        yield app
+
+
+class SiteClient(FlaskClient):
+    """A test client that talks to one host (a shop, the apex or the console)."""
+
+    host = "localhost"
+
+    def open(self, *args: Any, **kwargs: Any) -> Any:
+        kwargs.setdefault("base_url", f"http://{self.host}")
+        return super().open(*args, **kwargs)
+
+
+def client_for(app: Any, host: str) -> SiteClient:
+    app.test_client_class = SiteClient
+    client = app.test_client()
+    client.host = host
+    return client
+
+
+@pytest.fixture
+def platform_client(app: Any) -> SiteClient:
+    return client_for(app, "localhost")
+
+
+@pytest.fixture
+def console_client(app: Any) -> SiteClient:
+    return client_for(app, "admin.localhost")
+
+
+@pytest.fixture
+def shop_client(app: Any) -> Callable[[TenantRecord | str], SiteClient]:
+    def make(tenant: TenantRecord | str) -> SiteClient:
+        host = tenant if isinstance(tenant, str) else f"{tenant.slug}.localhost"
+        return client_for(app, host)
+
+    return make
+
+
+_slugs = itertools.count(1)
+
+
+@pytest.fixture
+def make_tenant(app: Any) -> Callable[..., TenantRecord]:
+    """Factory: a committed shop with its own schema (and optionally products)."""
+
+    def make(
+        slug: str | None = None,
+        name: str | None = None,
+        products: list[tuple[str, int]] | None = None,
+        domains: list[str] | None = None,
+        **kwargs: Any,
+    ) -> TenantRecord:
+        slug = slug or f"shop{uuid.uuid4().hex[:6]}{next(_slugs)}"
+        with app.app_context():
+            tenant = create_tenant(slug, name or slug.title(), **kwargs)
+            for host in domains or []:
+                db.session.add(Domain(host=host, tenant_id=tenant.id))
+            db.session.commit()
+            record = TenantRecord.of(tenant)
+            if products:
+                with tenant_context(record):
+                    for title, price in products:
+                        create_product(title, price)
+                    db.session.commit()
+        return record
+
+    return make
+
+
+def product_titles(app: Any, tenant: TenantRecord) -> list[str]:
+    with app.app_context(), tenant_context(tenant):
+        return sorted(p.title for p in db.session.scalars(select(Product)))
+
+
+def tenant_row(app: Any, slug: str) -> Tenant | None:
+    with app.app_context():
+        return db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+
+
+class LiveServer:
+    def __init__(self, app: Any) -> None:
+        self.server = make_server("127.0.0.1", 0, app, threaded=True)
+        self.port = self.server.server_port
+        self.thread = threading.Thread(target=self.server.serve_forever, daemon=True)
+
+    def url(self, host: str, path: str = "/") -> str:
+        return f"http://{host}:{self.port}{path}"
+
+
+@pytest.fixture(scope="session")
+def live_server(app: Any) -> Iterator[LiveServer]:
+    """The app served over real HTTP on a free port, for browsers and raw sockets."""
+    server = LiveServer(app)
+    app.config["PUBLIC_PORT"] = str(server.port)
+    server.thread.start()
+    yield server
+    server.server.shutdown()
+    app.config["PUBLIC_PORT"] = ""

@@ -1,0 +1,151 @@
+"""Tenant isolation: every way one shop's data could reach another, tried."""
+
+from __future__ import annotations
+
+import logging
+from concurrent.futures import ThreadPoolExecutor
+
+import pytest
+from sqlalchemy import create_engine, select, text
+from sqlalchemy.exc import ProgrammingError
+
+from saas.db import NoTenantSelected, db, tenant_bind
+from saas.tenancy import get_current_tenant, tenant_context
+from tenants.models import Product
+from tests.conftest import product_titles
+
+pytestmark = pytest.mark.smoke
+
+
+def test_same_ids_and_handles_stay_apart(app, make_tenant, shop_client):
+    a = make_tenant(name="Shop A", products=[("Blue Mug", 1000)])
+    b = make_tenant(name="Shop B", products=[("Blue Mug", 2500)])
+    with app.app_context():
+        with tenant_context(a):
+            mug_a = db.session.scalar(select(Product).where(Product.handle == "blue-mug"))
+            assert (mug_a.id, mug_a.price_cents) == (1, 1000)
+        with tenant_context(b):
+            mug_b = db.session.scalar(select(Product).where(Product.handle == "blue-mug"))
+            assert (mug_b.id, mug_b.price_cents) == (1, 2500)
+    page_a = shop_client(a).get("/products/blue-mug").text
+    page_b = shop_client(b).get("/products/blue-mug").text
+    assert "$10.00" in page_a and "$25.00" not in page_a
+    assert "$25.00" in page_b and "$10.00" not in page_b
+
+
+def test_a_pooled_connection_never_answers_for_the_previous_tenant(app, make_tenant, server_urls):
+    a = make_tenant(products=[("Only In A", 100)])
+    b = make_tenant(products=[("Only In B", 200)])
+    # One connection in the pool, so B must reuse exactly the connection A used.
+    engine = create_engine(app.config["SQLALCHEMY_DATABASE_URI"], pool_size=1, max_overflow=0)
+    try:
+        with tenant_bind(engine, a.schema).connect() as conn:
+            pid_a = conn.execute(text("SELECT pg_backend_pid()")).scalar()
+            assert conn.execute(select(Product.title)).scalars().all() == ["Only In A"]
+        with tenant_bind(engine, b.schema).connect() as conn:
+            assert conn.execute(text("SELECT pg_backend_pid()")).scalar() == pid_a
+            assert conn.execute(select(Product.title)).scalars().all() == ["Only In B"]
+        with engine.connect() as conn:  # and nothing was left on the session
+            assert conn.execute(text("SHOW search_path")).scalar() == '"$user", public'
+            with pytest.raises(
+                ProgrammingError,
+                match='schema "tenant" does not exist|relation "tenant.products" does not exist',
+            ):
+                conn.execute(select(Product.title))
+    finally:
+        engine.dispose()
+
+
+def test_tenant_tables_without_a_tenant_fail_loudly(app):
+    with app.app_context():
+        with pytest.raises(NoTenantSelected, match="no shop is selected"):
+            db.session.scalars(select(Product)).all()
+        db.session.rollback()
+        with pytest.raises(NoTenantSelected):
+            db.session.add(Product(title="x", handle="x", price_cents=1, description=""))
+            db.session.flush()
+        db.session.rollback()
+
+
+def test_tenant_context_nests_and_restores(app, make_tenant):
+    a, b = make_tenant(), make_tenant()
+    with app.app_context():
+        assert get_current_tenant() is None
+        with tenant_context(a):
+            assert get_current_tenant().slug == a.slug
+            with tenant_context(b):
+                assert get_current_tenant().slug == b.slug
+            assert get_current_tenant().slug == a.slug
+        assert get_current_tenant() is None
+
+
+def test_uncommitted_work_does_not_cross_contexts(app, make_tenant):
+    a, b = make_tenant(), make_tenant()
+    with app.app_context(), tenant_context(a):
+        db.session.add(Product(title="Pending", handle="pending", price_cents=1, description=""))
+        db.session.flush()
+        with tenant_context(b):
+            assert db.session.scalars(select(Product.title)).all() == []
+        db.session.rollback()
+    assert product_titles(app, a) == []
+
+
+def test_concurrent_requests_for_different_shops_never_cross(make_tenant, shop_client):
+    shops = [
+        make_tenant(name=f"Shop {i}", products=[(f"Item of shop {i}", 100 + i)]) for i in range(4)
+    ]
+
+    def visit(n: int) -> tuple[int, str]:
+        shop = shops[n % len(shops)]
+        return n % len(shops), shop_client(shop).get("/").text
+
+    with ThreadPoolExecutor(max_workers=8) as pool:
+        results = list(pool.map(visit, range(80)))
+    for index, body in results:
+        assert f"Item of shop {index}" in body
+        for other in range(len(shops)):
+            if other != index:
+                assert f"Item of shop {other}" not in body
+
+
+def test_live_requests_on_threads_never_cross(make_tenant, live_server):
+    import urllib.request
+
+    shops = [make_tenant(products=[(f"Live item {i}", 100)]) for i in range(3)]
+
+    def fetch(n: int) -> tuple[int, str]:
+        shop = shops[n % 3]
+        request = urllib.request.Request(
+            f"http://127.0.0.1:{live_server.port}/", headers={"Host": f"{shop.slug}.localhost"}
+        )
+        with urllib.request.urlopen(request, timeout=10) as response:
+            return n % 3, response.read().decode()
+
+    with ThreadPoolExecutor(max_workers=6) as pool:
+        for index, body in pool.map(fetch, range(30)):
+            assert f"Live item {index}" in body
+            assert sum(f"Live item {i}" in body for i in range(3)) == 1
+
+
+def test_log_lines_name_their_shop(app, make_tenant, caplog):
+    from saas.logs import TenantFilter
+
+    a, b = make_tenant(), make_tenant()
+    caplog.handler.addFilter(TenantFilter())
+    with caplog.at_level(logging.INFO, logger="tenants.test"), app.app_context():
+        with tenant_context(a):
+            logging.getLogger("tenants.test").info("line for a")
+        with tenant_context(b):
+            logging.getLogger("tenants.test").info("line for b")
+        logging.getLogger("tenants.test").info("platform line")
+    shops = {r.getMessage(): r.tenant for r in caplog.records if r.name == "tenants.test"}
+    assert shops == {"line for a": a.slug, "line for b": b.slug, "platform line": "-"}
+
+
+def test_schema_names_are_never_taken_from_input():
+    from saas.db import checked_schema, schema_for
+
+    assert schema_for(42) == "t_42"
+    for bad in ("public", "t_1; DROP SCHEMA public", "t_0", "T_1", "t_1 ", "tenant"):
+        with pytest.raises(ValueError, match="not a tenant schema"):
+            checked_schema(bad)
