@@ -29,8 +29,8 @@ serve: install ## Serve without seeding
 test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/REDIS_URL are set)
 	$(BIN)/pytest $(PYTEST_ARGS)
 
-test-embedded: install ## Smoke-test the embedded PostgreSQL/Redis path (ignores the URLs)
-	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m embedded $(PYTEST_ARGS)
+test-embedded: install ## Run the smoke tests on the embedded PostgreSQL/Redis (ignores the URLs)
+	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m smoke $(PYTEST_ARGS)
 
 lint: install ## ruff (lint + format check) and mypy on the core
 	$(BIN)/ruff check .

@@ -111,13 +111,14 @@ class TenantWorker(Worker):
             _app = app
         _worker_app()
 
-    def execute_job(self, job: Job, queue: Queue) -> Any:
-        # Each work horse gets fresh database connections, never the parent's.
+    def main_work_horse(self, job: Job, queue: Queue) -> Any:
+        # In the forked work horse: forget (without closing) the parent's pooled
+        # connections, so the child opens its own and never talks over the parent's.
         from saas.db import db
 
         with _worker_app().app_context():
             db.engine.dispose(close=False)
-        return super().execute_job(job, queue)
+        return super().main_work_horse(job, queue)
 
 
 def make_worker(app: Flask, queues: list[str] | None = None) -> TenantWorker:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import enum
 from datetime import datetime
 
+from flask_login import UserMixin
 from sqlalchemy import DateTime, ForeignKey, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -59,7 +60,7 @@ class Domain(PlatformModel):
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
 
 
-class Operator(PlatformModel):
+class Operator(UserMixin, PlatformModel):
     """A person who runs the platform from the operator console."""
 
     __tablename__ = "operators"

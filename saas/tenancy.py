@@ -24,6 +24,7 @@ from werkzeug.exceptions import BadRequest, HTTPException, NotFound, ServiceUnav
 from werkzeug.local import LocalProxy
 
 from saas.cache import redis_client
+from saas.config import RESERVED_SLUGS
 from saas.db import current_schema, db, schema_for
 from saas.models import Domain, Tenant, TenantStatus
 from saas.sites import SITE_ENVIRON_KEY, Site
@@ -150,6 +151,8 @@ def resolve_shop(site: Site) -> TenantRecord:
         record = tenant_by_domain(site.host)
         if record is None:  # not ours at all: a forged or misrouted Host header
             raise BadRequest("Unknown host.")
+    elif site.slug in RESERVED_SLUGS:  # never a shop, whatever the database says
+        raise UnknownShop()
     else:
         record = tenant_by_slug(site.slug or "")
         if record is None or record.status == TenantStatus.DELETED:

@@ -191,10 +191,12 @@ class LiveServer:
 
 @pytest.fixture(scope="session")
 def live_server(app: Any) -> Iterator[LiveServer]:
-    """The app served over real HTTP on a free port, for browsers and raw sockets."""
-    server = LiveServer(app)
-    app.config["PUBLIC_PORT"] = str(server.port)
+    """A second app, configured as in production (CSRF on), served over real HTTP."""
+    live_app = create_app({"TESTING": True})
+    server = LiveServer(live_app)
+    live_app.config["PUBLIC_PORT"] = str(server.port)
     server.thread.start()
     yield server
     server.server.shutdown()
-    app.config["PUBLIC_PORT"] = ""
+    with live_app.app_context():
+        db.engine.dispose()
