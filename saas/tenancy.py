@@ -272,4 +272,4 @@ def init_app(app: Flask) -> None:
         event.listen(session_cls, "after_flush", _collect_changed_hosts)
         event.listen(session_cls, "after_commit", _flush_cache_invalidations)
         event.listen(session_cls, "after_rollback", _discard_cache_invalidations)
-        session_cls._tenant_cache_hooks = True
+        session_cls._tenant_cache_hooks = True  # type: ignore[attr-defined]

@@ -16,16 +16,18 @@ bp = SiteBlueprint(
 
 @bp.get("/")
 def landing() -> str:
-    shops = []
+    shops: list[Tenant] = []
     if current_app.config["SAAS_ENV"] != "production":
         # Development only: list the demo shops so they are one click away.
-        shops = db.session.scalars(
-            select(Tenant)
-            .where(Tenant.status == TenantStatus.ACTIVE)
-            .order_by(Tenant.name)
-            .limit(20)
-        ).all()
-    app = current_app._get_current_object()
+        shops = list(
+            db.session.scalars(
+                select(Tenant)
+                .where(Tenant.status == TenantStatus.ACTIVE)
+                .order_by(Tenant.name)
+                .limit(20)
+            )
+        )
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     links = [(s, absolute_url(app, shop_host(app, s.slug))) for s in shops]
     return render_template("platform/landing.html", shops=links)
 
