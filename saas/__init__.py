@@ -21,14 +21,14 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     Args:
         config: overrides applied after the environment (tests pass their database here).
     """
-    from saas import cache, cli, logs, tenancy, theming
+    from saas import cache, cli, logs, security, tenancy, theming
     from saas import config as settings
     from saas.db import db
 
     app = SaasFlask(
         __name__, host_matching=True, static_folder=None, instance_relative_config=False
     )
-    app.config.update(settings.from_env() if not (config or {}).get("SKIP_ENV") else {})
+    app.config.update(settings.from_env())
     app.config.update(config or {})
     app.instance_path = app.config["INSTANCE_PATH"]
     if app.config["TRUST_PROXY"]:
@@ -41,6 +41,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     tenancy.init_app(app)
     theming.init_app(app)
     csrf.init_app(app)
+    security.init_app(app)
     login_manager.init_app(app)
 
     from saas.operator import bp as operator_bp

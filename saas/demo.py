@@ -36,7 +36,7 @@ SHOPS: list[dict] = [
     {
         "slug": "bloom",
         "name": "Bloom Flowers",
-        "theme": "base",
+        "theme": "boutique",
         "owner": "owner@bloom.example",
         "products": [
             ("Spring Bouquet", 3900, "Tulips, ranunculus and eucalyptus."),
@@ -47,7 +47,7 @@ SHOPS: list[dict] = [
     {
         "slug": "pixel",
         "name": "Pixel Games",
-        "theme": "base",
+        "theme": "midnight",
         "owner": "owner@pixel.example",
         "products": [
             ("Retro Handheld Console", 12900, "400 built-in classics."),

@@ -68,7 +68,17 @@ def get_current_tenant() -> TenantRecord | None:
     return _current_tenant.get()
 
 
-current_tenant: TenantRecord = LocalProxy(_current_tenant)  # type: ignore[assignment]
+def _require_tenant() -> TenantRecord:
+    tenant = _current_tenant.get()
+    if tenant is None:
+        from saas.db import NoTenantSelected
+
+        raise NoTenantSelected("current_tenant used with no shop selected")
+    return tenant
+
+
+# The shop this context belongs to; using it outside a shop raises NoTenantSelected.
+current_tenant: TenantRecord = LocalProxy(_require_tenant)  # type: ignore[assignment]
 
 
 @contextmanager
@@ -246,6 +256,11 @@ def _missing_schema(error: DBAPIError) -> Any:
 
 def error_page(error: HTTPException) -> Any:
     site: Site | None = getattr(g, "site", None)
+    tenant = get_current_tenant()
+    if tenant is not None and error.code == 404:
+        from saas.theming import render_theme  # a missing page inside a shop looks like the shop
+
+        return render_theme(tenant.theme, "404.html", shop=tenant), 404
     body = render_template(
         "errors/error.html",
         code=error.code,

@@ -192,3 +192,11 @@ def test_missing_page_on_a_shop_uses_the_theme(make_tenant, shop_client):
     response = shop_client(tenant).get("/products/nope")
     assert response.status_code == 404
     assert "Theme Shop" in response.text and "Page not found" in response.text
+
+
+def test_unknown_path_on_a_shop_uses_the_theme(make_tenant, shop_client):
+    tenant = make_tenant(name="Pathy Shop")
+    response = shop_client(tenant).get("/no/such/page")
+    assert response.status_code == 404
+    assert "Pathy Shop" in response.text and "Back to the shop" in response.text
+    assert response.headers["X-Content-Type-Options"] == "nosniff"

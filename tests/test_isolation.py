@@ -149,3 +149,17 @@ def test_schema_names_are_never_taken_from_input():
     for bad in ("public", "t_1; DROP SCHEMA public", "t_0", "T_1", "t_1 ", "tenant"):
         with pytest.raises(ValueError, match="not a tenant schema"):
             checked_schema(bad)
+
+
+def test_each_shop_renders_with_its_own_theme(make_tenant, shop_client):
+    plain = make_tenant(theme="base", products=[("Plain thing", 100)])
+    dark = make_tenant(theme="midnight", products=[("Dark thing", 100)])
+    plain_page = shop_client(plain).get("/").text
+    dark_page = shop_client(dark).get("/").text
+    assert 'class="theme-base"' in plain_page and "midnight" not in plain_page
+    assert 'class="theme-midnight"' in dark_page and "/assets/midnight/theme.css" in dark_page
+    asset = shop_client(dark).get("/assets/midnight/theme.css")
+    assert asset.status_code == 200 and "--accent" in asset.text
+    asset.close()
+    assert shop_client(dark).get("/assets/../saas/config.py").status_code == 404
+    assert shop_client(dark).get("/assets/nope/theme.css").status_code == 404
