@@ -7,7 +7,6 @@ import subprocess
 import sys
 
 import pytest
-
 from sqlalchemy import select
 
 from saas.config import PROJECT_ROOT
