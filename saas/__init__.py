@@ -9,6 +9,7 @@ from flask_wtf.csrf import CSRFProtect
 from werkzeug.middleware.proxy_fix import ProxyFix
 
 from saas.money import format_money
+from saas.sessions import HostBoundSessionInterface
 from saas.sites import SaasFlask
 
 login_manager = LoginManager()
@@ -31,6 +32,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     app.config.update(settings.from_env())
     app.config.update(config or {})
     app.instance_path = app.config["INSTANCE_PATH"]
+    app.session_interface = HostBoundSessionInterface()
     if app.config["TRUST_PROXY"]:
         app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
