@@ -12,6 +12,7 @@ import click
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
+from sqlalchemy.orm import selectinload
 
 from saas.db import db
 
@@ -108,13 +109,16 @@ def tenants_list() -> None:
     """List every shop with its status and schema."""
     from saas.models import Tenant
 
-    tenants = db.session.scalars(select(Tenant).order_by(Tenant.id)).all()
+    tenants = db.session.scalars(
+        select(Tenant).options(selectinload(Tenant.domains)).order_by(Tenant.id)
+    ).all()
     if not tenants:
         click.echo("No shops yet. Create one with: flask tenants create SLUG")
         return
-    click.echo(f"{'ID':>6}  {'SLUG':<24} {'STATUS':<12} {'THEME':<10} SCHEMA")
+    click.echo(f"{'ID':>6}  {'SLUG':<24} {'STATUS':<12} {'THEME':<10} {'SCHEMA':<10} DOMAINS")
     for t in tenants:
-        click.echo(f"{t.id:>6}  {t.slug:<24} {t.status:<12} {t.theme:<10} {t.schema}")
+        domains = ", ".join(d.host for d in t.domains) or "-"
+        click.echo(f"{t.id:>6}  {t.slug:<24} {t.status:<12} {t.theme:<10} {t.schema:<10} {domains}")
 
 
 @tenants_cli.command("migrate")
@@ -175,6 +179,40 @@ def tenants_drop(slug: str, yes: bool) -> None:
     drop_tenant(tenant)
     db.session.commit()
     click.echo(f"Dropped shop {slug!r}.")
+
+
+@tenants_cli.command("add-domain")
+@click.argument("slug")
+@click.argument("host")
+def tenants_add_domain(slug: str, host: str) -> None:
+    """Serve the shop at SLUG on a custom HOST too (point its DNS here first)."""
+    from saas.domains import DomainError, add_domain
+    from saas.models import Tenant
+
+    tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
+    if tenant is None:
+        raise click.BadParameter(f"no shop at {slug!r}", param_hint="SLUG")
+    try:
+        domain = add_domain(tenant, host)
+    except DomainError as exc:
+        db.session.rollback()
+        raise click.BadParameter(str(exc), param_hint="HOST") from exc
+    db.session.commit()
+    click.echo(f"{domain.host} now serves {slug}.")
+
+
+@tenants_cli.command("remove-domain")
+@click.argument("host")
+def tenants_remove_domain(host: str) -> None:
+    """Stop serving a shop on a custom HOST."""
+    from saas.domains import DomainError, remove_domain
+
+    try:
+        remove_domain(host)
+    except DomainError as exc:
+        raise click.BadParameter(str(exc), param_hint="HOST") from exc
+    db.session.commit()
+    click.echo(f"{host} removed.")
 
 
 # --- operators ------------------------------------------------------------------------

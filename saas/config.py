@@ -112,6 +112,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
     database_url = env.get("DATABASE_URL")
     redis_url = env.get("REDIS_URL")
     if not database_url or not redis_url:
+        if production:
+            raise RuntimeError("DATABASE_URL and REDIS_URL must be set when SAAS_ENV=production")
         from saas import embedded
 
         if not database_url:
@@ -134,6 +136,13 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
             "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
             "pool_recycle": int(env.get("DB_POOL_RECYCLE", "300")),
             "pool_pre_ping": True,
+            # Behind a transaction-mode PgBouncer older than 1.21, server-side prepared
+            # statements break: DB_PREPARED_STATEMENTS=0 turns them off.
+            **(
+                {"connect_args": {"prepare_threshold": None}}
+                if not _bool(env.get("DB_PREPARED_STATEMENTS"), default=True)
+                else {}
+            ),
         },
         "REDIS_URL": redis_url,
         "SAAS_DOMAIN": domain,
@@ -148,6 +157,7 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         # Until staff login exists, the per-shop outbox page is a development aid only.
         "SHOW_OUTBOX": _bool(env.get("SHOW_OUTBOX"), default=not production),
         "SMTP_URL": env.get("SMTP_URL", ""),
+        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "MAIL_FROM": env.get("MAIL_FROM", f"Storefront <no-reply@{domain}>"),
         # Host-only cookies: no Domain attribute, so no shop's cookie reaches another host.
         "SESSION_COOKIE_DOMAIN": None,

@@ -7,7 +7,7 @@ import logging
 import smtplib
 from datetime import UTC, datetime
 from email.message import EmailMessage
-from urllib.parse import urlsplit
+from urllib.parse import unquote, urlsplit
 
 from flask import current_app
 from sqlalchemy import select
@@ -49,10 +49,12 @@ def _deliver(smtp_url: str, message: OutboxMessage) -> None:
     email["To"] = message.to_address
     email["Subject"] = message.subject
     email.set_content(message.body)
-    smtp_cls = smtplib.SMTP_SSL if parts.scheme == "smtps" else smtplib.SMTP
-    with smtp_cls(parts.hostname or "localhost", parts.port or 25, timeout=30) as smtp:
+    ssl = parts.scheme == "smtps"
+    default_port = 465 if ssl else 587 if parts.scheme == "smtp+starttls" else 25
+    smtp_cls = smtplib.SMTP_SSL if ssl else smtplib.SMTP
+    with smtp_cls(parts.hostname or "localhost", parts.port or default_port, timeout=30) as smtp:
         if parts.scheme == "smtp+starttls":
             smtp.starttls()
         if parts.username:
-            smtp.login(parts.username, parts.password or "")
+            smtp.login(unquote(parts.username), unquote(parts.password or ""))
         smtp.send_message(email)

@@ -52,3 +52,10 @@ def test_urls_from_environment_start_no_embedded_server(tmp_path):
 def test_session_cookie_is_host_only(app):
     assert app.config["SESSION_COOKIE_DOMAIN"] is None
     assert app.config["REMEMBER_COOKIE_DOMAIN"] is None
+
+
+def test_production_refuses_to_start_embedded_servers(tmp_path):
+    env = {"SAAS_ENV": "production", "SECRET_KEY": "x" * 40, "INSTANCE_PATH": str(tmp_path)}
+    with pytest.raises(RuntimeError, match="DATABASE_URL and REDIS_URL must be set"):
+        from_env(env)
+    assert not (tmp_path / "postgres").exists()

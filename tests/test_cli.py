@@ -114,3 +114,29 @@ def test_demo_seeds_three_shops_and_is_idempotent(app, shop_client):
     assert {"acme", "bloom", "pixel"} <= slugs
     assert "Trail Backpack 30L" in shop_client("acme.localhost").get("/").text
     assert "Trail Backpack 30L" not in shop_client("bloom.localhost").get("/").text
+
+
+def test_custom_domains_from_the_cli(app, make_tenant, shop_client):
+    tenant = make_tenant(products=[("Domain thing", 100)])
+    result = run(app, "tenants", "add-domain", tenant.slug, "Shop.Brand-Example.test")
+    assert result.exit_code == 0 and "shop.brand-example.test now serves" in result.output
+    assert "Domain thing" in shop_client("shop.brand-example.test").get("/").text
+    assert "shop.brand-example.test" in run(app, "tenants", "list").output
+    for host, reason in [
+        ("other.localhost", "belong to the platform"),
+        ("shop.brand-example.test", "already attached"),
+        ("bad host!", "not a valid host"),
+        ("intranet", "full host name"),
+        ("x.test:8080", "Leave out the port"),
+    ]:
+        result = run(app, "tenants", "add-domain", tenant.slug, host)
+        assert result.exit_code == 2 and reason in result.output, (host, result.output)
+    assert run(app, "tenants", "remove-domain", "shop.brand-example.test").exit_code == 0
+    assert shop_client("shop.brand-example.test").get("/").status_code == 400
+    assert run(app, "tenants", "remove-domain", "nowhere.test").exit_code == 2
+
+
+def test_healthz(platform_client):
+    response = platform_client.get("/healthz")
+    assert response.status_code == 200
+    assert response.json == {"status": "ok", "database": "ok", "redis": "ok"}

@@ -5,6 +5,7 @@ from __future__ import annotations
 from flask import current_app, render_template
 from sqlalchemy import select
 
+from saas.cache import redis_client
 from saas.db import db
 from saas.models import Tenant, TenantStatus
 from saas.sites import SiteBlueprint, absolute_url, shop_host
@@ -34,5 +35,18 @@ def landing() -> str:
 
 @bp.get("/healthz")
 def healthz() -> tuple[dict[str, str], int]:
-    db.session.execute(select(1))
-    return {"status": "ok"}, 200
+    """For load balancers: the platform tables answer and Redis is reachable."""
+    checks = {}
+    try:
+        db.session.execute(select(Tenant.id).limit(1))
+        checks["database"] = "ok"
+    except Exception:
+        db.session.rollback()
+        checks["database"] = "failing"
+    try:
+        redis_client().ping()
+        checks["redis"] = "ok"
+    except Exception:
+        checks["redis"] = "failing"
+    healthy = all(v == "ok" for v in checks.values())
+    return {"status": "ok" if healthy else "failing", **checks}, 200 if healthy else 503

@@ -1,0 +1,49 @@
+"""Custom domains: a merchant's own host name serving their shop."""
+
+from __future__ import annotations
+
+from flask import current_app
+from sqlalchemy import select
+from werkzeug.exceptions import BadRequest
+
+from saas.db import db
+from saas.models import Domain, Tenant
+from saas.sites import normalise_host
+
+
+class DomainError(ValueError):
+    """A host that cannot be attached; the message says why, for people."""
+
+
+def add_domain(tenant: Tenant, host: str) -> Domain:
+    """Attach `host` to `tenant`'s shop. Flushes; the caller commits.
+
+    Raises:
+        DomainError: malformed, part of the platform's own domain, or taken.
+    """
+    try:
+        host, port = normalise_host(host)
+    except BadRequest as exc:
+        raise DomainError("That is not a valid host name.") from exc
+    if port:
+        raise DomainError("Leave out the port: custom domains are served on 80/443.")
+    if "." not in host:
+        raise DomainError("Use a full host name such as shop.example.com.")
+    platform = current_app.config["SAAS_DOMAIN"]
+    if host == platform or host.endswith(f".{platform}"):
+        raise DomainError(f"Hosts under {platform} belong to the platform.")
+    if db.session.scalar(select(Domain.id).where(Domain.host == host)) is not None:
+        raise DomainError(f"{host} is already attached to a shop.")
+    domain = Domain(host=host, tenant_id=tenant.id)
+    db.session.add(domain)
+    db.session.flush()
+    return domain
+
+
+def remove_domain(host: str) -> None:
+    """Detach a custom domain. Flushes; the caller commits."""
+    domain = db.session.scalar(select(Domain).where(Domain.host == host.strip().lower()))
+    if domain is None:
+        raise DomainError(f"{host} is not attached to any shop.")
+    db.session.delete(domain)
+    db.session.flush()
