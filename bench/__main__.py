@@ -1,14 +1,20 @@
 """`python -m bench`: run every benchmark, print a table, write `bench/results/latest.json`.
 
-Phases (see README.md for what each figure means):
+Two throwaway databases: `scale`, which grows from one shop to 1,000, and `control`,
+which keeps exactly one shop, so that "1 shop" and "1,000 shops" can be measured in the
+same interleaved rounds at the end (no drift between the two). Phases:
 
-1. one shop with 12 products: shop home page vs a bare Flask route, in-process and HTTP;
+1. one shop: its home page vs a bare Flask route, in-process and over HTTP (the same
+   interleaving as in 4);
 2. tenant creation latency (`create_tenant` + commit, one at a time);
-3. provision up to 1,000 shops (progress on stderr);
-4. the shop page again at 1,000 shops: the same shop, and round-robin over all shops;
-5. tenant creation latency again, now that the catalog holds 1,000 schemas.
+3. provision the `scale` database up to 1,000 shops (progress on stderr);
+4. bare Flask, the control shop (1 shop), the same scale shop and round-robin over all
+   1,000 scale shops, interleaved request by request in-process and in alternating
+   rounds over HTTP;
+5. tenant creation latency again, with 1,000 schemas in the catalog.
 
-Exit status 0 whenever the run completes, goals met or not; 1 if it failed.
+See README.md for what each figure means. Exit status 0 whenever the run completes,
+goals met or not; non-zero if it failed (the databases are dropped either way).
 """
 
 from __future__ import annotations
@@ -18,10 +24,12 @@ import json
 import os
 import platform
 import signal
+import statistics
 import subprocess
 import sys
 import time
 import traceback
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -36,11 +44,21 @@ from bench.provisioning import (
     summary_ms,
     timed_creations,
 )
-from bench.throughput import Run, in_process, interleaved, median_rps, over_http, served
+from bench.throughput import (
+    Run,
+    in_process,
+    in_process_interleaved,
+    interleaved,
+    median_rps,
+    over_http,
+    paired_ratios,
+    served,
+)
 
 RESULTS = Path(__file__).resolve().parent / "results"
 CREATION_GOAL_MS = 300.0
 SCALING_GOAL = 0.90
+ROLES = ("scale", "control")  # the environment's DATABASE_URL points at the first
 
 
 @dataclass
@@ -68,19 +86,36 @@ class Report:
         mark = f"  [{row.status}]" if row.status else ""
         progress(f"{row.label}: {row.display}{mark}")
 
-    def ratio(self, key: str, label: str, num: float, den: float, goal: float | None) -> float:
-        value = num / den if den else 0.0
+    def ratio(
+        self,
+        key: str,
+        label: str,
+        ratios: Sequence[float],
+        goal: float | None = None,
+        note: str = "",
+    ) -> float:
+        """Add a ratio row: the median of per-round ratios."""
+        value = statistics.median(ratios)
+        self.raw.setdefault("ratios", {})[key] = [round(r, 4) for r in ratios]
+        if len(ratios) > 1 and not note:
+            note = f" ({min(ratios) * 100:.0f}-{max(ratios) * 100:.0f})"
         self.add(
             Row(
                 key,
                 label,
                 round(value, 4),
-                f"{value * 100:.1f} %",
+                f"{value * 100:.1f} %{note}",
                 f">= {goal * 100:.0f} %" if goal is not None else "",
                 None if goal is None else value >= goal,
             )
         )
         return value
+
+    def series(self, name: str, runs: Sequence[Run]) -> float:
+        self.raw.setdefault("throughput", {})[name] = [run.as_dict() for run in runs]
+        rps = median_rps(runs)
+        self.raw.setdefault("rps", {})[name] = round(rps, 1)
+        return rps
 
 
 @dataclass
@@ -88,28 +123,31 @@ class Settings:
     tenants: int
     creations: int
     late_creations: int
-    rounds: int
-    budget: float  # seconds per in-process series round
-    http_duration: float
-    http_rounds: int
-    http_threads: int
+    requests: int  # in-process requests per series
+    budget: float  # seconds, at most, for the in-process requests of phase 1
     http: bool
+    http_rounds: int
+    http_duration: float
+    http_threads: int
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
-    parser = argparse.ArgumentParser(prog="python -m bench", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="python -m bench", description="Storefront benchmarks (see bench/README.md)."
+    )
     parser.add_argument("--tenants", type=int, default=1000, help="shops at the scale step")
     parser.add_argument("--creations", type=int, default=50, help="timed tenant creations")
     parser.add_argument("--quick", action="store_true", help="a short smoke run (100 shops)")
     parser.add_argument("--no-http", action="store_true", help="skip the real-HTTP figures")
     parser.add_argument("--threads", type=int, default=4, help="HTTP client threads")
-    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json")
+    parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="output")
     args = parser.parse_args(argv)
+    http = not args.no_http
     if args.quick:
-        settings = Settings(100, 10, 5, 1, 0.7, 1.5, 1, args.threads, not args.no_http)
+        settings = Settings(100, 10, 5, 300, 3.0, http, 1, 1.5, args.threads)
     else:
         settings = Settings(
-            args.tenants, args.creations, 25, 3, 1.5, 2.5, 2, args.threads, not args.no_http
+            args.tenants, args.creations, 25, 2000, 10.0, http, 4, 1.5, args.threads
         )
     if settings.tenants < settings.creations + 2:
         parser.error("--tenants must exceed --creations + 1")
@@ -117,7 +155,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
 
 
 def _terminate(signum: int, frame: Any) -> None:
-    raise SystemExit(128 + signum)  # unwinds through the cleanup, dropping the database
+    raise SystemExit(128 + signum)  # unwinds through the cleanup, dropping the databases
 
 
 def _git_commit() -> str | None:
@@ -148,7 +186,7 @@ def check_page(app: Any, host: str) -> None:
         raise RuntimeError(f"{host}/ answered {page.status} without {missing[:3]}: {body[:300]!r}")
 
 
-def _memory(app: Any, report: Report, label: str) -> dict[str, Any] | None:
+def memory(app: Any, report: Report, label: str) -> dict[str, Any] | None:
     from saas.db import db
 
     with app.app_context():
@@ -157,79 +195,61 @@ def _memory(app: Any, report: Report, label: str) -> dict[str, Any] | None:
     return mem
 
 
-def _series(report: Report, name: str, runs: list[Run]) -> float:
-    report.raw.setdefault("throughput", {})[name] = [run.as_dict() for run in runs]
-    return median_rps(runs)
-
-
-def run_all(app: Any, s: Settings, report: Report) -> None:
+def run_all(apps: dict[str, Any], s: Settings, report: Report) -> None:
+    scale, control = apps["scale"], apps["control"]
     bare = bare_app()
     n = s.tenants
-    rr_requests = max(2000, n)
+    label_n = f"{n:,}"
 
-    def inproc_bare() -> Run:
-        return in_process(
-            bare, ["localhost"], max_requests=50_000, budget=s.budget, warmup_requests=300
+    def http_run(port: int, hosts: list[str], duration: float | None = None) -> Run:
+        return over_http(
+            port, hosts, threads=s.http_threads, warmup=0.3, duration=duration or s.http_duration
         )
 
-    # --- phase 1: one shop -----------------------------------------------------------------
-    progress("creating the benchmark shop (12 products)")
-    shop = make_shop(app, "bench-shop")
-    host = shop_host(shop.slug)
-    check_page(app, host)
+    # --- phase 1: one shop ---------------------------------------------------------------
+    progress("creating one shop (12 products) in each database")
+    shop = make_shop(scale, "bench-shop")
+    solo = make_shop(control, "solo-shop")  # another slug: both apps share the host cache
+    host, solo_host = shop_host(shop.slug), shop_host(solo.slug)
+    check_page(scale, host)
+    check_page(control, solo_host)
 
-    def inproc_shop() -> Run:
-        return in_process(app, [host], max_requests=2000, budget=s.budget)
-
-    progress(f"1 shop: in-process throughput, {s.rounds} interleaved round(s)")
-    runs = interleaved({"bare": inproc_bare, "shop": inproc_shop}, s.rounds)
-    bare1 = _series(report, "inprocess_bare_1", runs["bare"])
-    shop1 = _series(report, "inprocess_shop_1", runs["shop"])
+    progress("1 shop: in-process throughput, bare Flask and shop requests interleaved")
+    runs = in_process_interleaved(
+        {"bare": (bare, ["localhost"]), "shop": (scale, [host])},
+        requests=s.requests,
+        budget=s.budget,
+    )
+    report.series("inprocess_bare_before", runs["bare"])
+    shop_before = report.series("inprocess_shop_before", runs["shop"])
+    bare_before = median_rps(runs["bare"])
     report.ratio(
         "inprocess_shop_vs_bare",
         "Shop page / bare Flask, in-process (1 shop)",
-        shop1,
-        bare1,
-        None,
+        paired_ratios(runs["shop"], runs["bare"]),
     )
-
-    http_bare1 = http_shop1 = None
     if s.http:
         progress(f"1 shop: HTTP throughput, {s.http_threads} client threads")
-        with served(bare) as bare_port, served(app) as app_port:
+        with served(bare) as bare_port, served(scale) as scale_port:
             runs = interleaved(
                 {
-                    "bare": lambda: over_http(
-                        bare_port,
-                        ["localhost"],
-                        threads=s.http_threads,
-                        warmup=0.5,
-                        duration=s.http_duration,
-                    ),
-                    "shop": lambda: over_http(
-                        app_port,
-                        [host],
-                        threads=s.http_threads,
-                        warmup=0.5,
-                        duration=s.http_duration,
-                    ),
+                    "bare": lambda: http_run(bare_port, ["localhost"]),
+                    "shop": lambda: http_run(scale_port, [host]),
                 },
                 s.http_rounds,
             )
-        http_bare1 = _series(report, "http_bare_1", runs["bare"])
-        http_shop1 = _series(report, "http_shop_1", runs["shop"])
+        report.series("http_bare_before", runs["bare"])
+        report.series("http_shop_before", runs["shop"])
         report.ratio(
             "http_shop_vs_bare",
             "Shop page / bare Flask, HTTP (1 shop)",
-            http_shop1,
-            http_bare1,
-            None,
+            paired_ratios(runs["shop"], runs["bare"]),
         )
-    mem1 = _memory(app, report, "1_shop")
+    mem_before = memory(scale, report, "scale_1_shop")
 
     # --- phase 2: tenant creation latency --------------------------------------------------
     progress(f"timing {s.creations} tenant creations")
-    timings, _ = timed_creations(app, [f"latency-{i:04d}" for i in range(1, s.creations + 1)])
+    timings, _ = timed_creations(scale, [f"latency-{i:04d}" for i in range(1, s.creations + 1)])
     creation = summary_ms(timings)
     report.raw["creation_early"] = creation
     report.add(
@@ -255,107 +275,105 @@ def run_all(app: Any, s: Settings, report: Report) -> None:
     have = 1 + s.creations
     progress(f"provisioning {n - have} more shops (to {n}), each with 12 products")
     started = time.perf_counter()
-    bulk = bulk_create(app, [f"bench-{i:04d}" for i in range(have + 1, n + 1)])
+    bulk = bulk_create(scale, [f"bench-{i:04d}" for i in range(have + 1, n + 1)])
     report.raw["bulk_provisioning_seconds"] = round(time.perf_counter() - started, 2)
     every_host = [host] + [shop_host(f"latency-{i:04d}") for i in range(1, s.creations + 1)]
     every_host += [shop_host(record.slug) for record in bulk]
     assert len(every_host) == n
-    check_page(app, every_host[-1])
+    check_page(scale, every_host[-1])
 
-    # --- phase 4: the shop page at n shops -------------------------------------------------
-    progress(f"{n} shops: in-process throughput, same shop, {s.rounds} interleaved round(s)")
-    runs = interleaved({"bare": inproc_bare, "shop": inproc_shop}, s.rounds)
-    bare_n = _series(report, "inprocess_bare_n", runs["bare"])
-    shop_n = _series(report, "inprocess_shop_n", runs["shop"])
-    progress(f"{n} shops: in-process throughput, round-robin over all {n} shops")
-    rr = in_process(app, every_host, max_requests=rr_requests, budget=max(8.0, 3 * s.budget))
-    rr_n = _series(report, "inprocess_roundrobin_n", [rr])
-    mem_single = None
-    http_bare_n = http_shop_n = http_rr_n = None
-    if s.http:
-        progress(f"{n} shops: HTTP throughput, same shop and round-robin over all shops")
-        with served(bare) as bare_port, served(app) as app_port:
-            runs = interleaved(
-                {
-                    "bare": lambda: over_http(
-                        bare_port,
-                        ["localhost"],
-                        threads=s.http_threads,
-                        warmup=0.5,
-                        duration=s.http_duration,
-                    ),
-                    "shop": lambda: over_http(
-                        app_port,
-                        [host],
-                        threads=s.http_threads,
-                        warmup=0.5,
-                        duration=s.http_duration,
-                    ),
-                },
-                s.http_rounds,
-            )
-            http_bare_n = _series(report, "http_bare_n", runs["bare"])
-            http_shop_n = _series(report, "http_shop_n", runs["shop"])
-            mem_single = _memory(app, report, "n_shops_same_shop")
-            rr_http = over_http(
-                app_port,
-                every_host,
-                threads=s.http_threads,
-                warmup=1.0,
-                duration=2 * s.http_duration,
-            )
-            http_rr_n = _series(report, "http_roundrobin_n", [rr_http])
-    mem_n = _memory(app, report, "n_shops_round_robin")
-
-    label_n = f"{n:,}"
+    # --- phase 4: 1 shop (control) vs n shops (scale), interleaved -------------------------
+    progress(f"in-process: warming every one of the {n} shops once")
+    in_process(scale, every_host, max_requests=0, budget=0, warm_every_host=True)
+    progress(f"in-process: bare / 1 shop / {n} shops (same, round-robin), interleaved")
+    runs = in_process_interleaved(
+        {
+            "bare": (bare, ["localhost"]),
+            "control": (control, [solo_host]),
+            "same": (scale, [host]),
+            "spread": (scale, every_host),
+        },
+        requests=s.requests,
+        budget=2 * s.budget,
+        warmup_requests=10,
+    )
+    report.series("inprocess_bare_after", runs["bare"])
+    report.series("inprocess_control_1_shop", runs["control"])
+    shop_after = report.series("inprocess_same_shop_n", runs["same"])
+    report.series("inprocess_round_robin_n", runs["spread"])
+    bare_after = median_rps(runs["bare"])
     report.ratio(
         "scale_inprocess_same_shop",
-        f"Shop page at {label_n} / 1 shop, in-process, same shop",
-        shop_n,
-        shop1,
+        f"Shop page, {label_n} shops / 1 shop, in-process, same shop",
+        paired_ratios(runs["same"], runs["control"]),
         SCALING_GOAL,
     )
     report.ratio(
         "scale_inprocess_round_robin",
-        f"Shop page at {label_n} / 1 shop, in-process, round-robin {label_n} shops",
-        rr_n,
-        shop1,
+        f"Shop page, {label_n} shops / 1 shop, in-process, round-robin all",
+        paired_ratios(runs["spread"], runs["control"]),
         SCALING_GOAL,
     )
-    if s.http and http_shop1 and http_shop_n and http_rr_n:
+
+    mem_control = mem_scale = None
+    if s.http:
+        with (
+            served(bare) as bare_port,
+            served(control) as control_port,
+            served(scale) as scale_port,
+        ):
+            progress(f"HTTP: warming every one of the {n} shops once")
+            over_http(
+                scale_port,
+                every_host,
+                threads=s.http_threads,
+                warmup=0.5,
+                duration=0.5,
+                warm_every_host=True,
+            )
+            progress(f"HTTP: {s.http_rounds} interleaved round(s) of bare / 1 shop / {n} shops")
+            runs = interleaved(
+                {
+                    "bare": lambda: http_run(bare_port, ["localhost"]),
+                    "control": lambda: http_run(control_port, [solo_host]),
+                    "same": lambda: http_run(scale_port, [host]),
+                    "spread": lambda: http_run(scale_port, every_host),
+                },
+                s.http_rounds,
+            )
+            mem_control = memory(control, report, "control_1_shop_after_http")
+            mem_scale = memory(scale, report, "scale_n_shops_after_http")
+        report.series("http_bare_after", runs["bare"])
+        report.series("http_control_1_shop", runs["control"])
+        report.series("http_same_shop_n", runs["same"])
+        report.series("http_round_robin_n", runs["spread"])
         report.ratio(
             "scale_http_same_shop",
-            f"Shop page at {label_n} / 1 shop, HTTP, same shop",
-            http_shop_n,
-            http_shop1,
+            f"Shop page, {label_n} shops / 1 shop, HTTP, same shop",
+            paired_ratios(runs["same"], runs["control"]),
             SCALING_GOAL,
         )
         report.ratio(
             "scale_http_round_robin",
-            f"Shop page at {label_n} / 1 shop, HTTP, round-robin {label_n} shops",
-            http_rr_n,
-            http_shop1,
+            f"Shop page, {label_n} shops / 1 shop, HTTP, round-robin all",
+            paired_ratios(runs["spread"], runs["control"]),
             SCALING_GOAL,
         )
-    report.ratio(
-        "drift_inprocess_bare",
-        "Bare Flask drift (later / earlier), in-process",
-        bare_n,
-        bare1,
-        None,
-    )
-    if s.http and http_bare1 and http_bare_n:
-        report.ratio(
-            "drift_http_bare",
-            "Bare Flask drift (later / earlier), HTTP",
-            http_bare_n,
-            http_bare1,
-            None,
-        )
+    else:
+        mem_control = memory(control, report, "control_1_shop")
+        mem_scale = memory(scale, report, "scale_n_shops")
 
-    # --- phase 5: creation latency with n schemas in the catalog ----------------------------
+    drift = bare_after / bare_before if bare_before else 0.0
+    report.ratio(
+        "sequential_inprocess_same_shop",
+        f"Same database before/after {label_n} shops, in-process (drift-prone)",
+        [shop_after / shop_before if shop_before else 0.0],
+        note=f" (bare Flask {drift * 100:.0f} %)",
+    )
+
+    # --- phase 5: creation latency with n schemas in the catalog ---------------------------
     progress(f"timing {s.late_creations} tenant creations with {n} shops present")
-    timings, _ = timed_creations(app, [f"late-{i:04d}" for i in range(1, s.late_creations + 1)])
+    timings, _ = timed_creations(scale, [f"late-{i:04d}" for i in range(1, s.late_creations + 1)])
     late = summary_ms(timings)
     report.raw["creation_late"] = late
     report.add(
@@ -370,50 +388,32 @@ def run_all(app: Any, s: Settings, report: Report) -> None:
     )
 
     # --- memory --------------------------------------------------------------------------
-    if mem1 and mem_n:
+    if mem_before and mem_scale:
         report.add(
             Row(
                 "pg_server_pss_mib",
                 f"PostgreSQL server memory (PSS), 1 shop -> {label_n}",
-                mem_n["server_pss_mib"],
-                f"{mem1['server_pss_mib']:.0f} -> {mem_n['server_pss_mib']:.0f} MiB",
+                mem_scale["server_pss_mib"],
+                f"{mem_before['server_pss_mib']:.0f} -> {mem_scale['server_pss_mib']:.0f} MiB",
             )
         )
-        if mem1["bench_backend_private_mean_mib"] and mem_n["bench_backend_private_mean_mib"]:
-            report.add(
-                Row(
-                    "pg_backend_private_mib",
-                    f"Private memory per app backend, 1 shop -> {label_n} (round-robin)",
-                    mem_n["bench_backend_private_mean_mib"],
-                    f"{mem1['bench_backend_private_mean_mib']:.1f} -> "
-                    f"{mem_n['bench_backend_private_mean_mib']:.1f} MiB "
-                    f"({mem_n['bench_backends']} backends)",
-                )
+    if (
+        mem_control
+        and mem_scale
+        and mem_control["bench_backend_private_mean_mib"]
+        and mem_scale["bench_backend_private_mean_mib"]
+    ):
+        report.add(
+            Row(
+                "pg_backend_private_mib",
+                f"Private memory per app DB backend, 1 shop -> {label_n}",
+                mem_scale["bench_backend_private_mean_mib"],
+                f"{mem_control['bench_backend_private_mean_mib']:.1f} -> "
+                f"{mem_scale['bench_backend_private_mean_mib']:.1f} MiB",
             )
-        if mem_single and mem_single["bench_backend_private_mean_mib"]:
-            report.raw["pg_backend_private_mib_same_shop_at_n"] = mem_single[
-                "bench_backend_private_mean_mib"
-            ]
-    else:
-        report.add(Row("pg_memory", "PostgreSQL memory", None, "not measurable (server not local)"))
-
-    # --- absolute figures, for the details section -----------------------------------------
-    report.raw["rps"] = {
-        "inprocess": {
-            "bare_1": bare1,
-            "shop_1": shop1,
-            "bare_n": bare_n,
-            "shop_n": shop_n,
-            "roundrobin_n": rr_n,
-        },
-        "http": {
-            "bare_1": http_bare1,
-            "shop_1": http_shop1,
-            "bare_n": http_bare_n,
-            "shop_n": http_shop_n,
-            "roundrobin_n": http_rr_n,
-        },
-    }
+        )
+    if not mem_scale:
+        report.add(Row("pg_memory", "PostgreSQL memory", None, "not measurable (not local)"))
 
 
 def print_table(report: Report, out: Any = sys.stdout) -> None:
@@ -425,9 +425,9 @@ def print_table(report: Report, out: Any = sys.stdout) -> None:
     meta = report.meta
     print(file=out)
     print(
-        f"Storefront benchmark — {meta.get('started_at', '')}, commit {meta.get('commit')}, "
+        f"Storefront benchmark, {meta.get('started_at', '')}, commit {meta.get('commit')}, "
         f"{meta.get('cpus')} CPUs, PostgreSQL {meta.get('postgres', '?')} "
-        f"({'embedded' if meta.get('embedded') else 'DATABASE_URL'}), "
+        f"({'embedded' if meta.get('embedded') else 'from DATABASE_URL'}), "
         f"{meta.get('seconds', 0):.0f} s",
         file=out,
     )
@@ -438,18 +438,20 @@ def print_table(report: Report, out: Any = sys.stdout) -> None:
             f"{r.label:<{w_label}}  {r.display:>{w_value}}  {r.goal:<{w_goal}}  {r.status}",
             file=out,
         )
+    print(
+        "Ratios: median over 5 blocks of requests interleaved one by one (in-process) or\n"
+        "over alternating rounds (HTTP); range in brackets. '1 shop' is the control\n"
+        "database, measured interleaved with the scale database.",
+        file=out,
+    )
     rps = report.raw.get("rps")
     if rps:
-        print(file=out)
-        print("Requests per second (median of rounds; '1' = one shop, 'n' = all shops):", file=out)
-        for kind, figures in rps.items():
-            shown = ", ".join(
-                f"{name} {value:,.0f}" for name, value in figures.items() if value is not None
-            )
-            if shown:
-                print(f"  {kind:<10} {shown}", file=out)
-    if report.meta.get("error"):
-        print(f"\nINCOMPLETE: {report.meta['error']}", file=out)
+        print("\nRequests per second (median over rounds):", file=out)
+        width = max(len(name) for name in rps)
+        for name, value in rps.items():
+            print(f"  {name:<{width}}  {value:>9,.0f}", file=out)
+    if meta.get("error"):
+        print(f"\nINCOMPLETE: {meta['error']}", file=out)
 
 
 def main(argv: list[str] | None = None) -> int:
@@ -461,58 +463,66 @@ def main(argv: list[str] | None = None) -> int:
             "commit": _git_commit(),
             "python": platform.python_version(),
             "cpus": os.cpu_count(),
-            "settings": settings.__dict__,
+            "settings": dict(settings.__dict__),
+            "embedded": not os.environ.get("DATABASE_URL"),
         }
     )
     started = time.perf_counter()
     failure: BaseException | None = None
     try:
-        with throwaway_stores() as stores:
+        with throwaway_stores(ROLES) as stores:
             report.meta["embedded"] = stores.embedded
-            report.meta["database"] = stores.database
-            progress(f"throwaway database {stores.database}, Redis DB 14")
-            app = storefront_app()
+            progress(f"throwaway databases {', '.join(stores.databases)}; Redis DB 14")
+            apps: dict[str, Any] = {}
             try:
-                from saas.db import db
-
-                with app.app_context():
-                    report.meta["postgres"] = db.session.connection().dialect.server_version_info
-                    db.session.remove()
-                run_all(app, settings, report)
+                for role in ROLES:
+                    apps[role] = storefront_app(stores.databases[role])
+                report.meta["postgres"] = _server_version(apps["scale"])
+                run_all(apps, settings, report)
             finally:
-                from saas.db import db
-
-                with app.app_context():
-                    db.engine.dispose()
-                app.extensions["redis"].close()
-            progress("dropping the throwaway database")
+                _close(apps.values())
+                progress("dropping the throwaway databases")
     except (Exception, KeyboardInterrupt, SystemExit) as exc:
         failure = exc
         report.meta["error"] = f"{type(exc).__name__}: {exc}"
     report.meta["seconds"] = round(time.perf_counter() - started, 1)
-    if isinstance(report.meta.get("postgres"), tuple):
-        report.meta["postgres"] = ".".join(map(str, report.meta["postgres"]))
 
+    sys.stderr.flush()
     print_table(report)
     json_path.parent.mkdir(parents=True, exist_ok=True)
-    json_path.write_text(
-        json.dumps(
-            {
-                "meta": report.meta,
-                "results": [row.__dict__ | {"status": row.status} for row in report.rows],
-                "raw": report.raw,
-            },
-            indent=2,
-            default=str,
-        )
-        + "\n"
-    )
-    print(f"\nwritten to {json_path}")
-    if failure is not None:
-        if not isinstance(failure, KeyboardInterrupt | SystemExit):
-            traceback.print_exception(failure)
-        return 130 if isinstance(failure, KeyboardInterrupt) else 1
-    return 0
+    results = [row.__dict__ | {"status": row.status} for row in report.rows]
+    payload = {"meta": report.meta, "results": results, "raw": report.raw}
+    json_path.write_text(json.dumps(payload, indent=2, default=str) + "\n")
+    print(f"\nJSON: {json_path}")
+    if failure is None:
+        return 0
+    if isinstance(failure, KeyboardInterrupt):
+        return 130
+    if isinstance(failure, SystemExit):
+        return failure.code if isinstance(failure.code, int) else 1
+    traceback.print_exception(failure)
+    return 1
+
+
+def _server_version(app: Any) -> str:
+    from saas.db import db
+
+    with app.app_context():
+        info = db.engine.dialect.server_version_info
+        if info is None:
+            with db.engine.connect():
+                info = db.engine.dialect.server_version_info
+    return ".".join(map(str, info or ()))
+
+
+def _close(apps: Any) -> None:
+    from saas.db import db
+
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        app.extensions["redis"].close()
 
 
 if __name__ == "__main__":

@@ -1,10 +1,10 @@
 """Throwaway stores for a benchmark run, the apps under test, and PostgreSQL memory.
 
-Same approach as `tests/conftest.py`: with DATABASE_URL / REDIS_URL set, a database
-`storefront_bench_<random>` is created on that PostgreSQL server and database 14 of that
-Redis server is used (flushed at start and end); without them the embedded servers under
-`instance/` are used the same way. The throwaway database is dropped at the end, even
-when the run fails, so the demo data is never touched.
+Same approach as `tests/conftest.py`: with DATABASE_URL / REDIS_URL set, databases
+`storefront_bench_<run>_<role>` are created on that PostgreSQL server and database 14 of
+that Redis server is used (flushed at start and end); without them the embedded servers
+under `instance/` are used the same way. The throwaway databases are dropped at the end,
+even when the run fails, so the demo data is never touched.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import logging
 import os
 import tempfile
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,7 +26,7 @@ from sqlalchemy import text
 from sqlalchemy.engine import Engine, make_url
 
 from saas import embedded
-from saas.config import PROJECT_ROOT
+from saas.config import PROJECT_ROOT, normalise_database_url
 
 REDIS_DB = 14
 _ENV_KEYS = ("DATABASE_URL", "REDIS_URL", "INSTANCE_PATH")
@@ -35,10 +35,9 @@ _LOCAL_HOSTS = {None, "", "localhost", "127.0.0.1", "::1"}
 
 @dataclass(frozen=True)
 class Stores:
-    database_url: str
+    databases: dict[str, str]  # role -> SQLAlchemy URL of its throwaway database
     redis_url: str
     admin_url: str
-    database: str
     embedded: bool
 
 
@@ -55,41 +54,53 @@ def redis_url_with_db(url: str, number: int) -> str:
     if parts.scheme == "unix":
         query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
         query.append(("db", str(number)))
-        return urlunsplit(parts._replace(query=urlencode(query)))
+        # Not urlunsplit: it would drop the empty authority and write "unix:/path".
+        return f"unix://{parts.netloc}{parts.path}?{urlencode(query)}"
     return urlunsplit(parts._replace(path=f"/{number}"))
 
 
 @contextlib.contextmanager
-def throwaway_stores() -> Iterator[Stores]:
-    """Create the throwaway database and Redis DB, point the environment at them."""
+def throwaway_stores(roles: Sequence[str]) -> Iterator[Stores]:
+    """One throwaway database per role, Redis DB 14; the environment points at the first.
+
+    Everything is removed on the way out, whatever happened in between.
+    """
     instance = Path(os.environ.get("INSTANCE_PATH", PROJECT_ROOT / "instance"))
     base_db = os.environ.get("DATABASE_URL")
     admin = _libpq(base_db) if base_db else embedded.admin_url(instance)
-    name = f"storefront_bench_{uuid.uuid4().hex[:10]}"
-    embedded.create_database(admin, name)
-    try:
-        database_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
+    run_id = uuid.uuid4().hex[:8]
+    names = {role: f"storefront_bench_{run_id}_{role}" for role in roles}
+    with contextlib.ExitStack() as cleanup:
+        for name in names.values():
+            embedded.create_database(admin, name)
+            cleanup.callback(embedded.drop_database, admin, name)
+        databases = {
+            role: normalise_database_url(
+                make_url(admin).set(database=name).render_as_string(hide_password=False)
+            )
+            for role, name in names.items()
+        }
         base_redis = os.environ.get("REDIS_URL") or embedded.redis_url(instance)
         redis_url = redis_url_with_db(base_redis, REDIS_DB)
         redis = Redis.from_url(redis_url)
+        cleanup.callback(redis.close)
+        cleanup.callback(redis.flushdb)
         redis.flushdb()
         saved = {key: os.environ.get(key) for key in _ENV_KEYS}
-        try:
-            with tempfile.TemporaryDirectory(prefix="storefront-bench-") as scratch:
-                os.environ.update(
-                    DATABASE_URL=database_url, REDIS_URL=redis_url, INSTANCE_PATH=scratch
-                )
-                yield Stores(database_url, redis_url, admin, name, embedded=not base_db)
-        finally:
-            for key, value in saved.items():
-                if value is None:
-                    os.environ.pop(key, None)
-                else:
-                    os.environ[key] = value
-            redis.flushdb()
-            redis.close()
-    finally:
-        embedded.drop_database(admin, name)
+        cleanup.callback(_restore_env, saved)
+        scratch = cleanup.enter_context(tempfile.TemporaryDirectory(prefix="storefront-bench-"))
+        os.environ.update(
+            DATABASE_URL=databases[roles[0]], REDIS_URL=redis_url, INSTANCE_PATH=scratch
+        )
+        yield Stores(databases, redis_url, admin, embedded=not base_db)
+
+
+def _restore_env(saved: dict[str, str | None]) -> None:
+    for key, value in saved.items():
+        if value is None:
+            os.environ.pop(key, None)
+        else:
+            os.environ[key] = value
 
 
 def quiet_logging() -> None:
@@ -99,13 +110,13 @@ def quiet_logging() -> None:
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
 
 
-def storefront_app() -> Any:
-    """The real application, configured from the (throwaway) environment."""
+def storefront_app(database_url: str) -> Any:
+    """The real application on `database_url`, otherwise configured from the environment."""
     from saas import create_app
     from saas.db import db
     from saas.schema_migrations import upgrade_public
 
-    app = create_app({"PUBLIC_PORT": ""})
+    app = create_app({"PUBLIC_PORT": "", "SQLALCHEMY_DATABASE_URI": database_url})
     quiet_logging()
     with app.app_context():
         upgrade_public()

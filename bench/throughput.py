@@ -11,6 +11,7 @@ import threading
 import time
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field
+from random import shuffle
 from typing import Any
 
 from flask import Flask
@@ -55,12 +56,13 @@ def in_process(
     max_requests: int,
     budget: float,
     warmup_requests: int = 100,
+    warm_every_host: bool = False,
     path: str = "/",
 ) -> Run:
     """GET `path` through the test client, hosts taken round-robin.
 
-    Warm-up: `warmup_requests`, and at least one request per host. Then up to
-    `max_requests` or `budget` seconds, whichever comes first.
+    Warm-up: `warmup_requests` (and, if asked, at least one request per host). Then up
+    to `max_requests` or `budget` seconds, whichever comes first.
     """
     client = app.test_client()
     base_urls = [f"http://{host}" for host in hosts]
@@ -73,7 +75,7 @@ def in_process(
                 f"{response.get_data(as_text=True)[:300]!r}"
             )
 
-    for i in range(max(warmup_requests, len(hosts))):
+    for i in range(max(warmup_requests, len(hosts) if warm_every_host else 0)):
         get(i)
     latencies: list[float] = []
     clock = time.perf_counter
@@ -99,6 +101,70 @@ def in_process(
     )
 
 
+def in_process_interleaved(
+    targets: dict[str, tuple[Flask, Sequence[str]]],
+    *,
+    requests: int,
+    budget: float,
+    blocks: int = 5,
+    warmup_requests: int = 50,
+    path: str = "/",
+) -> dict[str, list[Run]]:
+    """Several series through the test client, interleaved request by request.
+
+    Each iteration sends one request of every series, in a shuffled order (hosts
+    round-robin within a series), so whatever else the machine does hits all series
+    alike. A series'
+    throughput is its request count over the time spent in its own requests. The run is
+    split into `blocks` consecutive blocks, one `Run` each, to show the spread; it stops
+    after `requests` per series or `budget` seconds.
+    """
+    clients = {name: app.test_client() for name, (app, _) in targets.items()}
+    urls = {name: [f"http://{host}" for host in hosts] for name, (_, hosts) in targets.items()}
+    sent = dict.fromkeys(targets, 0)
+
+    def get(name: str) -> None:
+        base_url = urls[name][sent[name] % len(urls[name])]
+        sent[name] += 1
+        response = clients[name].get(path, base_url=base_url)
+        if response.status_code != 200:
+            raise BadResponse(
+                f"GET {base_url}{path} answered {response.status}: "
+                f"{response.get_data(as_text=True)[:300]!r}"
+            )
+
+    for _ in range(warmup_requests):
+        for name in targets:
+            get(name)
+    clock = time.perf_counter
+    runs: dict[str, list[Run]] = {name: [] for name in targets}
+    per_block = max(1, requests // blocks)
+    for _ in range(blocks):
+        latencies: dict[str, list[float]] = {name: [] for name in targets}
+        deadline = clock() + budget / blocks
+        for _ in range(per_block):
+            order = list(targets)
+            shuffle(order)  # no series always follows the same one
+            for name in order:
+                started = clock()
+                get(name)
+                latencies[name].append(clock() - started)
+            if clock() >= deadline:
+                break
+        for name, values in latencies.items():
+            values.sort()
+            runs[name].append(
+                Run(
+                    requests=len(values),
+                    seconds=sum(values),
+                    p50_ms=_percentile(values, 0.5) * 1000,
+                    p95_ms=_percentile(values, 0.95) * 1000,
+                    hosts=len(urls[name]),
+                )
+            )
+    return runs
+
+
 def interleaved(series: dict[str, Callable[[], Run]], rounds: int) -> dict[str, list[Run]]:
     """Run each series `rounds` times, alternating, so that drift hits all of them alike."""
     runs: dict[str, list[Run]] = {name: [] for name in series}
@@ -112,9 +178,20 @@ def median_rps(runs: Sequence[Run]) -> float:
     return statistics.median(run.rps for run in runs)
 
 
+def paired_ratios(numerator: Sequence[Run], denominator: Sequence[Run]) -> list[float]:
+    """Per-round throughput ratios of two interleaved series."""
+    return [n.rps / d.rps if d.rps else 0.0 for n, d in zip(numerator, denominator, strict=True)]
+
+
 @contextlib.contextmanager
 def served(app: Flask) -> Iterator[int]:
-    """Serve `app` with a threaded werkzeug server on a free port; yield the port."""
+    """Serve `app` with a threaded werkzeug server on a free port; yield the port.
+
+    Werkzeug 3 answers every request with `Connection: close` (and, after each response,
+    drains the socket, which would swallow a pipelined or quickly following request), so
+    keep-alive is not possible with it: each request costs a new TCP connection and a
+    new server thread, as it does for real clients of this server.
+    """
     server = make_server("127.0.0.1", 0, app, threaded=True)
     thread = threading.Thread(target=server.serve_forever, name="bench-server", daemon=True)
     thread.start()
@@ -133,6 +210,7 @@ def over_http(
     threads: int = 4,
     warmup: float = 1.0,
     duration: float = 4.0,
+    warm_every_host: bool = False,
     path: str = "/",
 ) -> Run:
     """Drive the server on `port` from a client subprocess (see `bench.loadgen`)."""
@@ -143,6 +221,7 @@ def over_http(
         "threads": threads,
         "warmup": warmup,
         "duration": duration,
+        "warm_every_host": warm_every_host,
     }
     done = subprocess.run(
         [sys.executable, "-m", "bench.loadgen"],

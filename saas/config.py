@@ -136,6 +136,9 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
             "max_overflow": int(env.get("DB_MAX_OVERFLOW", "10")),
             "pool_recycle": int(env.get("DB_POOL_RECYCLE", "300")),
             "pool_pre_ping": True,
+            # Most-recently-used first: a few warm connections serve most requests, so
+            # fewer backends build a catalog cache of every shop's schema.
+            "pool_use_lifo": True,
             # Behind a transaction-mode PgBouncer older than 1.21, server-side prepared
             # statements break: DB_PREPARED_STATEMENTS=0 turns them off.
             **(

@@ -18,6 +18,7 @@ import uuid
 from collections.abc import Callable, Iterator
 from pathlib import Path
 from typing import Any
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import pytest
 from flask.testing import FlaskClient
@@ -54,9 +55,10 @@ def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
     database_url = make_url(admin).set(database=name).render_as_string(hide_password=False)
 
     base_redis = os.environ.get("REDIS_URL") or embedded.redis_url(instance)
-    redis = Redis.from_url(base_redis, db=TEST_REDIS_DB)
-    redis.flushdb()
     redis_url = _with_redis_db(base_redis, TEST_REDIS_DB)
+    redis = Redis.from_url(redis_url)
+    assert redis.connection_pool.connection_kwargs.get("db") == TEST_REDIS_DB
+    redis.flushdb()
 
     saved = {k: os.environ.get(k) for k in ("DATABASE_URL", "REDIS_URL", "INSTANCE_PATH")}
     os.environ.update(
@@ -78,12 +80,12 @@ def server_urls(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 
 def _with_redis_db(url: str, number: int) -> str:
-    if url.startswith("unix://"):
-        path = url.split("?", 1)[0]
-        return f"{path}?db={number}"
-    parsed = url.rsplit("/", 1)
-    head = parsed[0] if parsed[-1].isdigit() or parsed[-1] == "" else url
-    return f"{head}/{number}"
+    """`url` pointing at database `number` (a URL's own database would win over `db=`)."""
+    parts = urlsplit(url)
+    query = [(k, v) for k, v in parse_qsl(parts.query) if k != "db"]
+    if parts.scheme == "unix":
+        return f"unix://{parts.path}?{urlencode([*query, ('db', str(number))])}"
+    return urlunsplit(parts._replace(path=f"/{number}", query=urlencode(query)))
 
 
 @pytest.fixture(scope="session")

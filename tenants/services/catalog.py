@@ -50,16 +50,21 @@ def create_product(
 
 def active_products(*, page: int = 1, per_page: int = 24) -> tuple[list[Product], int]:
     """One page of the products shoppers can see, newest first, and the total count."""
+    page = max(page, 1)
     visible = Product.status == ProductStatus.ACTIVE
+    rows = list(
+        db.session.scalars(
+            select(Product)
+            .where(visible)
+            .order_by(Product.created_at.desc(), Product.id.desc())
+            .limit(per_page)
+            .offset((page - 1) * per_page)
+        )
+    )
+    if page == 1 and len(rows) < per_page:  # the whole catalog fits: no count query
+        return rows, len(rows)
     total = db.session.scalar(select(func.count()).select_from(Product).where(visible)) or 0
-    rows = db.session.scalars(
-        select(Product)
-        .where(visible)
-        .order_by(Product.created_at.desc(), Product.id.desc())
-        .limit(per_page)
-        .offset((max(page, 1) - 1) * per_page)
-    ).all()
-    return list(rows), total
+    return rows, total
 
 
 def product_by_handle(handle: str) -> Product | None:
