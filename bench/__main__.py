@@ -140,6 +140,9 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
     parser.add_argument("--quick", action="store_true", help="a short smoke run (100 shops)")
     parser.add_argument("--no-http", action="store_true", help="skip the real-HTTP figures")
     parser.add_argument("--threads", type=int, default=4, help="HTTP client threads")
+    parser.add_argument(
+        "--http-rounds", type=int, default=8, help="alternating HTTP rounds (more: steadier)"
+    )
     parser.add_argument("--json", type=Path, default=RESULTS / "latest.json", help="output")
     args = parser.parse_args(argv)
     http = not args.no_http
@@ -147,7 +150,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
         settings = Settings(100, 10, 5, 300, 3.0, http, 1, 1.5, args.threads)
     else:
         settings = Settings(
-            args.tenants, args.creations, 25, 2000, 10.0, http, 4, 1.5, args.threads
+            args.tenants, args.creations, 25, 2000, 10.0, http, args.http_rounds, 1.5, args.threads
         )
     if settings.tenants < settings.creations + 2:
         parser.error("--tenants must exceed --creations + 1")

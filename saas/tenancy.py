@@ -3,7 +3,8 @@
 `current_tenant` is a proxy to the tenant of this context (a shop request, a job, a
 CLI loop); `tenant_context()` is the only way code outside a request enters a tenant.
 Resolution goes host -> tenant record through a Redis cache that is invalidated after
-any commit that changes a tenant or a domain.
+any ORM commit that changes a tenant or a domain (bulk UPDATE/DELETE statements bypass
+that; the cache's TTL bounds how long they can go unnoticed).
 """
 
 from __future__ import annotations
@@ -159,16 +160,14 @@ def resolve_shop(site: Site) -> TenantRecord:
     """The tenant a shop site names, or the HTTP error a visitor should see."""
     if site.custom_domain:
         record = tenant_by_domain(site.host)
-        if record is None:  # not ours at all: a forged or misrouted Host header
-            raise BadRequest("Unknown host.")
+        if record is None or record.status == TenantStatus.DELETED:
+            raise BadRequest("Unknown host.")  # not ours: a forged or misrouted Host header
     elif site.slug in RESERVED_SLUGS:  # never a shop, whatever the database says
         raise UnknownShop()
     else:
         record = tenant_by_slug(site.slug or "")
         if record is None or record.status == TenantStatus.DELETED:
             raise UnknownShop()
-    if record.status == TenantStatus.DELETED:
-        raise BadRequest("Unknown host.")
     if record.status != TenantStatus.ACTIVE:
         raise ShopUnavailable()
     return record

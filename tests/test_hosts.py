@@ -200,3 +200,12 @@ def test_unknown_path_on_a_shop_uses_the_theme(make_tenant, shop_client):
     assert response.status_code == 404
     assert "Pathy Shop" in response.text and "Back to the shop" in response.text
     assert response.headers["X-Content-Type-Options"] == "nosniff"
+
+
+def test_deleted_shop_is_gone_by_address_and_by_domain(app, make_tenant, shop_client):
+    tenant = make_tenant(domains=["gone.example.test"], products=[("Relic", 100)])
+    with app.app_context():
+        db.session.get(Tenant, tenant.id).status = TenantStatus.DELETED
+        db.session.commit()
+    assert shop_client(tenant).get("/").status_code == 404
+    assert shop_client("gone.example.test").get("/").status_code == 400
