@@ -163,3 +163,50 @@ def test_each_shop_renders_with_its_own_theme(make_tenant, shop_client):
     asset.close()
     assert shop_client(dark).get("/assets/../saas/config.py").status_code == 404
     assert shop_client(dark).get("/assets/nope/theme.css").status_code == 404
+
+
+def _raw(port: int, request: bytes) -> str:
+    import socket
+
+    with socket.create_connection(("127.0.0.1", port), timeout=10) as sock:
+        sock.sendall(request)
+        chunks = []
+        while chunk := sock.recv(65536):
+            chunks.append(chunk)
+    return b"".join(chunks).decode("utf-8", "replace")
+
+
+def test_raw_requests_cannot_borrow_another_shops_host(make_tenant, live_server):
+    mine = make_tenant(products=[("Mine only", 100)])
+    theirs = make_tenant(products=[("Theirs only", 100)])
+    port = live_server.port
+    # Absolute-form target naming another shop: per RFC 9112 the target's host wins over
+    # the Host header; either way the page is one shop's, never a mix.
+    absolute = _raw(
+        port,
+        (
+            f"GET http://{theirs.slug}.localhost/ HTTP/1.1\r\n"
+            f"Host: {mine.slug}.localhost\r\nConnection: close\r\n\r\n"
+        ).encode(),
+    )
+    assert ("Mine only" in absolute) != ("Theirs only" in absolute)
+    # Two Host headers, or none at all: refused, no shop served.
+    doubled = _raw(
+        port,
+        (
+            f"GET / HTTP/1.1\r\nHost: {mine.slug}.localhost\r\n"
+            f"Host: {theirs.slug}.localhost\r\nConnection: close\r\n\r\n"
+        ).encode(),
+    )
+    assert "Theirs only" not in doubled
+    no_host = _raw(port, b"GET / HTTP/1.0\r\n\r\n")
+    assert no_host.startswith("HTTP/1.0 400") or no_host.startswith("HTTP/1.1 400")
+    assert "Mine only" not in no_host and "Theirs only" not in no_host
+    # Header injection through the Host value is refused before any shop is chosen.
+    injected = _raw(
+        port,
+        (
+            f"GET / HTTP/1.1\r\nHost: {mine.slug}.localhost%0d%0aX: y\r\nConnection: close\r\n\r\n"
+        ).encode(),
+    )
+    assert " 400 " in injected.splitlines()[0] and "Mine only" not in injected
