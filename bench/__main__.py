@@ -157,6 +157,20 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
     return settings, args.json
 
 
+def scaling_ratios(report: Any, runs: dict[str, Any], mode: str, title: str, label_n: str) -> None:
+    """The n-shop series (same shop, round-robin) as ratios to the 1-shop control."""
+    for series, key, what in (
+        ("same", "same_shop", "same shop"),
+        ("spread", "round_robin", "round-robin all"),
+    ):
+        report.ratio(
+            f"scale_{mode}_{key}",
+            f"Shop page, {label_n} shops / 1 shop, {title}, {what}",
+            paired_ratios(runs[series], runs["control"]),
+            SCALING_GOAL,
+        )
+
+
 def creation_figure(
     report: Any,
     db_env: Any,
@@ -330,18 +344,7 @@ def run_all(apps: dict[str, Any], s: Settings, report: Report) -> None:
     shop_after = report.series("inprocess_same_shop_n", runs["same"])
     report.series("inprocess_round_robin_n", runs["spread"])
     bare_after = median_rps(runs["bare"])
-    report.ratio(
-        "scale_inprocess_same_shop",
-        f"Shop page, {label_n} shops / 1 shop, in-process, same shop",
-        paired_ratios(runs["same"], runs["control"]),
-        SCALING_GOAL,
-    )
-    report.ratio(
-        "scale_inprocess_round_robin",
-        f"Shop page, {label_n} shops / 1 shop, in-process, round-robin all",
-        paired_ratios(runs["spread"], runs["control"]),
-        SCALING_GOAL,
-    )
+    scaling_ratios(report, runs, "inprocess", "in-process", label_n)
 
     mem_control = mem_scale = None
     if s.http:
@@ -375,18 +378,7 @@ def run_all(apps: dict[str, Any], s: Settings, report: Report) -> None:
         report.series("http_control_1_shop", runs["control"])
         report.series("http_same_shop_n", runs["same"])
         report.series("http_round_robin_n", runs["spread"])
-        report.ratio(
-            "scale_http_same_shop",
-            f"Shop page, {label_n} shops / 1 shop, HTTP, same shop",
-            paired_ratios(runs["same"], runs["control"]),
-            SCALING_GOAL,
-        )
-        report.ratio(
-            "scale_http_round_robin",
-            f"Shop page, {label_n} shops / 1 shop, HTTP, round-robin all",
-            paired_ratios(runs["spread"], runs["control"]),
-            SCALING_GOAL,
-        )
+        scaling_ratios(report, runs, "http", "HTTP", label_n)
     else:
         mem_control = memory(control, report, "control_1_shop")
         mem_scale = memory(scale, report, "scale_n_shops")
