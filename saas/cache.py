@@ -19,8 +19,3 @@ def init_app(app: Flask) -> None:
 
 def redis_client() -> Redis:
     return current_app.extensions["redis"]
-
-
-def tenant_key(tenant_id: int, *parts: str) -> str:
-    """A cache key owned by one tenant."""
-    return ":".join(("t", str(int(tenant_id)), *parts))

@@ -28,7 +28,7 @@ from saas.cache import redis_client
 from saas.config import RESERVED_SLUGS
 from saas.db import current_schema, db, schema_for
 from saas.models import Domain, Tenant, TenantStatus
-from saas.sites import SITE_ENVIRON_KEY, Site
+from saas.sites import SITE_ENVIRON_KEY, Site, absolute_url, public_host
 
 log = logging.getLogger(__name__)
 
@@ -260,6 +260,7 @@ def error_page(error: HTTPException) -> Any:
         from saas.theming import render_theme  # a missing page inside a shop looks like the shop
 
         return render_theme(tenant.theme, "404.html", shop=tenant), 404
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
     body = render_template(
         "errors/error.html",
         code=error.code,
@@ -268,6 +269,7 @@ def error_page(error: HTTPException) -> Any:
         ),
         message=error.description,
         unknown_shop=isinstance(error, UnknownShop),
+        platform_url=absolute_url(app, public_host(app, app.config["SAAS_DOMAIN"])),
         site=site,
     )
     return body, error.code

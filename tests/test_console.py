@@ -72,14 +72,12 @@ def test_console_session_never_reaches_a_shop(app, console_client, operator, mak
         assert load_operator(operator_id) is None
 
 
-def test_a_session_cookie_is_worthless_on_another_host(app, console_client, operator):
+def test_a_session_cookie_is_worthless_on_another_host(console_client, platform_client, operator):
     sign_in(console_client, operator)
     cookie = console_client.get_cookie("session", domain="admin.localhost")
     assert console_client.get("/").status_code == 200
     # Replayed on another host of the platform (as a tossed parent-domain cookie would be):
-    from tests.conftest import client_for
-
-    other = client_for(app, "localhost")
+    other = platform_client
     other.set_cookie("session", cookie.value, domain="localhost")
     with other.session_transaction() as session:
         assert "_user_id" not in session
