@@ -116,7 +116,11 @@ def storefront_app(database_url: str) -> Any:
     from saas.db import db
     from saas.schema_migrations import upgrade_public
 
-    app = create_app({"PUBLIC_PORT": "", "SQLALCHEMY_DATABASE_URI": database_url})
+    # The page cache stays off here: the shop-page figures measure rendering (tenancy,
+    # the schema's queries, the theme); bench/storefront.py measures the cache itself.
+    app = create_app(
+        {"PUBLIC_PORT": "", "SQLALCHEMY_DATABASE_URI": database_url, "PAGE_CACHE_ENABLED": False}
+    )
     quiet_logging()
     with app.app_context():
         upgrade_public()

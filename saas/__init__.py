@@ -22,7 +22,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     Args:
         config: overrides applied after the environment (tests pass their database here).
     """
-    from saas import cache, cli, logs, security, tenancy, theming
+    from saas import auth, cache, cli, logs, ratelimit, security, tenancy, theming
     from saas import config as settings
     from saas.db import db
 
@@ -40,11 +40,13 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     app.add_template_filter(format_money, "money")
     db.init_app(app)
     cache.init_app(app)
+    ratelimit.init_app(app)
     tenancy.init_app(app)
     theming.init_app(app)
     csrf.init_app(app)
     security.init_app(app)
     login_manager.init_app(app)
+    assert auth.load_user  # registers the user loader
 
     from saas.operator import bp as operator_bp
     from saas.signup import bp as platform_bp

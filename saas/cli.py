@@ -181,6 +181,26 @@ def tenants_drop(slug: str, yes: bool) -> None:
     click.echo(f"Dropped shop {slug!r}.")
 
 
+@tenants_cli.command("purge")
+def tenants_purge() -> None:
+    """Drop the data of deleted shops past their retention period (run from cron).
+
+    A shop is purged only once its export exists; audit events are kept.
+    """
+    from saas.tenant_admin import PurgeResult, purge_due_tenants
+
+    def report(result: PurgeResult) -> None:
+        if result.purged:
+            click.echo(f"  purged {result.slug} (id {result.tenant_id}); export: {result.note}")
+        else:
+            click.echo(f"  kept {result.slug} (id {result.tenant_id}): {result.note}", err=True)
+
+    results = purge_due_tenants(progress=report)
+    purged = sum(r.purged for r in results)
+    waiting = len(results) - purged
+    click.echo(f"{purged} shop{'' if purged == 1 else 's'} purged, {waiting} waiting.")
+
+
 @tenants_cli.command("add-domain")
 @click.argument("slug")
 @click.argument("host")
@@ -230,8 +250,9 @@ def operator_cli() -> None:
 @click.option("--name", default="Operator", show_default=True)
 @click.password_option()
 def operator_create(email: str, name: str, password: str) -> None:
-    """Create an operator account."""
+    """Create an operator account with its TOTP second factor."""
     from saas.models import Operator
+    from saas.operator.totp import new_secret
     from saas.passwords import hash_password
 
     email = email.strip().lower()
@@ -241,9 +262,77 @@ def operator_create(email: str, name: str, password: str) -> None:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
     if db.session.scalar(select(Operator.id).where(func.lower(Operator.email) == email)):
         raise click.BadParameter("an operator with this email exists", param_hint="EMAIL")
-    db.session.add(Operator(email=email, name=name, password_hash=hash_password(password)))
+    secret = new_secret()
+    db.session.add(
+        Operator(email=email, name=name, password_hash=hash_password(password), totp_secret=secret)
+    )
     db.session.commit()
     click.echo(f"Operator {email} created.")
+    _print_totp(email, secret)
+
+
+def _print_totp(email: str, secret: str) -> None:
+    from saas.operator.totp import provisioning_uri
+
+    click.echo("Add this to an authenticator app (scan the URI as a QR code, or type the secret):")
+    click.echo(f"  URI:    {provisioning_uri(secret, email)}")
+    click.echo(f"  Secret: {secret}")
+    if current_app.config["SAAS_ENV"] != "production":
+        click.echo(f"Development: `flask operator totp-code {email}` prints the current code.")
+
+
+def _operator_by_email(email: str) -> Any:
+    from saas.models import Operator
+
+    operator = db.session.scalar(
+        select(Operator).where(func.lower(Operator.email) == email.strip().lower())
+    )
+    if operator is None:
+        raise click.BadParameter(f"no operator {email!r}", param_hint="EMAIL")
+    return operator
+
+
+@operator_cli.command("totp-code")
+@click.argument("email")
+def operator_totp_code(email: str) -> None:
+    """Print an operator's current sign-in code (development only)."""
+    from saas.operator.totp import current_code
+
+    if current_app.config["SAAS_ENV"] == "production":
+        raise click.UsageError(
+            "refused with SAAS_ENV=production: use the operator's authenticator app."
+        )
+    operator = _operator_by_email(email)
+    if not operator.totp_secret:
+        raise click.UsageError(f"{operator.email} has no TOTP secret: run `operator reset-totp`.")
+    click.echo(current_code(operator.totp_secret))
+
+
+@operator_cli.command("reset-totp")
+@click.argument("email")
+@click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
+def operator_reset_totp(email: str, yes: bool) -> None:
+    """Give an operator a new TOTP secret (a lost phone); their sessions end."""
+    from saas import audit
+    from saas.auth import revoke_sessions
+    from saas.operator.totp import new_secret
+
+    operator = _operator_by_email(email)
+    if not yes:
+        click.confirm(
+            f"Replace the second factor of {operator.email}? Their current app stops working.",
+            abort=True,
+        )
+    secret = new_secret()
+    operator.totp_secret = secret
+    operator.totp_last_step = None
+    revoke_sessions(operator)
+    audit.record(
+        "operator.totp_reset", tenant_id=None, actor=("system", None, None), operator=operator.email
+    )
+    db.session.commit()
+    click.echo(f"New second factor for {operator.email}; their sessions are signed out.")
+    _print_totp(operator.email, secret)
 
 
 # --- demo, worker, serve --------------------------------------------------------------

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
@@ -155,15 +156,23 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "PUBLIC_PORT": env.get("PUBLIC_PORT", "" if production else "5000"),
         "TRUST_PROXY": _bool(env.get("TRUST_PROXY")),
         "HOST_CACHE_TTL": int(env.get("HOST_CACHE_TTL", "60")),
+        # Anonymous storefront pages kept in Redis, per shop, until the shop changes.
+        "PAGE_CACHE_ENABLED": _bool(env.get("PAGE_CACHE_ENABLED"), default=True),
+        "PAGE_CACHE_TTL": int(env.get("PAGE_CACHE_TTL", "300")),
         "QUEUE_PREFIX": env.get("QUEUE_PREFIX", ""),
         "MIGRATION_WORKERS": int(env.get("MIGRATION_WORKERS", "4")),
-        # Until staff login exists, the per-shop outbox page is a development aid only.
-        "SHOW_OUTBOX": _bool(env.get("SHOW_OUTBOX"), default=not production),
+        # Days a deleted shop's data is kept (and can be restored) before its schema goes.
+        "DELETED_RETENTION_DAYS": int(env.get("DELETED_RETENTION_DAYS", "30")),
+        "MEDIA_PATH": str(Path(env.get("MEDIA_PATH", instance_path / "media")).resolve()),
+        "EXPORT_PATH": str(Path(env.get("EXPORT_PATH", instance_path / "exports")).resolve()),
         "SMTP_URL": env.get("SMTP_URL", ""),
+        # Off only for load tests and benchmarks, never in production.
+        "RATELIMIT_ENABLED": production or _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
         "MAIL_FROM": env.get("MAIL_FROM", f"Storefront <no-reply@{domain}>"),
         # Host-only cookies: no Domain attribute, so no shop's cookie reaches another host.
         "SESSION_COOKIE_DOMAIN": None,
+        "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_HOURS", "12"))),
         "SESSION_COOKIE_HTTPONLY": True,
         "SESSION_COOKIE_SAMESITE": "Lax",
         "SESSION_COOKIE_SECURE": production,

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Callable, Iterator
+from datetime import UTC, datetime, timedelta
 
 from flask import current_app
 from sqlalchemy import select
@@ -11,14 +12,20 @@ from saas.db import db
 from saas.jobs import enqueue
 from saas.models import Operator, Tenant
 from saas.passwords import hash_password
+from saas.plans import start_trial
 from saas.provisioning import create_tenant
 from saas.sites import absolute_url, public_host, shop_host
 from saas.tenancy import tenant_context
+from tenants.models import Area, Order, Role, ShopSettings, Staff, StaffStatus
 from tenants.services.catalog import create_product
 from tenants.services.onboarding import send_welcome_email
 
 OPERATOR_EMAIL = "operator@example.com"
 OPERATOR_PASSWORD = "demo-operator-pass"  # noqa: S105  (demo data, printed to the user)
+# A fixed second factor so the demo console can be opened with any authenticator app
+# (or `flask operator totp-code`). Demo data only; real operators get a random secret.
+OPERATOR_TOTP_SECRET = "DEMOSTOREFRONTOPERATORTOTPKEY234"  # noqa: S105
+OWNER_PASSWORD = "demo-owner-pass"  # noqa: S105  (every demo shop's owner)
 
 SHOPS: list[dict] = [
     {
@@ -59,6 +66,43 @@ SHOPS: list[dict] = [
 ]
 
 
+def _fill_shop(spec: dict) -> None:
+    """Owner account, products (one of them low on stock) and a few orders."""
+    db.session.add(
+        Staff(
+            email=spec["owner"],
+            name=f"{spec['name']} owner",
+            password_hash=hash_password(OWNER_PASSWORD),
+            role=Role.OWNER,
+            permissions=[str(a) for a in Area],
+            status=StaffStatus.ACTIVE,
+        )
+    )
+    settings = db.session.get(ShopSettings, 1)
+    if settings is not None:
+        settings.theme_chosen = True  # each demo shop shows off a different theme
+    for i, (title, price, description) in enumerate(spec["products"]):
+        # Stock through create_product, so the default variant carries it too.
+        create_product(
+            title, price, description=description, inventory_quantity=3 if i == 0 else 25
+        )
+    now = datetime.now(UTC)
+    for n, (days_ago, cents, status) in enumerate(
+        [(0, spec["products"][0][1], "paid"), (2, 4200, "fulfilled"), (9, 9900, "paid")]
+    ):
+        db.session.add(
+            Order(
+                number=1001 + n,
+                email=f"shopper{n + 1}@example.com",
+                customer_name=f"Shopper {n + 1}",
+                status=status,
+                total_cents=cents,
+                placed_at=now - timedelta(days=days_ago, hours=1),
+            )
+        )
+    db.session.commit()
+
+
 def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
     """Create what is missing of the demo platform, then yield lines to show the user."""
     from saas.theming import themes
@@ -70,6 +114,7 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
                 email=OPERATOR_EMAIL,
                 name="Demo Operator",
                 password_hash=hash_password(OPERATOR_PASSWORD),
+                totp_secret=OPERATOR_TOTP_SECRET,
             )
         )
         db.session.commit()
@@ -81,11 +126,10 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
             progress(f"shop {spec['slug']} already there")
             continue
         tenant = create_tenant(spec["slug"], spec["name"], owner_email=spec["owner"], theme=theme)
+        start_trial(tenant)
         db.session.commit()
         with tenant_context(tenant):
-            for title, price, description in spec["products"]:
-                create_product(title, price, description=description)
-            db.session.commit()
+            _fill_shop(spec)
         enqueue(send_welcome_email, spec["owner"], tenant_id=tenant.id, queue="mail")
         progress(f"shop {spec['slug']} created with {len(spec['products'])} products")
 
@@ -97,6 +141,9 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
     console = public_host(app, f"{app.config['OPERATOR_SUBDOMAIN']}.{domain}")
     yield f"  Operator console: {absolute_url(app, console)}"
     yield f"                    login {OPERATOR_EMAIL} / {OPERATOR_PASSWORD}"
+    yield f"                    2FA secret {OPERATOR_TOTP_SECRET}"
+    yield f"                    current code: flask --app saas operator totp-code {OPERATOR_EMAIL}"
     for spec in SHOPS:
         url = absolute_url(app, shop_host(app, spec["slug"]), "")
-        yield f"  {spec['name']:<17} {url}/   (outbox: {url}/admin/outbox)"
+        yield f"  {spec['name']:<17} {url}/"
+        yield f"  {'':<17} back office {url}/admin  login {spec['owner']} / {OWNER_PASSWORD}"

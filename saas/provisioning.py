@@ -8,8 +8,12 @@ row, so a failure at any step leaves nothing behind (PostgreSQL DDL is transacti
 from __future__ import annotations
 
 import logging
+from collections.abc import Iterator
+from contextlib import contextmanager
+from datetime import UTC, datetime
 
 from sqlalchemy import select, text
+from sqlalchemy.orm import Session
 
 import tenants.models  # noqa: F401  (the tenant metadata must be complete)
 from saas.db import TenantModel, checked_schema, db
@@ -29,12 +33,19 @@ def slug_available(slug: str) -> bool:
 
 
 def create_tenant(
-    slug: str, name: str, *, owner_email: str | None = None, theme: str = "base"
+    slug: str,
+    name: str,
+    *,
+    owner_email: str | None = None,
+    theme: str = "base",
+    launched: bool = True,
+    signup_key: str | None = None,
 ) -> Tenant:
     """Create a shop: its platform row and its own schema, ready to serve.
 
     Flushes only; the caller's commit makes the shop live (and a rollback leaves no
-    trace of it, schema included).
+    trace of it, schema included). With `launched=False` the storefront shows its
+    "coming soon" page until the merchant launches it.
 
     Raises:
         InvalidSlug: the address cannot be used (the message says why).
@@ -45,11 +56,21 @@ def create_tenant(
     if not slug_available(slug):
         raise SlugTaken(f"The address “{slug}” is already taken.")
     tenant = Tenant(
-        slug=slug, name=name, owner_email=owner_email, theme=theme, status=TenantStatus.PROVISIONING
+        slug=slug,
+        name=name,
+        owner_email=owner_email,
+        theme=theme,
+        status=TenantStatus.PROVISIONING,
+        launched_at=datetime.now(UTC) if launched else None,
+        signup_key=signup_key,
     )
     db.session.add(tenant)
     db.session.flush()
     build_schema(tenant.schema)
+    from tenants.models import ShopSettings
+
+    with schema_session(tenant.schema) as session:
+        session.add(ShopSettings(id=1, contact_email=owner_email or ""))
     tenant.status = TenantStatus.ACTIVE
     db.session.flush()
     log.info("created shop %s in schema %s", slug, tenant.schema)
@@ -67,6 +88,25 @@ def build_schema(schema: str) -> None:
     # 2.x execution_options() changes the connection in place: put it back as it was.
     conn.execution_options(schema_translate_map=None)
     stamp_tenant(conn, schema)
+
+
+@contextmanager
+def schema_session(schema: str) -> Iterator[Session]:
+    """An ORM session on the platform transaction's own connection, writing to `schema`.
+
+    For filling a schema created in this same, still uncommitted transaction (which no
+    other connection can see yet). The block's changes are flushed on exit and commit
+    or roll back with the caller's transaction.
+    """
+    conn = db.session.connection()
+    conn.execution_options(schema_translate_map={"tenant": checked_schema(schema)})
+    try:
+        with Session(bind=conn, join_transaction_mode="create_savepoint") as session:
+            yield session
+            session.flush()
+            session.commit()  # releases the savepoint only; the caller's transaction goes on
+    finally:
+        conn.execution_options(schema_translate_map=None)
 
 
 def drop_tenant(tenant: Tenant) -> None:

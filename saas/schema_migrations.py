@@ -54,9 +54,17 @@ def head_revision(tree: str) -> str:
 
 
 def upgrade_public(revision: str = "head") -> None:
-    """Bring the platform tables in `public` up to `revision`."""
+    """Bring the platform tables in `public` up to `revision`.
+
+    A platform with no plans at all gets the starting ones, so signup works at once.
+    """
     with db.engine.begin() as conn:
         command.upgrade(alembic_config("public", conn), revision)
+    if revision == "head":
+        from saas.plans import seed_default_plans
+
+        if seed_default_plans():
+            db.session.commit()
 
 
 def tenant_version(conn: Connection, schema: str) -> str | None:

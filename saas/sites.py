@@ -132,12 +132,23 @@ class SiteBlueprint(Blueprint):
 
 
 class SiteMapAdapter(MapAdapter):
-    """Builds absolute URLs with real hosts where Werkzeug would write the site kind."""
+    """Writes real hosts where Werkzeug would write the site kind.
+
+    Under host matching, Werkzeug puts the rule's `host` (here a site kind) into every
+    absolute URL it makes: links built with `_external=True` or to another site, and
+    the redirects it answers itself (a missing trailing slash). Both are rewritten.
+    URLs within the current site stay relative, as Werkzeug builds them.
+    """
 
     site_hosts: dict[str, str]
 
     def build(self, *args: Any, **kwargs: Any) -> str:
-        url = super().build(*args, **kwargs)
+        return self._real_host(super().build(*args, **kwargs))
+
+    def make_redirect_url(self, *args: Any, **kwargs: Any) -> str:
+        return self._real_host(super().make_redirect_url(*args, **kwargs))
+
+    def _real_host(self, url: str) -> str:
         scheme, sep, rest = url.partition("//")
         if not sep:
             return url

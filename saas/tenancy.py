@@ -42,6 +42,7 @@ class TenantRecord:
     name: str
     status: str
     theme: str
+    launched: bool = True
 
     @property
     def schema(self) -> str:
@@ -51,7 +52,14 @@ class TenantRecord:
     def of(cls, tenant: Tenant | TenantRecord) -> TenantRecord:
         if isinstance(tenant, TenantRecord):
             return tenant
-        return cls(tenant.id, tenant.slug, tenant.name, tenant.status, tenant.theme)
+        return cls(
+            tenant.id,
+            tenant.slug,
+            tenant.name,
+            tenant.status,
+            tenant.theme,
+            tenant.launched_at is not None,
+        )
 
 
 class UnknownShop(NotFound):
@@ -118,7 +126,14 @@ def _domain_key(host: str) -> str:
 def _load(by_slug: str | None = None, by_domain: str | None = None) -> TenantRecord | None:
     # Core on its own short connection: the request's session must not begin its
     # transaction before the tenant is chosen.
-    query = select(Tenant.id, Tenant.slug, Tenant.name, Tenant.status, Tenant.theme)
+    query = select(
+        Tenant.id,
+        Tenant.slug,
+        Tenant.name,
+        Tenant.status,
+        Tenant.theme,
+        Tenant.launched_at.is_not(None),
+    )
     if by_slug is not None:
         query = query.where(Tenant.slug == by_slug)
     else:
@@ -156,8 +171,12 @@ def tenant_by_domain(host: str) -> TenantRecord | None:
     return _cached(_domain_key(host), lambda: _load(by_domain=host))
 
 
-def resolve_shop(site: Site) -> TenantRecord:
-    """The tenant a shop site names, or the HTTP error a visitor should see."""
+def resolve_shop(site: Site, *, back_office: bool = False) -> TenantRecord:
+    """The tenant a shop site names, or the HTTP error a visitor should see.
+
+    A suspended shop is closed to shoppers but its back office stays open (bannered),
+    so the merchant can see why and sort it out.
+    """
     if site.custom_domain:
         record = tenant_by_domain(site.host)
         if record is None or record.status == TenantStatus.DELETED:
@@ -168,9 +187,11 @@ def resolve_shop(site: Site) -> TenantRecord:
         record = tenant_by_slug(site.slug or "")
         if record is None or record.status == TenantStatus.DELETED:
             raise UnknownShop()
-    if record.status != TenantStatus.ACTIVE:
-        raise ShopUnavailable()
-    return record
+    if record.status == TenantStatus.ACTIVE:
+        return record
+    if record.status == TenantStatus.SUSPENDED and back_office:
+        return record
+    raise ShopUnavailable()
 
 
 def _invalidate(keys: set[str]) -> None:
@@ -227,7 +248,7 @@ def _enter_site() -> Any:
         return redirect(request.url.replace("//www.", "//", 1), code=301)
     if site.kind != "shop":
         return None
-    record = resolve_shop(site)
+    record = resolve_shop(site, back_office=request.blueprint == "backoffice")
     _current_tenant.set(record)
     current_schema.set(record.schema)
     return None
@@ -264,9 +285,13 @@ def error_page(error: HTTPException) -> Any:
     body = render_template(
         "errors/error.html",
         code=error.code,
-        title={400: "Bad request", 404: "Page not found", 503: "Temporarily unavailable"}.get(
-            error.code or 500, error.name
-        ),
+        title={
+            400: "Bad request",
+            403: "Access denied",
+            404: "Page not found",
+            429: "Too many requests",
+            503: "Temporarily unavailable",
+        }.get(error.code or 500, error.name),
         message=error.description,
         unknown_shop=isinstance(error, UnknownShop),
         platform_url=absolute_url(app, public_host(app, app.config["SAAS_DOMAIN"])),
@@ -280,7 +305,7 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _enter_site)
     app.teardown_request(_leave_site)
     app.register_error_handler(DBAPIError, _missing_schema)
-    for code in (400, 404, 405, 503):
+    for code in (400, 403, 404, 405, 429, 503):
         app.register_error_handler(code, error_page)
 
     session_cls = db.session.session_factory.class_

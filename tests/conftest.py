@@ -30,11 +30,12 @@ from werkzeug.serving import make_server
 from saas import create_app, embedded
 from saas.config import PROJECT_ROOT
 from saas.db import db
-from saas.models import Domain, Tenant
+from saas.models import Domain, Operator, Tenant
+from saas.passwords import hash_password
 from saas.provisioning import create_tenant
 from saas.schema_migrations import upgrade_public
 from saas.tenancy import TenantRecord, tenant_context
-from tenants.models import Product
+from tenants.models import Product, Staff, StaffStatus
 from tenants.services.catalog import create_product
 
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
@@ -171,6 +172,98 @@ def make_tenant(app: Any) -> Callable[..., TenantRecord]:
     return make
 
 
+STAFF_PASSWORD = "plum-harbor-lantern-73"
+
+
+class StaffInfo:
+    def __init__(self, tenant: TenantRecord, id: int, email: str, password: str) -> None:
+        self.tenant, self.id, self.email, self.password = tenant, id, email, password
+
+    @property
+    def user_id(self) -> str:
+        return f"staff:{self.tenant.id}:{self.id}:1"
+
+
+@pytest.fixture
+def make_staff(app: Any) -> Callable[..., StaffInfo]:
+    """Factory: an active staff account in `tenant` (role and areas as given)."""
+
+    def make(
+        tenant: TenantRecord,
+        *,
+        role: str = "staff",
+        permissions: tuple[str, ...] | list[str] = (),
+        email: str | None = None,
+        password: str = STAFF_PASSWORD,
+        status: str = StaffStatus.ACTIVE,
+        name: str = "Sam Staff",
+    ) -> StaffInfo:
+        email = email or f"staff-{uuid.uuid4().hex[:8]}@example.com"
+        with app.app_context(), tenant_context(tenant):
+            staff = Staff(
+                email=email,
+                name=name,
+                password_hash=hash_password(password),
+                role=role,
+                permissions=list(permissions),
+                status=status,
+            )
+            db.session.add(staff)
+            db.session.commit()
+            return StaffInfo(tenant, staff.id, email, password)
+
+    return make
+
+
+def log_in_as(client: FlaskClient, user_id: str) -> None:
+    """Give `client` a session for `user_id` (as `saas.auth` writes them) without a form."""
+    # On the client's own host: sessions are signed per host (`saas.sessions`).
+    host = getattr(client, "host", "localhost")
+    with client.session_transaction(base_url=f"http://{host}") as session:
+        session["_user_id"] = user_id
+        session["_fresh"] = True
+
+
+@pytest.fixture
+def staff_client(app: Any, make_staff: Callable[..., StaffInfo]) -> Callable[..., SiteClient]:
+    """Factory: a client on `tenant`'s host, logged in as a new staff member."""
+
+    def make(tenant: TenantRecord, **kwargs: Any) -> SiteClient:
+        staff = make_staff(tenant, **kwargs)
+        client = client_for(app, f"{tenant.slug}.localhost")
+        log_in_as(client, staff.user_id)
+        client.staff = staff  # type: ignore[attr-defined]
+        return client
+
+    return make
+
+
+OPERATOR_PASSWORD = "quartz-meadow-signal-58"
+
+
+@pytest.fixture
+def make_operator(app: Any) -> Callable[..., Operator]:
+    """Factory: an operator with a TOTP secret (returned detached; read its fields)."""
+
+    def make(email: str | None = None) -> Operator:
+        import pyotp
+
+        with app.app_context():
+            operator = Operator(
+                email=email or f"op-{uuid.uuid4().hex[:8]}@example.com",
+                name="Olive Operator",
+                password_hash=hash_password(OPERATOR_PASSWORD),
+                totp_secret=pyotp.random_base32(),
+            )
+            db.session.add(operator)
+            db.session.commit()
+            db.session.refresh(operator)  # loaded before detaching: commit expired it
+            db.session.expunge(operator)
+            return operator
+
+    return make
+
+
 def product_titles(app: Any, tenant: TenantRecord) -> list[str]:
     with app.app_context(), tenant_context(tenant):
         return sorted(p.title for p in db.session.scalars(select(Product)))
@@ -202,3 +295,12 @@ def live_server(app: Any) -> Iterator[LiveServer]:
     server.server.shutdown()
     with live_app.app_context():
         db.engine.dispose()
+
+
+@pytest.fixture(scope="module")
+def browser() -> Iterator[Any]:
+    """Real Chromium, one per test module (importing `tests.chromium` skips without it)."""
+    from tests.chromium import launched
+
+    with launched() as running:
+        yield running

@@ -2,46 +2,12 @@
 
 from __future__ import annotations
 
-import os
 import uuid
-from pathlib import Path
 
 import pytest
 
-from saas.db import db
-from saas.models import Operator
-from saas.passwords import hash_password
-
-CHROMIUM = Path(os.environ.get("CHROMIUM_PATH", "/usr/bin/chromium"))
-
-pytestmark = pytest.mark.browser
-
-if not CHROMIUM.exists():
-    if os.environ.get("CI"):
-        raise RuntimeError(f"{CHROMIUM} is missing: CI must install Debian's chromium")
-    pytest.skip(f"no Chromium at {CHROMIUM}", allow_module_level=True)
-
-playwright_api = pytest.importorskip("playwright.sync_api")
-
-
-@pytest.fixture(scope="module")
-def browser():
-    with playwright_api.sync_playwright() as p:
-        browser = p.chromium.launch(
-            executable_path=str(CHROMIUM),
-            args=[
-                "--no-sandbox",
-                "--disable-gpu",
-                "--disable-dev-shm-usage",
-                "--disable-background-networking",
-                "--disable-component-update",
-                "--disable-sync",
-                "--no-first-run",
-                "--disable-quic",
-            ],
-        )
-        yield browser
-        browser.close()
+from tests.chromium import playwright_api
+from tests.conftest import OPERATOR_PASSWORD
 
 
 @pytest.fixture
@@ -80,26 +46,89 @@ def test_unknown_shop_shows_a_friendly_page(page, live_server):
     expect(page.get_by_role("link", name="Open your own shop on Storefront")).to_be_visible()
 
 
-def test_operator_signs_in_and_finds_a_shop(page, live_server, app, make_tenant):
-    tenant = make_tenant(name="Console Visible Shop")
-    email = f"browser-{uuid.uuid4().hex[:6]}@example.com"
-    with app.app_context():
-        db.session.add(
-            Operator(email=email, name="Bea", password_hash=hash_password("pw-for-bea-123"))
-        )
-        db.session.commit()
+def operator_signs_in(page, live_server, operator) -> None:
+    import pyotp
+
     expect = playwright_api.expect
     page.goto(live_server.url("admin.localhost"))
     expect(page.get_by_role("heading", name="Sign in to the operator console")).to_be_visible()
-    page.get_by_label("Email").fill(email)
+    page.get_by_label("Email").fill(operator.email)
     page.get_by_label("Password").fill("wrong password")
-    page.get_by_role("button", name="Sign in").click()
+    page.get_by_role("button", name="Continue").click()
     expect(page.get_by_role("alert")).to_have_text("Email or password is incorrect.")
-    page.get_by_label("Password").fill("pw-for-bea-123")
+    page.get_by_label("Password").fill(OPERATOR_PASSWORD)
+    page.get_by_role("button", name="Continue").click()
+    page.get_by_label("Verification code").fill(pyotp.TOTP(operator.totp_secret).now())
     page.get_by_role("button", name="Sign in").click()
     expect(page.get_by_role("heading", name="Shops")).to_be_visible()
+
+
+def test_operator_signs_in_and_finds_a_shop(page, live_server, make_operator, make_tenant):
+    tenant = make_tenant(name="Console Visible Shop")
+    operator_signs_in(page, live_server, make_operator())
+    expect = playwright_api.expect
     page.get_by_label("Search shops").fill(tenant.slug)
     page.get_by_role("button", name="Search").click()
-    expect(page.get_by_role("cell", name="Console Visible Shop")).to_be_visible()
-    page.get_by_role("button", name="Sign out Bea").click()
+    expect(page.get_by_role("link", name="Console Visible Shop")).to_be_visible()
+    page.get_by_role("button", name="Sign out").click()
     expect(page.get_by_role("heading", name="Sign in to the operator console")).to_be_visible()
+
+
+def test_merchant_signs_up_invites_staff_and_the_operator_suspends_the_shop(
+    page, live_server, make_operator, app
+):
+    """The issue's journey: sign up on the apex, land in the new back office, invite a
+    staff member, log out and in again; then the operator suspends the shop."""
+    expect = playwright_api.expect
+    suffix = uuid.uuid4().hex[:6]
+    email = f"maya-{suffix}@example.com"
+    password = "saffron-kettle-meadow-31"
+
+    page.goto(live_server.url("localhost"))
+    page.get_by_role("link", name="Start your shop").first.click()
+    expect(page.get_by_role("heading", name="Start your shop")).to_be_visible()
+    page.get_by_label("Shop name").fill(f"Maya Ceramics {suffix}")
+    slug = f"maya-ceramics-{suffix}"
+    expect(page.get_by_label("Shop address")).to_have_value(slug)  # suggested from the name
+    expect(page.get_by_text(f"{slug} is available")).to_be_visible()  # checked live
+    page.get_by_label("Your name").fill("Maya Lind")
+    page.get_by_label("Email", exact=True).fill(email)
+    page.get_by_label("Confirm email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Create my shop").click()
+
+    # Logged in on the shop's own host, at its back office, with the first-run checklist.
+    expect(page).to_have_url(live_server.url(f"{slug}.localhost", "/admin/"))
+    expect(page.get_by_role("heading", name=f"Welcome to Maya Ceramics {suffix}")).to_be_visible()
+    expect(page.get_by_text("Add a product").first).to_be_visible()
+
+    page.get_by_role("link", name="Staff").click()
+    page.get_by_role("link", name="Invite someone").click()
+    page.get_by_label("Email").fill(f"sam-{suffix}@example.com")
+    page.get_by_label("Staff — only the areas ticked below").check()
+    page.get_by_label("Products").check()
+    page.get_by_role("button", name="Send invitation").click()
+    expect(page.get_by_role("cell", name=f"sam-{suffix}@example.com", exact=True)).to_be_visible()
+
+    page.get_by_role("button", name="Log out").click()
+    expect(page.get_by_role("heading", name=f"Log in to Maya Ceramics {suffix}")).to_be_visible()
+    page.get_by_label("Email").fill(email)
+    page.get_by_label("Password").fill(password)
+    page.get_by_role("button", name="Log in").click()
+    expect(page.get_by_role("heading", name=f"Welcome to Maya Ceramics {suffix}")).to_be_visible()
+
+    # The operator suspends the shop; shoppers then get the unavailable page.
+    operator_page = page.context.browser.new_context().new_page()
+    operator_signs_in(operator_page, live_server, make_operator())
+    operator_page.get_by_label("Search shops").fill(slug)
+    operator_page.get_by_role("button", name="Search").click()
+    operator_page.get_by_role("link", name=f"Maya Ceramics {suffix}").click()
+    operator_page.get_by_label("Reason for suspending").fill("Chargeback investigation")
+    operator_page.get_by_role("button", name="Suspend shop").click()
+    expect(operator_page.get_by_text("suspended").first).to_be_visible()
+    operator_page.context.close()
+
+    page.goto(live_server.url(f"{slug}.localhost"))
+    expect(page.get_by_role("heading", name="Temporarily unavailable")).to_be_visible()
+    page.goto(live_server.url(f"{slug}.localhost", "/admin/"))
+    expect(page.get_by_text("Your shop is suspended.")).to_be_visible()

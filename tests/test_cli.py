@@ -106,7 +106,8 @@ def test_demo_seeds_three_shops_and_is_idempotent(app, shop_client):
     assert first.exit_code == 0, first.output
     assert "operator@example.com / demo-operator-pass" in first.output
     for slug in ("acme", "bloom", "pixel"):
-        assert re.search(rf"http://{slug}\.localhost(:\d+)?/ ", first.output)
+        assert re.search(rf"http://{slug}\.localhost(:\d+)?/\n", first.output)
+        assert re.search(rf"http://{slug}\.localhost(:\d+)?/admin  login owner@", first.output)
     second = run(app, "demo")
     assert second.exit_code == 0 and "already there" in second.output
     with app.app_context():

@@ -209,3 +209,22 @@ def test_deleted_shop_is_gone_by_address_and_by_domain(app, make_tenant, shop_cl
         db.session.commit()
     assert shop_client(tenant).get("/").status_code == 404
     assert shop_client("gone.example.test").get("/").status_code == 400
+
+
+def test_trailing_slash_redirects_stay_on_the_real_host(make_tenant, shop_client, app):
+    """Werkzeug's own redirects (a missing trailing slash) name the real host, never the
+    site kind the routing uses internally."""
+    tenant = make_tenant()
+    response = shop_client(tenant).get("/admin")
+    assert response.status_code == 308
+    assert response.headers["Location"] == f"http://{tenant.slug}.localhost/admin/"
+    custom = make_tenant(domains=[f"shop-{tenant.slug}.example.test"])
+    response = shop_client(f"shop-{tenant.slug}.example.test").get("/admin")
+    assert response.headers["Location"] == f"http://shop-{tenant.slug}.example.test/admin/"
+    assert custom.slug  # its own host, not the shop kind or another shop's
+    with app.test_request_context("/", base_url="http://admin.localhost"):
+        from flask import url_for
+
+        assert url_for("console.tenants", _external=True) == "http://admin.localhost/"
+        assert url_for("platform.signup", _external=True) == "http://localhost/signup"
+        assert url_for("console.tenants") == "/"

@@ -27,7 +27,7 @@ def _shape(conn, schema):
         for table, column, kind, nullable, default in conn.execute(text(COLUMNS), {"s": schema})
     ]
     constraints = [
-        (rel.split(".", 1)[-1], name, definition)
+        (rel.split(".", 1)[-1], name, definition.replace(f"{schema}.", "<schema>."))
         for rel, name, definition in conn.execute(text(CONSTRAINTS), {"s": schema})
         if not rel.endswith("alembic_version")
     ]

@@ -1,18 +1,20 @@
 """The merchant's back office under `/admin` on the shop's own host.
 
-Staff accounts and login arrive with the back-office issue; until then only the
-development outbox is served here, and only when `SHOW_OUTBOX` is on.
+Every view declares who may open it (`tenants.backoffice.access`); the guard below
+enforces that before any view runs.
 """
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import render_template
 from sqlalchemy import select
 
+from saas import login_manager
 from saas.db import db
 from saas.sites import SiteBlueprint
 from saas.tenancy import current_tenant
-from tenants.models import OutboxMessage
+from tenants.backoffice.access import can_open, guard, requires
+from tenants.models import Area, OutboxMessage
 
 bp = SiteBlueprint(
     "backoffice",
@@ -22,13 +24,58 @@ bp = SiteBlueprint(
     static_folder="../../saas/static",
     static_url_path="/static",
 )
+bp.before_request(guard)
+login_manager.blueprint_login_views["backoffice"] = "backoffice.login"
+
+# The back-office navigation: (endpoint, label). Links show only to people who may open them.
+NAV = [
+    ("backoffice.home", "Home"),
+    ("backoffice.products", "Products"),
+    ("backoffice.orders", "Orders"),
+    ("backoffice.customers", "Customers"),
+    ("backoffice.themes", "Themes"),
+    ("backoffice.analytics", "Analytics"),
+    ("backoffice.staff", "Staff"),
+    ("backoffice.settings", "Settings"),
+    ("backoffice.billing", "Billing"),
+]
+
+
+@bp.context_processor
+def _layout_context() -> dict[str, object]:
+    return {"admin_nav": NAV, "can_open": can_open, "current_tenant": current_tenant}
 
 
 @bp.get("/outbox")
+@requires(Area.SETTINGS)
 def outbox() -> str:
-    if not current_app.config["SHOW_OUTBOX"]:
-        abort(404)
+    """The shop's sent email (every message is kept, whether or not SMTP is set up)."""
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(50)
     ).all()
     return render_template("backoffice/outbox.html", messages=messages, shop=current_tenant)
+
+
+# View modules register their routes on `bp` (imported last: they import `bp`).
+from tenants.backoffice import (  # noqa: E402
+    account,  # login, logout, password reset, own account, hand-off entry
+    areas,  # orders, customers, analytics, billing
+    catalog,  # products
+    collections,  # collections of products
+    home,  # dashboard
+    online_store,  # themes, homepage sections, menus, pages
+    settings,  # shop settings, launch
+    staff,  # staff list, invitations, roles
+)
+
+__all__ = [
+    "account",
+    "areas",
+    "bp",
+    "catalog",
+    "collections",
+    "home",
+    "online_store",
+    "settings",
+    "staff",
+]

@@ -4,38 +4,151 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, request, send_from_directory
+from flask import abort, make_response, redirect, request, send_from_directory, session, url_for
+from flask_login import current_user
 
+from saas.auth import safe_next
+from saas.ratelimit import limiter
 from saas.sites import SiteBlueprint
 from saas.tenancy import current_tenant
 from saas.theming import get_theme, render_theme, themes
-from tenants.services.catalog import active_products, product_by_handle
+from tenants.models import ShopSettings
+from tenants.services import storefront
+from tenants.services.catalog import active_products, product_by_handle, redirected_handle
+from tenants.services.media import media_dir
+from tenants.services.shop_settings import (
+    check_storefront_password,
+    get_settings,
+    storefront_key,
+)
 
 bp = SiteBlueprint("shop", __name__, site="shop")
 
 PER_PAGE = 24
+# The session key that remembers a visitor gave the storefront password. Sessions are
+# bound to their host (`saas.sessions`), so it never lets anyone into another shop.
+ACCESS_KEY = "storefront_access"
+# What stays reachable before launch: the coming-soon page needs its theme's assets
+# and the logo, and the password form must be able to answer; robots.txt tells crawlers
+# to keep out until launch.
+GATE_OPEN = {"shop.theme_asset", "shop.media", "shop.password", "shop.robots"}
+MEDIA_MAX_AGE = 365 * 24 * 3600  # media names are random: a changed file is a new URL
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
+    # Before launch only signed-in staff (or an operator) get past the gate without the
+    # storefront password: tell them shoppers cannot see this yet.
+    context.setdefault(
+        "staff_preview", not current_tenant.launched and current_user.is_authenticated
+    )
     return render_theme(current_tenant.theme, template, shop=current_tenant, **context), status
+
+
+def coming_soon(settings: ShopSettings, error: str | None = None, status: int = 200) -> Any:
+    body, status = render(
+        "coming_soon.html",
+        status=status,
+        staff_preview=False,  # this page is what shoppers see
+        has_password=settings.storefront_password_hash is not None,
+        logo_file=settings.logo_file,
+        error=error,
+        next=safe_next(request.full_path.rstrip("?"), "/") if request.method == "GET" else "/",
+    )
+    response = make_response(body, status)
+    # Not a page for search engines, and not one a shared cache may keep: the same URL
+    # shows the real shop to staff and to visitors who gave the password.
+    response.headers["X-Robots-Tag"] = "noindex"
+    response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.before_request
+def _gate() -> Any:
+    """Before launch, shoppers see "coming soon"; staff and password holders see the shop."""
+    if current_tenant.launched or request.endpoint in GATE_OPEN:
+        return None
+    if current_user.is_authenticated:  # staff (or an operator) signed in on this host
+        return None
+    settings = get_settings()
+    key = storefront_key(settings)
+    if key is not None and session.get(ACCESS_KEY) == key:
+        return None
+    return coming_soon(settings)
+
+
+@bp.post("/password")
+def password() -> Any:
+    if current_tenant.launched:
+        return redirect(url_for("shop.home"))
+    target = safe_next(request.form.get("next"), url_for("shop.home"))
+    settings = get_settings()
+    if limited := limiter().hit("storefront-password"):
+        return coming_soon(settings, limited.message, 429)
+    if not check_storefront_password(settings, request.form.get("password", "")):
+        return coming_soon(settings, "That password is not correct.", 400)
+    session[ACCESS_KEY] = storefront_key(settings)
+    return redirect(target)
 
 
 @bp.get("/")
 def home() -> Any:
-    page = max(request.args.get("page", 1, type=int) or 1, 1)
-    products, total = active_products(page=page, per_page=PER_PAGE)
-    pages = max(1, -(-total // PER_PAGE))
-    if page > pages:
-        abort(404)
-    return render("index.html", products=products, total=total, page=page, pages=pages)
+    look = pages.current_look(get_theme(current_tenant.theme))
+    sections = look["sections"]
+    # Featured products: the shop's newest, until collections can be featured.
+    count = max(
+        (int(s.get("count") or 0) for s in sections if s["type"] == "featured_collection"),
+        default=0,
+    )
+    products = active_products(page=1, per_page=min(count, 24))[0] if count else []
+    featured = {
+        s["product"]: item
+        for s in sections
+        if s["type"] == "featured_product"
+        and s.get("product")
+        and (item := product_by_handle(s["product"])) is not None
+    }
+    return render("index.html", sections=sections, products=products, featured=featured)
 
 
 @bp.get("/products/<handle>")
 def product(handle: str) -> Any:
     item = product_by_handle(handle)
     if item is None:
+        # A renamed product keeps its old address working: permanently moved.
+        current = redirected_handle(handle)
+        if current is not None:
+            return redirect(url_for("shop.product", handle=current), code=301)
         return render("404.html", status=404)
-    return render("product.html", product=item)
+    settings = get_settings()
+    threshold, currency = settings.low_stock_threshold, settings.currency
+    choice = storefront.choose_variant(item, request.args, threshold)
+    variant = choice.variant
+    page_url = url_for("shop.product", handle=item.handle)
+
+    def media_url(name: str) -> str:
+        return url_for("shop.media", filename=name)
+
+    images = storefront.gallery(item, variant)
+    json_ld = storefront.product_json_ld(
+        item,
+        url=pages.canonical_url(page_url),
+        currency=currency,
+        low_threshold=threshold,
+        image_urls=[pages.canonical_url(media_url(i.file)) for i in images],
+        variant_url=lambda v: pages.canonical_url(f"{page_url}?variant={v.id}"),
+    )
+    return render(
+        "product.html",
+        product=item,
+        variant=variant,
+        selected=choice.selected,
+        stock=None if variant is None else storefront.stock_of(variant, item, threshold),
+        currency=currency,
+        images=[
+            (image, media_url(image.file), storefront.srcset(image, media_url)) for image in images
+        ],
+        product_json_ld=json_ld,
+    )
 
 
 @bp.get("/assets/<theme_name>/<path:filename>")
@@ -43,3 +156,20 @@ def theme_asset(theme_name: str, filename: str) -> Any:
     if theme_name not in themes():
         abort(404)
     return send_from_directory(get_theme(theme_name).path / "static", filename, max_age=3600)
+
+
+@bp.get("/media/<path:filename>")
+def media(filename: str) -> Any:
+    """A file of this shop's (its logo): only ever from this shop's own folder."""
+    # send_from_directory joins safely: `..`, absolute paths and missing files are 404.
+    response = send_from_directory(media_dir(), filename, max_age=MEDIA_MAX_AGE)
+    response.headers["Cache-Control"] = f"public, max-age={MEDIA_MAX_AGE}, immutable"
+    return response
+
+
+# Route modules register on `bp` (imported last: they import `bp`).
+from tenants.shop import cache, collections, pages, search, seo  # noqa: E402
+
+cache.register(bp)  # after the launch gate: a coming-soon page is never served from cache
+
+__all__ = ["bp", "cache", "collections", "pages", "search", "seo"]

@@ -1,0 +1,231 @@
+"""Storefront speed: the home page with and without the page cache, and search latency.
+
+* Throughput: the home page (its product grid) rendered every time (page cache off,
+  `PAGE_CACHE_ENABLED=False` on a second app over the same database) and served from
+  the page cache, interleaved request by request with the bare Flask route, as ratios.
+* Search: `/search?q=` latency (p50/p95, in-process, cache bypassed as search always
+  is) over one shop holding `SEARCH_PRODUCTS` products, inserted in bulk with Core
+  INSERTs; queries mix exact words, misspellings, several words and misses.
+"""
+
+from __future__ import annotations
+
+import random
+import time
+from collections.abc import Sequence
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import insert, text
+
+from bench.provisioning import CATALOG, make_shop, progress, summary_ms
+from bench.throughput import BadResponse, Run, in_process_interleaved, median_rps, paired_ratios
+
+SEARCH_PRODUCTS = 10_000
+ADJECTIVES = [
+    "Canvas",
+    "Leather",
+    "Wool",
+    "Linen",
+    "Cotton",
+    "Ceramic",
+    "Walnut",
+    "Oak",
+    "Copper",
+    "Brass",
+    "Glass",
+    "Velvet",
+    "Denim",
+    "Bamboo",
+    "Marble",
+    "Suede",
+    "Cashmere",
+    "Silk",
+    "Stone",
+    "Steel",
+]
+NOUNS = [
+    "Backpack",
+    "Wallet",
+    "Teapot",
+    "Scarf",
+    "Blanket",
+    "Lamp",
+    "Chair",
+    "Mug",
+    "Bowl",
+    "Vase",
+    "Jacket",
+    "Apron",
+    "Notebook",
+    "Candle",
+    "Basket",
+    "Tote",
+    "Pillow",
+    "Kettle",
+    "Planter",
+    "Clock",
+]
+QUERIES = [
+    "backpack",
+    "teapot",
+    "walnut chair",
+    "bakpack",  # misspellings: found by trigram similarity
+    "tepot",
+    "cashmre scarf",
+    "linen",
+    '"copper kettle"',
+    "blue whale",  # nothing
+    "candle -glass",
+]
+
+
+def storefront_app_copy(database_url: str, *, cache: bool) -> Flask:
+    from bench.environment import storefront_app
+
+    app = storefront_app(database_url)
+    app.config["PAGE_CACHE_ENABLED"] = cache
+    return app
+
+
+def home_throughput(
+    cached: Flask, uncached: Flask, bare: Flask, host: str, *, requests: int, budget: float
+) -> dict[str, list[Run]]:
+    return in_process_interleaved(
+        {"bare": (bare, ["localhost"]), "uncached": (uncached, [host]), "cached": (cached, [host])},
+        requests=requests,
+        budget=budget,
+    )
+
+
+def bulk_products(app: Flask, record: Any, count: int, *, batch: int = 2_000) -> float:
+    """Insert `count` active products into one shop with Core INSERTs; seconds taken."""
+    from saas.db import db
+    from saas.tenancy import tenant_context
+    from tenants.models import Product
+    from tenants.shop import cache
+
+    rng = random.Random(4)
+    started = time.perf_counter()
+    with app.app_context(), tenant_context(record):
+        for first in range(0, count, batch):
+            rows = []
+            for i in range(first, min(count, first + batch)):
+                adjective, noun = rng.choice(ADJECTIVES), rng.choice(NOUNS)
+                rows.append(
+                    {
+                        "handle": f"{adjective}-{noun}-{i}".lower(),
+                        "title": f"{adjective} {noun} {i}",
+                        "description": f"<p>A {adjective.lower()} {noun.lower()}, "
+                        f"made by hand in batch {i % 97}.</p>",
+                        "price_cents": 500 + (i % 400) * 25,
+                        "status": "active",
+                    }
+                )
+            db.session.execute(insert(Product), rows)
+        db.session.commit()
+        with db.engine.begin() as conn:
+            conn.execute(text(f'ANALYZE "{record.schema}".products'))
+        cache.bump(record.id)  # Core INSERTs bypass the session events
+    return time.perf_counter() - started
+
+
+def search_latencies(
+    app: Flask, host: str, queries: Sequence[str], *, rounds: int
+) -> dict[str, float]:
+    client = app.test_client()
+    timings: list[float] = []
+    base_url = f"http://{host}"
+    for q in queries:  # warm-up
+        client.get("/search", query_string={"q": q}, base_url=base_url)
+    for _ in range(rounds):
+        for q in queries:
+            started = time.perf_counter()
+            response = client.get("/search", query_string={"q": q}, base_url=base_url)
+            timings.append(time.perf_counter() - started)
+            if response.status_code != 200:
+                raise BadResponse(f"/search?q={q} answered {response.status}")
+    return summary_ms(timings)
+
+
+def run(report: Any, row: Any, database_url: str, bare: Flask, settings: Any) -> None:
+    """The storefront phase: rows are added to `report` (see bench/__main__.py)."""
+    cached = storefront_app_copy(database_url, cache=True)
+    uncached = storefront_app_copy(database_url, cache=False)
+    try:
+        progress("storefront: one shop (12 products), home page cached and uncached")
+        shop = make_shop(cached, "bench-storefront")
+        host = f"{shop.slug}.localhost"
+        for app in (uncached, cached):
+            page = app.test_client().get("/", base_url=f"http://{host}")
+            if page.status_code != 200 or not any(
+                t in page.get_data(as_text=True) for t, _ in CATALOG
+            ):
+                raise BadResponse(f"{host}/ answered {page.status} without its products")
+        runs = home_throughput(
+            cached, uncached, bare, host, requests=settings.requests, budget=settings.budget
+        )
+        report.series("storefront_bare", runs["bare"])
+        report.series("storefront_home_uncached", runs["uncached"])
+        report.series("storefront_home_cached", runs["cached"])
+        report.ratio(
+            "storefront_uncached_vs_bare",
+            "Storefront home, page cache off / bare Flask, in-process",
+            paired_ratios(runs["uncached"], runs["bare"]),
+        )
+        report.ratio(
+            "storefront_cached_vs_bare",
+            "Storefront home, from the page cache / bare Flask, in-process",
+            paired_ratios(runs["cached"], runs["bare"]),
+        )
+        speedup = [
+            c.rps / u.rps if u.rps else 0.0
+            for c, u in zip(runs["cached"], runs["uncached"], strict=True)
+        ]
+        report.raw.setdefault("ratios", {})["storefront_cache_speedup"] = speedup
+        median_speedup = median_rps(runs["cached"]) / (median_rps(runs["uncached"]) or 1)
+        report.add(
+            row(
+                "storefront_cache_speedup",
+                "Storefront home, cached / uncached throughput",
+                round(median_speedup, 2),
+                f"{median_speedup:.1f}x",
+            )
+        )
+
+        progress(f"storefront: {settings.search_products:,} products in one shop for search")
+        big = make_shop(cached, "bench-search", catalog=[])
+        seconds = bulk_products(cached, big, settings.search_products)
+        report.raw["search_bulk_insert_seconds"] = round(seconds, 2)
+        big_host = f"{big.slug}.localhost"
+        figures = search_latencies(uncached, big_host, QUERIES, rounds=settings.search_rounds)
+        report.raw["search"] = figures | {"products": settings.search_products}
+        report.add(
+            row(
+                "search_p50_ms",
+                f"Search /search?q= p50 ({settings.search_products:,} products, "
+                f"n={figures['count']})",
+                figures["median_ms"],
+                f"{figures['median_ms']:.1f} ms",
+            )
+        )
+        report.add(
+            row(
+                "search_p95_ms",
+                f"Search /search?q= p95 ({settings.search_products:,} products)",
+                figures["p95_ms"],
+                f"{figures['p95_ms']:.1f} ms",
+            )
+        )
+    finally:
+        close(cached, uncached)
+
+
+def close(*apps: Flask) -> None:
+    from saas.db import db
+
+    for app in apps:
+        with app.app_context():
+            db.session.remove()
+            db.engine.dispose()
+        app.extensions["redis"].close()

@@ -1,0 +1,157 @@
+"""Who is logged in, on which door.
+
+One Flask-Login manager serves every site; the user id in the session says what kind
+of principal it is, and the loader only accepts the kind that belongs to the site the
+request is for:
+
+* console: `op:<operator id>:<session version>`;
+* shop back office: `staff:<tenant id>:<staff id>:<session version>`, accepted only on
+  that tenant's host, or `imp:<tenant id>:<hand-off id>` for an operator's
+  impersonation session, accepted only while its row says it is running.
+
+Session cookies are already signed per host (`saas.sessions`); the tenant id in the
+user id is the second lock. Bumping a session version (password change, removal)
+ends every session issued before it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import datetime
+from typing import Any
+from urllib.parse import urlsplit
+
+from flask import g, session
+from flask_login import AnonymousUserMixin, login_user, logout_user
+
+from saas import login_manager
+from saas.db import db
+from saas.tenancy import get_current_tenant
+
+
+@dataclass
+class ImpersonationUser:
+    """An operator inside a shop's back office, through a time-limited hand-off."""
+
+    handoff_id: int
+    operator_id: int
+    operator_email: str
+    read_only: bool
+    reason: str
+    expires_at: datetime
+
+    is_authenticated = True
+    is_active = True
+    is_anonymous = False
+    is_impersonation = True
+
+    @property
+    def name(self) -> str:
+        return f"Operator {self.operator_email}"
+
+    @property
+    def email(self) -> str:
+        return self.operator_email
+
+    role = "operator"
+    manages_staff = True
+
+    def can(self, area: str) -> bool:
+        return True
+
+    def get_id(self) -> str:
+        tenant = get_current_tenant()
+        return f"imp:{tenant.id if tenant else 0}:{self.handoff_id}"
+
+
+class Anonymous(AnonymousUserMixin):
+    is_impersonation = False
+    read_only = False
+
+    def can(self, area: str) -> bool:
+        return False
+
+
+login_manager.anonymous_user = Anonymous
+
+
+@login_manager.user_loader
+def load_user(user_id: str) -> Any:
+    site = getattr(g, "site", None)
+    if site is None:
+        return None
+    kind, _, rest = user_id.partition(":")
+    parts = rest.split(":")
+    if not all(p.isdigit() for p in parts):
+        return None
+    numbers = [int(p) for p in parts]
+    if site.kind == "console" and kind == "op" and len(numbers) == 2:
+        from saas.models import Operator
+
+        operator = db.session.get(Operator, numbers[0])
+        if operator is not None and operator.session_version == numbers[1]:
+            return operator
+        return None
+    tenant = get_current_tenant()
+    if site.kind != "shop" or tenant is None or not numbers or numbers[0] != tenant.id:
+        return None
+    if kind == "staff" and len(numbers) == 3:
+        from tenants.models import Staff, StaffStatus
+
+        staff = db.session.get(Staff, numbers[1])
+        if (
+            staff is not None
+            and staff.status == StaffStatus.ACTIVE
+            and staff.session_version == numbers[2]
+        ):
+            return staff
+        return None
+    if kind == "imp" and len(numbers) == 2:
+        from saas.handoff import live_impersonation
+
+        row = live_impersonation(numbers[1], tenant.id)
+        if row is None or row.operator is None:
+            return None
+        return ImpersonationUser(
+            handoff_id=row.id,
+            operator_id=row.operator.id,
+            operator_email=row.operator.email,
+            read_only=row.read_only,
+            reason=row.reason or "",
+            expires_at=row.session_expires_at,  # type: ignore[arg-type]
+        )
+    return None
+
+
+def start_session(user: Any) -> None:
+    """Log `user` in on this host with a fresh session (nothing carried over from before)."""
+    session.clear()
+    login_user(user)
+    session.permanent = True
+
+
+def end_session() -> None:
+    logout_user()
+    session.clear()
+
+
+def revoke_sessions(user: Any) -> None:
+    """End every session `user` has, this one and copies of it included. Caller commits.
+
+    Session cookies live in the browser and cannot be recalled, so logout and password
+    changes move the account to a new session version instead, which every earlier
+    cookie fails to match. The price: logging out on one device logs out the others.
+    """
+    user.session_version = (user.session_version or 1) + 1
+
+
+def safe_next(target: str | None, default: str) -> str:
+    """`target` if it is a path on this same host, else `default` (no open redirects)."""
+    if not target:
+        return default
+    parts = urlsplit(target)
+    if parts.scheme or parts.netloc or not target.startswith("/") or target.startswith("//"):
+        return default
+    if "\\" in target or any(ord(c) < 32 for c in target):
+        return default
+    return target

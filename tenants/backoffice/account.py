@@ -1,0 +1,258 @@
+"""Login, logout, password reset, the signed-in person's own account, hand-off entry."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas import audit
+from saas.auth import ImpersonationUser, end_session, revoke_sessions, safe_next, start_session
+from saas.db import db
+from saas.handoff import redeem
+from saas.models import HandoffPurpose, HandoffToken
+from saas.ratelimit import limiter
+from saas.tenancy import current_tenant
+from tenants.backoffice import bp
+from tenants.backoffice.access import public, signed_in
+from tenants.models import Role, Staff, StaffStatus, TokenPurpose
+from tenants.services import staff as staff_service
+from tenants.services.staff import LinkProblem, StaffProblem
+
+LOGIN_FAILED = "Email or password is incorrect."
+RESET_SENT = (
+    "If an account exists for that email, we've sent a link to reset its password. "
+    "It works for one hour."
+)
+
+
+def home_url() -> str:
+    return url_for("backoffice.home")
+
+
+def link_problem(message: str, status: int, *, action: str, action_url: str) -> Any:
+    """The page for a reset, invitation or sign-in link that cannot be used."""
+    return render_template(
+        "backoffice/account_link_problem.html",
+        message=message,
+        action=action,
+        action_url=action_url,
+    ), status
+
+
+@bp.route("/login", methods=["GET", "POST"])
+@public
+def login() -> Any:
+    raw_next = request.values.get("next")
+    target = safe_next(raw_next, home_url())
+    if current_user.is_authenticated:
+        return redirect(target)
+    email = ""
+    error = None
+    status = 200
+    if request.method == "POST":
+        email = staff_service.normalise_email(request.form.get("email"))
+        password = request.form.get("password", "")
+        if limited := limiter().hit("login", email):
+            error, status = limited.message, 429
+        elif staff := staff_service.authenticate(email, password):
+            limiter().reset("login", email)
+            start_session(staff)
+            staff_service.record_login(staff)
+            db.session.commit()
+            return redirect(target)
+        else:
+            staff_service.record_failed_login(email)
+            db.session.commit()
+            error, status = LOGIN_FAILED, 401
+    return render_template(
+        "backoffice/login.html",
+        email=email,
+        error=error,
+        next=safe_next(raw_next, ""),
+    ), status
+
+
+@bp.post("/logout")
+@signed_in
+def logout() -> Any:
+    user = current_user._get_current_object()
+    if user.is_impersonation:
+        # End the impersonation on the server too: its row is what lets the session in.
+        row = db.session.get(HandoffToken, user.handoff_id)
+        if row is not None and row.ended_at is None:
+            row.ended_at = datetime.now(UTC)
+        audit.record("operator.impersonation_ended", actor=user, handoff_id=user.handoff_id)
+    else:
+        revoke_sessions(user)
+        audit.record("staff.logout", actor=user)
+    db.session.commit()
+    end_session()
+    flash("You are logged out.", "info")
+    return redirect(url_for("backoffice.login"))
+
+
+@bp.route("/password/forgot", methods=["GET", "POST"])
+@public
+def forgot() -> Any:
+    email = ""
+    error = None
+    status = 200
+    sent = False
+    if request.method == "POST":
+        email = staff_service.normalise_email(request.form.get("email"))
+        if limited := limiter().hit("reset", email):
+            error, status = limited.message, 429
+        elif problem := staff_service.email_problem(email):
+            error, status = problem, 400
+        else:
+            # The same work for every address: the job decides whether anyone gets mail.
+            staff_service.request_password_reset(email)
+            sent = True
+    return render_template(
+        "backoffice/forgot.html", email=email, error=error, sent=sent, sent_message=RESET_SENT
+    ), status
+
+
+def _reset_link_problem(problem: LinkProblem) -> Any:
+    return link_problem(
+        problem.message,
+        problem.status,
+        action="Request a new reset link",
+        action_url=url_for("backoffice.forgot"),
+    )
+
+
+@bp.route("/password/reset/<token>", methods=["GET", "POST"])
+@public
+def reset(token: str) -> Any:
+    try:
+        row = staff_service.usable_token(token, TokenPurpose.RESET)
+    except LinkProblem as problem:
+        return _reset_link_problem(problem)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            staff = staff_service.reset_password(
+                row, request.form.get("password", ""), request.form.get("confirm", "")
+            )
+        except StaffProblem as problem:
+            db.session.rollback()
+            errors = problem.errors
+        except LinkProblem as problem:
+            db.session.rollback()
+            return _reset_link_problem(problem)
+        else:
+            start_session(staff)
+            limiter().reset("login", staff.email)
+            db.session.commit()
+            flash("Your password was changed, and you are logged in.", "success")
+            return redirect(home_url())
+    page = render_template("backoffice/reset.html", email=row.staff.email, errors=errors)
+    return page, (400 if errors else 200)
+
+
+@bp.route("/account", methods=["GET", "POST"])
+@signed_in
+def account() -> Any:
+    if current_user.is_impersonation:
+        abort(403, "An operator session has no account of its own in this shop.")
+    staff: Staff = current_user._get_current_object()
+    name = staff.name
+    profile_errors: dict[str, str] = {}
+    password_errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        which = request.form.get("form")
+        if which == "profile":
+            name = request.form.get("name", "")
+            try:
+                staff_service.rename(staff, name)
+            except StaffProblem as problem:
+                profile_errors, status = problem.errors, 400
+            else:
+                db.session.commit()
+                flash("Your name was saved.", "success")
+                return redirect(url_for("backoffice.account"))
+        elif which == "password":
+            if limited := limiter().hit("login", staff.email):
+                password_errors, status = {"": limited.message}, 429
+            else:
+                try:
+                    staff_service.change_password(
+                        staff,
+                        request.form.get("current_password", ""),
+                        request.form.get("new_password", ""),
+                        request.form.get("confirm", ""),
+                    )
+                except StaffProblem as problem:
+                    db.session.rollback()
+                    password_errors, status = problem.errors, 400
+                else:
+                    # The new session version ends every other session; this browser
+                    # gets a fresh session under the new version and stays in.
+                    start_session(staff)
+                    db.session.commit()
+                    flash(
+                        "Your password was changed. Any other sessions were logged out.",
+                        "success",
+                    )
+                    return redirect(url_for("backoffice.account"))
+        else:
+            abort(400)
+    return render_template(
+        "backoffice/account.html",
+        staff=staff,
+        name=name,
+        profile_errors=profile_errors,
+        password_errors=password_errors,
+    ), status
+
+
+@bp.get("/enter")
+@public
+def enter() -> Any:
+    """Spend a one-time hand-off token: signup's owner, or an operator's impersonation."""
+    row = redeem(request.args.get("token", ""), current_tenant.id)
+    if row is not None and row.purpose == HandoffPurpose.SIGNUP:
+        staff = db.session.get(Staff, row.staff_id) if row.staff_id else None
+        if staff is not None and staff.status == StaffStatus.ACTIVE and staff.role == Role.OWNER:
+            start_session(staff)
+            staff_service.record_login(staff, via="signup")
+            db.session.commit()
+            return redirect(home_url())
+    elif (
+        row is not None
+        and row.purpose == HandoffPurpose.IMPERSONATE
+        and row.operator is not None
+        and row.session_expires_at is not None
+        and row.session_expires_at > datetime.now(UTC)
+    ):
+        user = ImpersonationUser(
+            handoff_id=row.id,
+            operator_id=row.operator.id,
+            operator_email=row.operator.email,
+            read_only=row.read_only,
+            reason=row.reason or "",
+            expires_at=row.session_expires_at,
+        )
+        start_session(user)
+        audit.record(
+            "operator.impersonation_entered",
+            actor=user,
+            reason=row.reason,
+            handoff_id=row.id,
+            read_only=row.read_only,
+            until=row.session_expires_at.isoformat(),
+        )
+        db.session.commit()
+        return redirect(home_url())
+    db.session.commit()  # a token that was spent stays spent
+    return link_problem(
+        "This sign-in link has expired or was already used.",
+        400,
+        action="Log in",
+        action_url=url_for("backoffice.login"),
+    )

@@ -1,0 +1,59 @@
+"""Orders, customers, analytics and billing pages (themes: `online_store`)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, render_template
+
+from saas.paging import Page, current_page
+from saas.plans import subscription_of, usage
+from saas.tenancy import current_tenant
+from tenants.backoffice import bp
+from tenants.backoffice.access import requires
+from tenants.backoffice.catalog import PER_PAGE
+from tenants.models import Area
+from tenants.services import dashboard
+from tenants.services.shop_settings import get_settings, shop_zone
+
+
+@bp.get("/orders")
+@requires(Area.ORDERS)
+def orders() -> Any:
+    number = current_page()
+    rows, total = dashboard.orders_page(number, PER_PAGE)
+    page = Page(list(rows), total, number, PER_PAGE)
+    if page.page > page.pages:
+        abort(404)
+    return render_template("backoffice/orders.html", page=page, zone=shop_zone(get_settings()))
+
+
+@bp.get("/customers")
+@requires(Area.CUSTOMERS)
+def customers() -> str:
+    return render_template("backoffice/customers.html")
+
+
+@bp.get("/analytics")
+@requires(Area.ORDERS)
+def analytics() -> str:
+    zone = shop_zone(get_settings())
+    return render_template(
+        "backoffice/analytics.html",
+        sales=dashboard.sales(zone),
+        days=dashboard.daily_sales(zone),
+        currency=get_settings().currency,
+    )
+
+
+@bp.get("/billing")
+@requires(Area.BILLING)
+def billing() -> str:
+    subscription = subscription_of(current_tenant.id)
+    return render_template(
+        "backoffice/billing.html",
+        subscription=subscription,
+        plan=subscription.plan if subscription else None,
+        usage=usage(current_tenant.id, subscription.plan) if subscription else [],
+        settings=get_settings(),
+    )

@@ -1,0 +1,377 @@
+"""Products in the back office: the list, adding, and the product page (details,
+options and variants, images, stock)."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+
+from saas import audit
+from saas.db import db
+from saas.jobs import enqueue
+from saas.paging import Page, paginate
+from saas.tenancy import current_tenant
+from tenants.backoffice import bp
+from tenants.backoffice.access import requires
+from tenants.models import Area, Product, ProductStatus, ProductVariant
+from tenants.services import catalog, images, inventory
+from tenants.services.shop_settings import get_settings
+
+PER_PAGE = 25
+FORM_FIELDS = ("title", "description", "price", "stock", "status")
+LIST_FILTERS = ("q", "status", "vendor", "type", "tag", "sort")
+
+
+@bp.get("/products")
+@requires(Area.PRODUCTS)
+def products() -> Any:
+    filters = {name: request.args.get(name, "").strip() for name in LIST_FILTERS}
+    query = catalog.products_query(
+        q=filters["q"],
+        status=filters["status"],
+        vendor=filters["vendor"],
+        product_type=filters["type"],
+        tag=filters["tag"],
+        sort=filters["sort"] or "newest",
+    )
+    page: Page = paginate(query, PER_PAGE)
+    if page.page > page.pages:
+        abort(404)
+    filtered = any(v for k, v in filters.items() if k != "sort")
+    return render_template(
+        "backoffice/products.html",
+        page=page,
+        currency=get_settings().currency,
+        filters=filters,
+        filtered=filtered,
+        facets=catalog.facet_values(),
+        status_options=[(s, s.capitalize()) for s in catalog.EDIT_STATUSES],
+        pairs=lambda values: [(v, v) for v in values],
+    )
+
+
+@bp.post("/products/bulk")
+@requires(Area.PRODUCTS)
+def products_bulk() -> Any:
+    action = request.form.get("action", "")
+    ids = [int(i) for i in request.form.getlist("product") if i.isdigit()]
+    back = url_for("backoffice.products")
+    if action == "archive" and not request.form.get("confirm"):
+        # Archiving hides products from the storefront: ask first, on a page of its own.
+        chosen = list(db.session.scalars(db.select(Product).where(Product.id.in_(ids))))
+        if not chosen:
+            flash("Select at least one product.")
+            return redirect(back)
+        return render_template("backoffice/products_archive.html", products=chosen)
+    try:
+        changed = catalog.bulk_update(ids, action, request.form.get("tag", ""))
+    except catalog.ProductError as error:
+        db.session.rollback()
+        flash(str(error))
+        return redirect(back)
+    audit.record(
+        "product.bulk_" + action.replace("-", "_"),
+        product_ids=[p.id for p in changed],
+        tag=request.form.get("tag", "") if action == "add-tag" else None,
+    )
+    db.session.commit()
+    done = {"publish": "published", "archive": "archived", "draft": "set to draft"}
+    what = done.get(action, "tagged")
+    flash(f"{len(changed)} product{'' if len(changed) == 1 else 's'} {what}.")
+    return redirect(back)
+
+
+@bp.route("/products/new", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def product_new() -> Any:
+    currency = get_settings().currency
+    values: dict[str, str] = {"status": ProductStatus.ACTIVE}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {f: request.form.get(f, "") for f in FORM_FIELDS}
+        try:
+            product = catalog.add_product(
+                request.form, tenant_id=current_tenant.id, currency=currency
+            )
+        except catalog.ProductFormInvalid as invalid:
+            db.session.rollback()
+            errors, status = invalid.errors, 400
+        else:
+            audit.record("product.created", product_id=product.id, handle=product.handle)
+            db.session.commit()
+            flash(f"“{product.title}” was added.")
+            return redirect(url_for("backoffice.products"))
+    return render_template(
+        "backoffice/product_new.html",
+        values=values,
+        errors=errors,
+        currency=currency,
+        limit_problem=errors.get("form") or catalog.product_limit_problem(current_tenant.id),
+        statuses=catalog.FORM_STATUSES,
+    ), status
+
+
+# --- the product page -------------------------------------------------------------
+
+
+def _product(product_id: int) -> Product:
+    # The session only sees the current shop's schema: another shop's id is simply absent.
+    product = db.session.get(Product, product_id)
+    if product is None:
+        abort(404)
+    return product
+
+
+def _staff_id() -> int | None:
+    return (
+        getattr(current_user, "id", None)
+        if not getattr(current_user, "is_impersonation", False)
+        else None
+    )
+
+
+def _render(
+    product: Product,
+    *,
+    form: str = "",
+    values: dict[str, str] | None = None,
+    errors: dict[str, str] | None = None,
+    status: int = 200,
+) -> Any:
+    """The product page; `form` names the one form being re-shown with its mistakes."""
+    settings = get_settings()
+    if catalog.ensure_default_variant(product):
+        db.session.commit()  # so the variants form names a variant that exists
+    errors = errors or {}
+    return render_template(
+        "backoffice/product_edit.html",
+        product=product,
+        currency=settings.currency,
+        details=values
+        if form == "details" and values is not None
+        else catalog.product_form_values(product),
+        details_errors=errors if form == "details" else {},
+        option_values=values
+        if form == "options" and values is not None
+        else catalog.option_form_values(product),
+        option_errors=errors if form == "options" else {},
+        variant_values=values
+        if form == "variants" and values is not None
+        else catalog.variant_form_values(product, settings.currency),
+        variant_errors=errors if form == "variants" else {},
+        image_errors=errors if form == "images" else {},
+        image_values=values if form == "images" and values is not None else {},
+        statuses=catalog.EDIT_STATUSES,
+        max_options=catalog.MAX_OPTIONS,
+        image_options=[
+            (image.id, f"Image {n}" + (f": {image.alt}" if image.alt else ""))
+            for n, image in enumerate(product.images, 1)
+        ],
+    ), status
+
+
+@bp.route("/products/<int:product_id>", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def product_edit(product_id: int) -> Any:
+    product = _product(product_id)
+    if request.method == "GET":
+        return _render(product)
+    old_handle = product.handle
+    try:
+        changed = catalog.update_product(product, request.form)
+    except catalog.ProductFormInvalid as invalid:
+        values = {k: request.form.get(k, "") for k in catalog.product_form_values(product)}
+        db.session.rollback()
+        return _render(
+            _product(product_id), form="details", values=values, errors=invalid.errors, status=400
+        )
+    if changed:
+        audit.record(
+            "product.updated",
+            product_id=product.id,
+            fields=sorted(changed),
+            old_handle=old_handle if "handle" in changed else None,
+        )
+    db.session.commit()
+    flash("Product saved." if changed else "Nothing changed.")
+    return redirect(url_for("backoffice.product_edit", product_id=product.id))
+
+
+@bp.post("/products/<int:product_id>/options")
+@requires(Area.PRODUCTS)
+def product_options(product_id: int) -> Any:
+    product = _product(product_id)
+    try:
+        catalog.save_options(product, request.form)
+    except catalog.ProductFormInvalid as invalid:
+        values = {k: request.form.get(k, "") for k in request.form if k.startswith("option")}
+        db.session.rollback()
+        return _render(
+            _product(product_id), form="options", values=values, errors=invalid.errors, status=400
+        )
+    audit.record(
+        "product.options_changed",
+        product_id=product.id,
+        options=[o.name for o in product.options],
+        variants=len(product.variants),
+    )
+    db.session.commit()
+    count = len(product.variants)
+    flash(f"Options saved: {count} variant{'' if count == 1 else 's'}.")
+    return redirect(url_for("backoffice.product_edit", product_id=product.id) + "#variants")
+
+
+@bp.post("/products/<int:product_id>/variants")
+@requires(Area.PRODUCTS)
+def product_variants(product_id: int) -> Any:
+    product = _product(product_id)
+    currency = get_settings().currency
+    crossed: list[int] = []
+    try:
+        changes = catalog.save_variants(product, request.form, currency)
+        for variant, quantity in changes:
+            _, low = inventory.set_quantity(
+                variant, quantity, note="Edited on the product page", staff_id=_staff_id()
+            )
+            if low:
+                crossed.append(variant.id)
+    except catalog.ProductFormInvalid as invalid:
+        values = {k: request.form.get(k, "") for k in request.form if k.startswith("v")}
+        db.session.rollback()
+        return _render(
+            _product(product_id), form="variants", values=values, errors=invalid.errors, status=400
+        )
+    except inventory.InventoryError as error:
+        db.session.rollback()
+        flash(str(error))
+        return redirect(url_for("backoffice.product_edit", product_id=product_id))
+    audit.record("product.variants_changed", product_id=product.id)
+    db.session.commit()
+    for variant_id in crossed:
+        enqueue(inventory.notify_low_stock, variant_id, queue="mail")
+    flash("Variants saved.")
+    return redirect(url_for("backoffice.product_edit", product_id=product.id) + "#variants")
+
+
+# --- images -----------------------------------------------------------------------
+
+
+@bp.post("/products/<int:product_id>/images")
+@requires(Area.PRODUCTS)
+def product_image_upload(product_id: int) -> Any:
+    product = _product(product_id)
+    alt = request.form.get("alt", "")
+    upload = request.files.get("image")
+    try:
+        image = images.add_image(product, upload.stream if upload else None, alt)
+    except images.ImageError as error:
+        db.session.rollback()
+        return _render(
+            _product(product_id),
+            form="images",
+            values={"alt": alt},
+            errors={error.field: str(error)},
+            status=400,
+        )
+    audit.record("product.image_added", product_id=product.id, image_id=image.id)
+    db.session.commit()
+    images.enqueue_resize(image.id)
+    flash("Image added. Smaller copies for phones are being made.")
+    return redirect(url_for("backoffice.product_edit", product_id=product.id) + "#images")
+
+
+@bp.route("/products/<int:product_id>/images/<int:image_id>", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def product_image(product_id: int, image_id: int) -> Any:
+    """Change an image's alt text or place, or (after confirming) delete it."""
+    product = _product(product_id)
+    image = images.image_of(product, image_id)
+    if image is None:
+        abort(404)
+    back = url_for("backoffice.product_edit", product_id=product.id) + "#images"
+    if request.method == "GET":
+        return render_template("backoffice/product_image_delete.html", product=product, image=image)
+    action = request.form.get("action", "")
+    if action == "delete":
+        if not request.form.get("confirm"):
+            return render_template(
+                "backoffice/product_image_delete.html",
+                product=product,
+                image=image,
+                error="Tick the box to confirm.",
+            ), 400
+        files = images.delete_image(product, image)
+        audit.record("product.image_deleted", product_id=product.id, image_id=image_id)
+        db.session.commit()
+        images.remove_files(files)
+        flash("Image deleted.")
+    elif action in ("up", "down"):
+        images.move_image(product, image, -1 if action == "up" else 1)
+        db.session.commit()
+        flash("Image moved.")
+    elif action == "alt":
+        try:
+            images.set_alt(image, request.form.get("alt", ""))
+        except images.ImageError as error:
+            db.session.rollback()
+            flash(str(error))
+            return redirect(back)
+        db.session.commit()
+        flash("Alt text saved.")
+    else:
+        abort(400)
+    return redirect(back)
+
+
+# --- stock ------------------------------------------------------------------------
+
+
+@bp.route("/variants/<int:variant_id>/inventory", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def variant_inventory(variant_id: int) -> Any:
+    variant = db.session.get(ProductVariant, variant_id)
+    if variant is None:
+        abort(404)
+    values = {"delta": "", "reason": "", "note": ""}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {k: request.form.get(k, "") for k in values}
+        try:
+            delta = inventory.parse_delta(values["delta"])
+            row, low = inventory.adjust(
+                variant, delta, values["reason"], note=values["note"], staff_id=_staff_id()
+            )
+        except inventory.InventoryError as error:
+            db.session.rollback()
+            variant = db.session.get(ProductVariant, variant_id)
+            if variant is None:  # deleted meanwhile
+                abort(404)
+            errors, status = {error.field: str(error)}, 400
+        else:
+            audit.record(
+                "inventory.adjusted",
+                variant_id=variant.id,
+                delta=delta,
+                reason=row.reason,
+                quantity_after=row.quantity_after,
+            )
+            db.session.commit()
+            if low:
+                enqueue(inventory.notify_low_stock, variant.id, queue="mail")
+            flash(f"Stock is now {row.quantity_after}.")
+            return redirect(url_for("backoffice.variant_inventory", variant_id=variant.id))
+    page = paginate(inventory.history_query(variant_id), 50, scalars=False)
+    return render_template(
+        "backoffice/inventory_history.html",
+        variant=variant,
+        product=variant.product,
+        page=page,
+        values=values,
+        errors=errors,
+        reasons=inventory.REASONS,
+        threshold=inventory.low_stock_threshold(),
+    ), status

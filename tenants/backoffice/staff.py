@@ -1,0 +1,226 @@
+"""Staff accounts: the list, invitations, roles and per-area permissions."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from flask_login import current_user
+from sqlalchemy import case, func, select
+
+from saas.auth import start_session
+from saas.db import db
+from saas.paging import paginate
+from saas.ratelimit import limiter
+from saas.tenancy import current_tenant
+from tenants.backoffice import bp
+from tenants.backoffice.access import public, staff_admin
+from tenants.models import Area, Role, Staff, StaffStatus, TokenPurpose
+from tenants.models.staff import AREA_LABELS
+from tenants.services import staff as staff_service
+from tenants.services.staff import LinkProblem, StaffProblem
+
+PER_PAGE = 50
+
+ROLE_LABELS: dict[str, str] = {Role.OWNER: "Owner", Role.ADMIN: "Admin", Role.STAFF: "Staff"}
+STATUS_LABELS: dict[str, str] = {
+    StaffStatus.ACTIVE: "Active",
+    StaffStatus.INVITED: "Invited",
+    StaffStatus.DISABLED: "Removed",
+}
+
+
+def _actor() -> Any:
+    return current_user._get_current_object()
+
+
+def _member(staff_id: int) -> Staff:
+    # The session is bound to this shop's schema: another shop's id is simply not here.
+    member = db.session.get(Staff, staff_id)
+    if member is None:
+        abort(404)
+    return member
+
+
+def _labels() -> dict[str, Any]:
+    return {
+        "area_labels": AREA_LABELS,
+        "areas": list(Area),
+        "role_labels": ROLE_LABELS,
+        "status_labels": STATUS_LABELS,
+    }
+
+
+@bp.get("/staff")
+@staff_admin
+def staff() -> Any:
+    order = (
+        case((Staff.status == StaffStatus.DISABLED, 1), else_=0),
+        case((Staff.role == Role.OWNER, 0), (Staff.role == Role.ADMIN, 1), else_=2),
+        func.lower(Staff.name),
+        Staff.email,
+    )
+    return render_template(
+        "backoffice/staff.html",
+        page=paginate(select(Staff).order_by(*order), PER_PAGE),
+        seats=staff_service.seats(),
+        me=_actor(),
+        **_labels(),
+    )
+
+
+@bp.route("/staff/invite", methods=["GET", "POST"])
+@staff_admin
+def staff_invite() -> Any:
+    actor = _actor()
+    form: dict[str, Any] = {"email": "", "name": "", "role": Role.STAFF, "areas": []}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        form = {
+            "email": request.form.get("email", "").strip(),
+            "name": request.form.get("name", "").strip(),
+            "role": request.form.get("role", ""),
+            "areas": request.form.getlist("areas"),
+        }
+        if limited := limiter().hit("invite", actor.email):
+            errors, status = {"": limited.message}, 429
+        else:
+            try:
+                member = staff_service.invite(
+                    actor, form["email"], form["name"], form["role"], form["areas"]
+                )
+            except StaffProblem as problem:
+                db.session.rollback()
+                errors, status = problem.errors, 400
+            else:
+                db.session.commit()
+                staff_service.queue_invitation(member.id)
+                flash(f"Invitation sent to {member.email}.", "success")
+                return redirect(url_for("backoffice.staff"))
+    return render_template(
+        "backoffice/staff_invite.html",
+        form=form,
+        errors=errors,
+        can_invite_admin=staff_service.is_owner_like(actor),
+        seats=staff_service.seats(),
+        **_labels(),
+    ), status
+
+
+@bp.post("/staff/<int:staff_id>/resend")
+@staff_admin
+def staff_resend(staff_id: int) -> Any:
+    actor = _actor()
+    member = _member(staff_id)
+    if limited := limiter().hit("invite", actor.email):
+        flash(limited.message, "error")
+        return redirect(url_for("backoffice.staff"))
+    try:
+        staff_service.resend_invitation(actor, member)
+    except StaffProblem as problem:
+        flash(str(problem), "error")
+        return redirect(url_for("backoffice.staff"))
+    db.session.commit()
+    staff_service.queue_invitation(member.id)
+    flash(f"A new invitation was sent to {member.email}.", "success")
+    return redirect(url_for("backoffice.staff"))
+
+
+@bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
+@staff_admin
+def staff_edit(staff_id: int) -> Any:
+    actor = _actor()
+    member = _member(staff_id)
+    blocked = staff_service.why_cannot_manage(actor, member)
+    form: dict[str, Any] = {"role": member.role, "areas": list(member.permissions or [])}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        if blocked:
+            abort(403, blocked)
+        form = {"role": request.form.get("role", ""), "areas": request.form.getlist("areas")}
+        try:
+            changed = staff_service.update_role(actor, member, form["role"], form["areas"])
+        except StaffProblem as problem:
+            db.session.rollback()
+            errors, status = problem.errors, 400
+        else:
+            db.session.commit()
+            name = member.name or member.email
+            flash(f"Saved changes for {name}." if changed else "Nothing changed.", "success")
+            return redirect(url_for("backoffice.staff"))
+    return render_template(
+        "backoffice/staff_edit.html",
+        member=member,
+        form=form,
+        errors=errors,
+        blocked=blocked,
+        can_make_admin=staff_service.is_owner_like(actor),
+        **_labels(),
+    ), status
+
+
+@bp.route("/staff/<int:staff_id>/remove", methods=["GET", "POST"])
+@staff_admin
+def staff_remove(staff_id: int) -> Any:
+    actor = _actor()
+    member = _member(staff_id)
+    blocked = staff_service.why_cannot_manage(actor, member)
+    if request.method == "POST":
+        if blocked:
+            abort(403, blocked)
+        staff_service.remove(actor, member)
+        db.session.commit()
+        flash(f"{member.name or member.email} was removed from the shop.", "success")
+        return redirect(url_for("backoffice.staff"))
+    return render_template(
+        "backoffice/staff_remove.html", member=member, blocked=blocked, **_labels()
+    ), (403 if blocked else 200)
+
+
+@bp.route("/invitation/<token>", methods=["GET", "POST"])
+@public
+def accept_invite(token: str) -> Any:
+    try:
+        row = staff_service.usable_token(token, TokenPurpose.INVITE)
+    except LinkProblem as problem:
+        return _invitation_problem(problem)
+    member = row.staff
+    name = member.name
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        name = request.form.get("name", "").strip()
+        try:
+            member = staff_service.accept_invitation(
+                row, name, request.form.get("password", ""), request.form.get("confirm", "")
+            )
+        except StaffProblem as problem:
+            db.session.rollback()
+            errors = problem.errors
+        except LinkProblem as problem:
+            db.session.rollback()
+            return _invitation_problem(problem)
+        else:
+            start_session(member)
+            staff_service.record_login(member, via="invitation")
+            db.session.commit()
+            flash(f"Welcome to {current_tenant.name}! Your account is ready.", "success")
+            return redirect(url_for("backoffice.home"))
+    return render_template(
+        "backoffice/invite_accept.html",
+        email=row.staff.email,
+        role=ROLE_LABELS.get(row.staff.role, row.staff.role),
+        name=name,
+        errors=errors,
+    ), (400 if errors else 200)
+
+
+def _invitation_problem(problem: LinkProblem) -> Any:
+    return render_template(
+        "backoffice/account_link_problem.html",
+        message=problem.message,
+        hint="Ask the shop's owner or an admin to send you a new invitation.",
+        action="Log in",
+        action_url=url_for("backoffice.login"),
+    ), problem.status

@@ -1,0 +1,536 @@
+"""Shop settings: reading them, validating a whole form at once, saving, launching.
+
+Nothing is written unless every field is valid: `update_settings` checks the lot first
+(the logo is decoded in memory too), then stages the changes in the caller's
+transaction. The caller commits, then calls `SettingsUpdate.after_commit()` to remove
+a replaced logo (or `discard()` if the commit failed, to remove the new one).
+"""
+
+from __future__ import annotations
+
+import hashlib
+import re
+import zoneinfo
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from functools import lru_cache
+from typing import IO
+
+from saas import audit
+from saas.db import db
+from saas.models import Tenant
+from saas.passwords import hash_password, verify_password
+from saas.tenancy import current_tenant
+from tenants.models import ShopSettings
+from tenants.services import media
+
+# Currencies a shop can sell in: ISO 4217 codes whose minor units `saas.money` formats
+# correctly (two decimals, or none for JPY and KRW).
+CURRENCIES: list[tuple[str, str]] = [
+    ("USD", "US dollar"),
+    ("EUR", "Euro"),
+    ("GBP", "Pound sterling"),
+    ("CAD", "Canadian dollar"),
+    ("AUD", "Australian dollar"),
+    ("NZD", "New Zealand dollar"),
+    ("CHF", "Swiss franc"),
+    ("SEK", "Swedish krona"),
+    ("NOK", "Norwegian krone"),
+    ("DKK", "Danish krone"),
+    ("PLN", "Polish złoty"),
+    ("CZK", "Czech koruna"),
+    ("HUF", "Hungarian forint"),
+    ("RON", "Romanian leu"),
+    ("BGN", "Bulgarian lev"),
+    ("TRY", "Turkish lira"),
+    ("ILS", "Israeli new shekel"),
+    ("AED", "UAE dirham"),
+    ("SAR", "Saudi riyal"),
+    ("INR", "Indian rupee"),
+    ("SGD", "Singapore dollar"),
+    ("HKD", "Hong Kong dollar"),
+    ("CNY", "Chinese yuan"),
+    ("JPY", "Japanese yen"),
+    ("KRW", "South Korean won"),
+    ("TWD", "New Taiwan dollar"),
+    ("THB", "Thai baht"),
+    ("MYR", "Malaysian ringgit"),
+    ("PHP", "Philippine peso"),
+    ("IDR", "Indonesian rupiah"),
+    ("BRL", "Brazilian real"),
+    ("MXN", "Mexican peso"),
+    ("ZAR", "South African rand"),
+    ("NGN", "Nigerian naira"),
+    ("KES", "Kenyan shilling"),
+]
+CURRENCY_CODES = frozenset(code for code, _ in CURRENCIES)
+
+# ISO 3166-1 alpha-2 codes, by English name (from the tz database's iso3166.tab).
+_COUNTRY_TABLE = """
+AF Afghanistan
+AL Albania
+DZ Algeria
+AS American Samoa
+AD Andorra
+AO Angola
+AI Anguilla
+AQ Antarctica
+AG Antigua and Barbuda
+AR Argentina
+AM Armenia
+AW Aruba
+AU Australia
+AT Austria
+AZ Azerbaijan
+BS Bahamas
+BH Bahrain
+BD Bangladesh
+BB Barbados
+BY Belarus
+BE Belgium
+BZ Belize
+BJ Benin
+BM Bermuda
+BT Bhutan
+BO Bolivia
+BA Bosnia and Herzegovina
+BW Botswana
+BV Bouvet Island
+BR Brazil
+IO British Indian Ocean Territory
+VG British Virgin Islands
+BN Brunei
+BG Bulgaria
+BF Burkina Faso
+BI Burundi
+KH Cambodia
+CM Cameroon
+CA Canada
+CV Cape Verde
+BQ Caribbean NL
+KY Cayman Islands
+CF Central African Rep.
+TD Chad
+CL Chile
+CN China
+CX Christmas Island
+CC Cocos (Keeling) Islands
+CO Colombia
+KM Comoros
+CD Congo (Democratic Republic)
+CG Congo (Republic)
+CK Cook Islands
+CR Costa Rica
+HR Croatia
+CU Cuba
+CW Curaçao
+CY Cyprus
+CZ Czech Republic
+CI Côte d'Ivoire
+DK Denmark
+DJ Djibouti
+DM Dominica
+DO Dominican Republic
+TL East Timor
+EC Ecuador
+EG Egypt
+SV El Salvador
+GQ Equatorial Guinea
+ER Eritrea
+EE Estonia
+SZ Eswatini
+ET Ethiopia
+FK Falkland Islands
+FO Faroe Islands
+FJ Fiji
+FI Finland
+FR France
+GF French Guiana
+PF French Polynesia
+TF French S. Terr.
+GA Gabon
+GM Gambia
+GE Georgia
+DE Germany
+GH Ghana
+GI Gibraltar
+GR Greece
+GL Greenland
+GD Grenada
+GP Guadeloupe
+GU Guam
+GT Guatemala
+GG Guernsey
+GN Guinea
+GW Guinea-Bissau
+GY Guyana
+HT Haiti
+HM Heard Island and McDonald Islands
+HN Honduras
+HK Hong Kong
+HU Hungary
+IS Iceland
+IN India
+ID Indonesia
+IR Iran
+IQ Iraq
+IE Ireland
+IM Isle of Man
+IL Israel
+IT Italy
+JM Jamaica
+JP Japan
+JE Jersey
+JO Jordan
+KZ Kazakhstan
+KE Kenya
+KI Kiribati
+KW Kuwait
+KG Kyrgyzstan
+LA Laos
+LV Latvia
+LB Lebanon
+LS Lesotho
+LR Liberia
+LY Libya
+LI Liechtenstein
+LT Lithuania
+LU Luxembourg
+MO Macau
+MG Madagascar
+MW Malawi
+MY Malaysia
+MV Maldives
+ML Mali
+MT Malta
+MH Marshall Islands
+MQ Martinique
+MR Mauritania
+MU Mauritius
+YT Mayotte
+MX Mexico
+FM Micronesia
+MD Moldova
+MC Monaco
+MN Mongolia
+ME Montenegro
+MS Montserrat
+MA Morocco
+MZ Mozambique
+MM Myanmar
+NA Namibia
+NR Nauru
+NP Nepal
+NL Netherlands
+NC New Caledonia
+NZ New Zealand
+NI Nicaragua
+NE Niger
+NG Nigeria
+NU Niue
+NF Norfolk Island
+KP North Korea
+MK North Macedonia
+MP Northern Mariana Islands
+NO Norway
+OM Oman
+PK Pakistan
+PW Palau
+PS Palestine
+PA Panama
+PG Papua New Guinea
+PY Paraguay
+PE Peru
+PH Philippines
+PN Pitcairn
+PL Poland
+PT Portugal
+PR Puerto Rico
+QA Qatar
+RO Romania
+RU Russia
+RW Rwanda
+RE Réunion
+WS Samoa
+SM San Marino
+ST Sao Tome and Principe
+SA Saudi Arabia
+SN Senegal
+RS Serbia
+SC Seychelles
+SL Sierra Leone
+SG Singapore
+SK Slovakia
+SI Slovenia
+SB Solomon Islands
+SO Somalia
+ZA South Africa
+GS South Georgia and the South Sandwich Islands
+KR South Korea
+SS South Sudan
+ES Spain
+LK Sri Lanka
+BL St Barthelemy
+SH St Helena
+KN St Kitts and Nevis
+LC St Lucia
+SX St Maarten (Dutch)
+MF St Martin (French)
+PM St Pierre and Miquelon
+VC St Vincent
+SD Sudan
+SR Suriname
+SJ Svalbard and Jan Mayen
+SE Sweden
+CH Switzerland
+SY Syria
+TW Taiwan
+TJ Tajikistan
+TZ Tanzania
+TH Thailand
+TG Togo
+TK Tokelau
+TO Tonga
+TT Trinidad and Tobago
+TN Tunisia
+TR Turkey
+TM Turkmenistan
+TC Turks and Caicos Islands
+TV Tuvalu
+VI US Virgin Islands
+UM US minor outlying islands
+UG Uganda
+UA Ukraine
+AE United Arab Emirates
+GB United Kingdom
+US United States
+UY Uruguay
+UZ Uzbekistan
+VU Vanuatu
+VA Vatican City
+VE Venezuela
+VN Vietnam
+WF Wallis and Futuna
+EH Western Sahara
+YE Yemen
+ZM Zambia
+ZW Zimbabwe
+AX Åland Islands
+"""
+COUNTRIES: list[tuple[str, str]] = [
+    (code, name)
+    for code, name in (line.split(" ", 1) for line in _COUNTRY_TABLE.split("\n") if line)
+]
+COUNTRY_CODES = frozenset(code for code, _ in COUNTRIES)
+
+# Free-text fields: (label, maximum length, required).
+TEXT_FIELDS: dict[str, tuple[str, int, bool]] = {
+    "name": ("Shop name", 200, True),
+    "contact_email": ("Contact email", 320, True),
+    "address_line1": ("Address line 1", 200, False),
+    "address_line2": ("Address line 2", 200, False),
+    "city": ("City", 100, False),
+    "region": ("State, county or region", 100, False),
+    "postal_code": ("Postal code", 20, False),
+}
+FIELDS = (*TEXT_FIELDS, "currency", "timezone", "country")
+# The fields that live on ShopSettings (the shop's name is on the platform's Tenant row).
+SETTINGS_FIELDS = tuple(f for f in FIELDS if f != "name")
+
+STOREFRONT_PASSWORD_MIN = 6
+STOREFRONT_PASSWORD_MAX = 128
+
+_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
+
+
+@lru_cache(maxsize=1)
+def timezones() -> list[str]:
+    """IANA time zone names a shop can pick, sorted."""
+    return sorted(zoneinfo.available_timezones())
+
+
+def shop_zone(settings: ShopSettings) -> zoneinfo.ZoneInfo:
+    """The shop's time zone (UTC if the stored name is no longer known)."""
+    try:
+        return zoneinfo.ZoneInfo(settings.timezone or "UTC")
+    except (zoneinfo.ZoneInfoNotFoundError, ValueError):
+        return zoneinfo.ZoneInfo("UTC")
+
+
+def get_settings() -> ShopSettings:
+    """The current shop's settings row (created at provisioning; made here if missing)."""
+    settings = db.session.get(ShopSettings, 1)
+    if settings is None:
+        settings = ShopSettings(id=1)
+        db.session.add(settings)
+        db.session.flush()
+    return settings
+
+
+def shop_row() -> Tenant:
+    """The current shop's platform row, for the fields kept there (name, theme, launch)."""
+    tenant = db.session.get(Tenant, current_tenant.id)
+    if tenant is None:  # the request resolved the shop a moment ago
+        raise LookupError(f"shop {current_tenant.id} has no tenant row")
+    return tenant
+
+
+def form_values(tenant: Tenant, settings: ShopSettings) -> dict[str, str]:
+    """What the settings form shows, as strings."""
+    values = {f: getattr(settings, f) or "" for f in SETTINGS_FIELDS}
+    values["name"] = tenant.name
+    return values
+
+
+def validate(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+    """(cleaned values, errors by field) for the settings form."""
+    cleaned: dict[str, str] = {}
+    errors: dict[str, str] = {}
+    for name, (label, max_length, required) in TEXT_FIELDS.items():
+        value = (form.get(name) or "").strip()
+        cleaned[name] = value
+        if required and not value:
+            errors[name] = f"{label} is required."
+        elif len(value) > max_length:
+            errors[name] = f"{label} can have at most {max_length} characters."
+        elif any(ord(c) < 32 or ord(c) == 127 for c in value):
+            errors[name] = f"{label} cannot contain control characters."
+    email = cleaned["contact_email"]
+    if "contact_email" not in errors and not _EMAIL.match(email):
+        errors["contact_email"] = "Enter an email address like name@example.com."
+
+    currency = (form.get("currency") or "").strip().upper()
+    cleaned["currency"] = currency
+    if currency not in CURRENCY_CODES:
+        errors["currency"] = "Choose a currency from the list."
+
+    zone = (form.get("timezone") or "").strip()
+    cleaned["timezone"] = zone
+    if zone not in timezones():
+        errors["timezone"] = "Choose a time zone from the list."
+
+    country = (form.get("country") or "").strip().upper()
+    cleaned["country"] = country
+    if country and country not in COUNTRY_CODES:
+        errors["country"] = "Choose a country from the list."
+    return cleaned, errors
+
+
+class SettingsInvalid(ValueError):
+    """The form has mistakes; `errors` maps field names to messages for people."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
+
+
+@dataclass
+class SettingsUpdate:
+    """What `update_settings` staged: the changed fields and any logo file swap."""
+
+    changed: list[str] = field(default_factory=list)
+    new_logo: str | None = None
+    old_logo: str | None = None
+
+    def after_commit(self) -> None:
+        """Remove the logo the committed change replaced."""
+        if self.old_logo and self.old_logo != self.new_logo:
+            media.remove_file(self.old_logo)
+
+    def discard(self) -> None:
+        """The transaction failed: remove the file written for it."""
+        media.remove_file(self.new_logo)
+
+
+def update_settings(
+    form: Mapping[str, str],
+    *,
+    logo: IO[bytes] | None = None,
+    remove_logo: bool = False,
+    storefront_password: str = "",
+    clear_storefront_password: bool = False,
+) -> SettingsUpdate:
+    """Validate the whole settings form, then stage every change (the caller commits).
+
+    Raises:
+        SettingsInvalid: with a message per wrong field; nothing has been changed.
+    """
+    cleaned, errors = validate(form)
+    logo_png: bytes | None = None
+    if logo is not None and not remove_logo:
+        try:
+            logo_png = media.logo_png(media.read_upload(logo))
+        except media.MediaError as error:
+            errors["logo"] = str(error)
+    if storefront_password and clear_storefront_password:
+        errors["storefront_password"] = (
+            "Either set a new password or remove the current one, not both."  # noqa: S105
+        )
+    elif storefront_password and not (
+        STOREFRONT_PASSWORD_MIN <= len(storefront_password) <= STOREFRONT_PASSWORD_MAX
+    ):
+        errors["storefront_password"] = (
+            f"Use between {STOREFRONT_PASSWORD_MIN} and {STOREFRONT_PASSWORD_MAX} characters."
+        )
+    if errors:
+        raise SettingsInvalid(errors)
+
+    tenant = shop_row()
+    settings = get_settings()
+    update = SettingsUpdate()
+    if tenant.name != cleaned["name"]:
+        tenant.name = cleaned["name"]  # an ORM change: the host cache drops the old name
+        update.changed.append("name")
+    for name in SETTINGS_FIELDS:
+        if getattr(settings, name) != cleaned[name]:
+            setattr(settings, name, cleaned[name])
+            update.changed.append(name)
+    if logo_png is not None:
+        update.old_logo = settings.logo_file
+        update.new_logo = settings.logo_file = media.save_file("logo", logo_png)
+        update.changed.append("logo")
+    elif remove_logo and settings.logo_file:
+        update.old_logo, settings.logo_file = settings.logo_file, None
+        update.changed.append("logo")
+    if clear_storefront_password and settings.storefront_password_hash:
+        settings.storefront_password_hash = None
+        update.changed.append("storefront_password")
+    elif storefront_password:
+        settings.storefront_password_hash = hash_password(storefront_password)
+        update.changed.append("storefront_password")
+    if update.changed:
+        audit.record("settings.updated", fields=update.changed)
+    db.session.flush()
+    return update
+
+
+def launch_shop() -> bool:
+    """Open the storefront to everyone. False if it was already launched."""
+    tenant = shop_row()
+    if tenant.launched_at is not None:
+        return False
+    tenant.launched_at = datetime.now(UTC)
+    audit.record("shop.launched")
+    db.session.flush()
+    return True
+
+
+# --- the storefront password --------------------------------------------------------
+
+
+def storefront_key(settings: ShopSettings) -> str | None:
+    """A value a visitor's session holds once they gave the storefront password.
+
+    Derived from the password's hash, so changing or removing the password locks out
+    everyone who entered the old one.
+    """
+    if not settings.storefront_password_hash:
+        return None
+    return hashlib.sha256(settings.storefront_password_hash.encode()).hexdigest()[:32]
+
+
+def check_storefront_password(settings: ShopSettings, password: str) -> bool:
+    if not password or len(password) > STOREFRONT_PASSWORD_MAX:
+        return False
+    return verify_password(settings.storefront_password_hash, password)

@@ -1,0 +1,232 @@
+"""Per-shop page cache for anonymous storefront visitors, and ETags on every page.
+
+A page is kept in Redis under `t:<tenant id>:page:<version>:<theme>:<url>`. The version
+(`t:<id>:page-version`) is bumped after any commit that changed that shop's data (any
+tenant-table row written while the shop is selected, or its `tenants`/`domains` row),
+so a cached page is never older than the last change; nothing is deleted, old versions
+simply expire. ORM bulk statements on tenant tables count too; SQL run on a bare
+connection bypasses the session events, so code doing that calls `bump()` itself, and
+the TTL bounds whatever still slips through.
+
+Only pages that are the same for every visitor are kept: GET/HEAD on a launched shop,
+no signed-in user, no storefront password, nothing else in the session (a cart, a
+flash), a 200 that sets no cookie, embeds no CSRF token and is not `private`/`no-store`.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import logging
+from typing import Any
+
+from flask import Flask, Response, current_app, g, request, session
+from sqlalchemy import event
+from sqlalchemy.orm import ORMExecuteState, Session
+
+from saas.cache import redis_client
+from saas.db import TenantModel
+from saas.models import Domain, Tenant
+from saas.tenancy import current_tenant, get_current_tenant
+
+log = logging.getLogger(__name__)
+
+CACHE_CONTROL = "public, max-age=0, must-revalidate"
+# Session keys that say nothing about who the visitor is. A CSRF token alone does not
+# make a page personal; a page that *embeds* one is refused separately.
+ANONYMOUS_KEYS = frozenset({"_permanent", "csrf_token"})
+# Files have their own validators and long max-age; search results are not kept (any
+# query string would get its own entry).
+UNCACHED_ENDPOINTS = frozenset({"shop.theme_asset", "shop.media", "shop.password", "shop.search"})
+# Headers that belong to one response, not to the page.
+_NOT_STORED = frozenset({"set-cookie", "content-length", "date"})
+_MAX_URL_IN_KEY = 200
+
+
+def version_key(tenant_id: int) -> str:
+    return f"t:{int(tenant_id)}:page-version"
+
+
+def bump(*tenant_ids: int) -> None:
+    """Forget every cached page of these shops (they changed)."""
+    if not tenant_ids:
+        return
+    try:
+        pipe = redis_client().pipeline(transaction=False)
+        for tenant_id in tenant_ids:
+            pipe.incr(version_key(tenant_id))
+        pipe.execute()
+    except Exception:
+        log.error("could not bump the page cache version of shops %s", tenant_ids, exc_info=True)
+
+
+def enabled() -> bool:
+    return bool(current_app.config["PAGE_CACHE_ENABLED"])
+
+
+def _page_key_parts() -> tuple[str, str]:
+    """The page key around its version: (`t:<id>:page:`, `:<theme>:<url>`)."""
+    url = f"{request.scheme}://{request.host}{request.full_path.rstrip('?')}"
+    if len(url) > _MAX_URL_IN_KEY:
+        url = "sha256:" + hashlib.sha256(url.encode()).hexdigest()
+    return f"t:{current_tenant.id}:page:", f":{current_tenant.theme}:{url}"
+
+
+# Version and page in one round trip (the hit path is a few Redis calls and no SQL).
+_GET_PAGE = """
+local version = redis.call('GET', KEYS[1]) or '0'
+return {version, redis.call('GET', ARGV[1] .. version .. ARGV[2])}
+"""
+
+
+def _anonymous() -> bool:
+    if request.cookies.get(current_app.config.get("REMEMBER_COOKIE_NAME", "remember_token")):
+        return False
+    return not (set(session.keys()) - ANONYMOUS_KEYS)
+
+
+def _may_use_cache() -> bool:
+    return (
+        enabled()
+        and request.method in ("GET", "HEAD")
+        and request.endpoint not in UNCACHED_ENDPOINTS
+        and current_tenant.launched
+        and _anonymous()
+    )
+
+
+def _lookup() -> Response | None:
+    """Before the view: answer from the cache when this visitor may share pages."""
+    g.page_cache_key = None
+    if not _may_use_cache():
+        return None
+    prefix, suffix = _page_key_parts()
+    try:
+        script = redis_client().register_script(_GET_PAGE)  # EVALSHA, EVAL once
+        version, hit = script(keys=[version_key(current_tenant.id)], args=[prefix, suffix])
+    except Exception:
+        log.warning("page cache unavailable; rendering uncached", exc_info=True)
+        return None
+    if hit is None:
+        g.page_cache_key = f"{prefix}{int(version)}{suffix}"
+        return None
+    head, _, body = hit.partition(b"\n")
+    response = Response(body, headers=json.loads(head))
+    g.page_cache_hit = True
+    return _conditional(_cacheable_headers(response))
+
+
+def _cacheable_headers(response: Response) -> Response:
+    response.headers["Cache-Control"] = CACHE_CONTROL
+    response.vary.add("Cookie")
+    return response
+
+
+def _conditional(response: Response) -> Response:
+    """A strong ETag from the body, and 304 when the visitor already has it."""
+    if "ETag" not in response.headers:
+        response.add_etag()
+    response.make_conditional(request)  # turns this very response into a 304 if due
+    return response
+
+
+def _storable(response: Response) -> bool:
+    cache_control = response.headers.get("Cache-Control", "").lower()
+    return (
+        response.status_code == 200
+        and not response.is_streamed
+        and not response.direct_passthrough
+        and "Set-Cookie" not in response.headers
+        and not session.modified  # the session cookie would be written after this hook
+        and "private" not in cache_control
+        and "no-store" not in cache_control
+        and current_app.config.get("WTF_CSRF_FIELD_NAME", "csrf_token") not in g
+    )
+
+
+def _store(response: Response) -> Response:
+    """After the view: keep a shareable page, and give every page an ETag."""
+    if g.get("page_cache_hit"):
+        return response
+    key = g.get("page_cache_key")
+    if key is not None and _storable(response):
+        _cacheable_headers(response)
+        response.add_etag(overwrite=True)  # stored: a hit need not hash the body again
+        headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _NOT_STORED]
+        try:
+            redis_client().set(
+                key,
+                json.dumps(headers).encode() + b"\n" + response.get_data(),
+                ex=current_app.config["PAGE_CACHE_TTL"],
+            )
+        except Exception:
+            log.warning("could not write the page cache", exc_info=True)
+    if (
+        request.method in ("GET", "HEAD")
+        and response.status_code == 200
+        and not response.is_streamed
+        and not response.direct_passthrough
+    ):
+        return _conditional(response)
+    return response
+
+
+# --- knowing when a shop changed --------------------------------------------------------
+
+
+def _collect_changed_shops(db_session: Session, flush_context: Any) -> None:
+    changed: set[int] = db_session.info.setdefault("page_cache_tenants", set())
+    tenant = get_current_tenant()
+    for obj in (*db_session.new, *db_session.dirty, *db_session.deleted):
+        if isinstance(obj, TenantModel):
+            if tenant is not None:
+                changed.add(tenant.id)
+        elif isinstance(obj, Tenant):
+            if obj.id is not None:
+                changed.add(obj.id)
+        elif isinstance(obj, Domain) and obj.tenant_id is not None:
+            changed.add(obj.tenant_id)
+
+
+def _collect_bulk_statements(state: ORMExecuteState) -> None:
+    """ORM-enabled INSERT/UPDATE/DELETE statements (bulk edits) skip the flush events.
+
+    Only tenant tables are caught here; a bulk statement on `tenants`/`domains` does not
+    say which shops it touched, so such code must call `bump()` itself.
+    """
+    if not (state.is_insert or state.is_update or state.is_delete):
+        return
+    mapper = state.bind_mapper
+    tenant = get_current_tenant()
+    if tenant is not None and mapper is not None and issubclass(mapper.class_, TenantModel):
+        state.session.info.setdefault("page_cache_tenants", set()).add(tenant.id)
+
+
+def _bump_after_commit(db_session: Session) -> None:
+    changed: set[int] = db_session.info.pop("page_cache_tenants", set())
+    if changed:
+        bump(*sorted(changed))
+
+
+def _discard(db_session: Session, *args: Any) -> None:
+    db_session.info.pop("page_cache_tenants", None)
+
+
+def init_app(app: Flask) -> None:
+    from saas.db import db
+
+    # The same session class and hook points as the tenant host cache (saas.tenancy).
+    session_cls = db.session.session_factory.class_
+    if not getattr(session_cls, "_page_cache_hooks", False):
+        event.listen(session_cls, "after_flush", _collect_changed_shops)
+        event.listen(session_cls, "after_commit", _bump_after_commit)
+        event.listen(session_cls, "do_orm_execute", _collect_bulk_statements)
+        event.listen(session_cls, "after_rollback", _discard)
+        session_cls._page_cache_hooks = True  # type: ignore[attr-defined]
+
+
+def register(bp: Any) -> None:
+    """Hook the cache into the storefront blueprint (after its launch gate)."""
+    bp.record_once(lambda state: init_app(state.app))
+    bp.before_request(_lookup)
+    bp.after_request(_store)

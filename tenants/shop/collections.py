@@ -1,0 +1,61 @@
+"""Collection pages: a collection's active products, sorted and filtered by the shopper.
+
+Works without JavaScript: the sort and filter controls are a plain GET form, and every
+page of results has its own URL (so the page cache can keep it).
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import request
+
+from saas.paging import Page, current_page
+from tenants.services.catalog import ProductError, parse_price
+from tenants.services.collections import SORTS, collection_by_handle, collection_products
+from tenants.shop import bp, render
+
+PER_PAGE = 24
+# What shoppers may sort by; "featured" is the merchant's own order for the collection.
+SHOPPER_SORTS = {"featured": "Featured", **{str(k): v for k, v in SORTS.items() if k != "manual"}}
+
+
+def _cents(value: str | None) -> int | None:
+    """A price bound typed by a shopper, in cents; None (no bound) if empty or unreadable."""
+    try:
+        return parse_price((value or "")[:20])
+    except ProductError:
+        return None
+
+
+@bp.get("/collections/<handle>")
+def collection(handle: str) -> Any:
+    found = collection_by_handle(handle)
+    if found is None:
+        return render("404.html", status=404)
+    sort = request.args.get("sort", "featured")
+    if sort not in SHOPPER_SORTS:
+        sort = "featured"
+    filters = {
+        "tag": (request.args.get("tag") or "").strip().lower()[:100] or None,
+        "min_price": _cents(request.args.get("min")),
+        "max_price": _cents(request.args.get("max")),
+    }
+    page = current_page()
+    items, total = collection_products(
+        found,
+        page,
+        None if sort == "featured" else sort,
+        filters,
+        per_page=PER_PAGE,
+    )
+    return render(
+        "collection.html",
+        collection=found,
+        results=Page(items, total, page, PER_PAGE),
+        sort=sort,
+        sorts=SHOPPER_SORTS,
+        tag=filters["tag"] or "",
+        min_price=request.args.get("min", "")[:20],
+        max_price=request.args.get("max", "")[:20],
+    )

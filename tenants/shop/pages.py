@@ -1,0 +1,136 @@
+"""Static pages, the newsletter form, and what every storefront layout is given.
+
+The layout context (the shop's look, menus, logo, SEO basics) is built once per page by
+`layout_context`, registered with `saas.theming` so every themed page (404s too) has it.
+Staff who pressed "Preview" in the back office see the draft look; sessions are bound to
+their host, so the flag can never show one shop's draft on another shop.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import Response, current_app, g, request, session, url_for
+from flask_login import current_user
+
+from saas.db import db
+from saas.ratelimit import limiter
+from saas.sites import absolute_url
+from saas.tenancy import current_tenant, get_current_tenant
+from saas.theming import Theme, css_variables, set_context_provider
+from tenants.models import Area
+from tenants.services import content
+from tenants.services.shop_settings import get_settings
+from tenants.shop import bp, render
+
+# The session key the back office sets when staff start a preview of the draft look.
+PREVIEW_KEY = "theme_preview"
+SOCIAL = (("instagram", "Instagram"), ("facebook", "Facebook"), ("x", "X"), ("tiktok", "TikTok"))
+
+
+def previewing() -> bool:
+    """Draft look only for signed-in staff of this shop who may edit content and asked."""
+    return bool(
+        session.get(PREVIEW_KEY)
+        and current_user.is_authenticated
+        and current_user.can(str(Area.CONTENT))
+    )
+
+
+def current_look(theme: Theme) -> dict[str, Any]:
+    """The look this request renders with, read once per request."""
+    key = (theme.name, previewing())
+    cached = g.get("_shop_look")
+    if cached is None or cached[0] != key:
+        cached = (key, content.look(theme, preview=key[1]))
+        g._shop_look = cached
+    return cached[1]
+
+
+def canonical_url(path: str | None = None) -> str:
+    """This page's address on the shop's own host, without the query string.
+
+    `request.host` is the host (and port) the shop was reached on, already checked
+    against the shop's addresses before any view runs, so it is used as it is.
+    """
+    app = current_app._get_current_object()  # type: ignore[attr-defined]
+    return absolute_url(app, request.host, path or request.path)
+
+
+def layout_context(theme: Theme) -> dict[str, Any]:
+    if get_current_tenant() is None:
+        return {}
+    preview = previewing()
+    look = current_look(theme)
+    settings = look["settings"]
+    shop_settings = get_settings()
+    logo_url = (
+        url_for("shop.media", filename=shop_settings.logo_file) if shop_settings.logo_file else None
+    )
+    social = [(label, settings[key]) for key, label in SOCIAL if settings.get(key)]
+    home = canonical_url("/")
+    organization: dict[str, Any] = {
+        "@context": "https://schema.org",
+        "@type": "Organization",
+        "name": current_tenant.name,
+        "url": home,
+    }
+    if logo_url:
+        organization["logo"] = canonical_url(logo_url)
+    if social:
+        organization["sameAs"] = [url for _, url in social]
+    return {
+        "look": look,
+        "settings": settings,
+        "theme_css": css_variables(settings),
+        "menus": content.all_menus(),
+        "logo_url": logo_url if settings.get("show_logo", True) else None,
+        "favicon_url": logo_url if settings.get("logo_favicon") else None,
+        "social_links": social,
+        "canonical": canonical_url(),
+        "home_url": home,
+        "organization": organization,
+        "theme_preview": preview,
+    }
+
+
+@bp.record_once
+def _register(state: Any) -> None:
+    set_context_provider(state.app, layout_context)
+
+
+@bp.after_request
+def _private_preview(response: Response) -> Response:
+    # A draft is for this member of staff only: no shared cache may keep any page of it.
+    if previewing():
+        response.headers["Cache-Control"] = "private, no-store"
+    return response
+
+
+@bp.get("/pages/<handle>")
+def page(handle: str) -> Any:
+    item = content.published_page(handle)
+    if item is None:
+        return render("404.html", status=404)
+    breadcrumbs = {
+        "@context": "https://schema.org",
+        "@type": "BreadcrumbList",
+        "itemListElement": [
+            {"@type": "ListItem", "position": 1, "name": "Home", "item": canonical_url("/")},
+            {"@type": "ListItem", "position": 2, "name": item.title, "item": canonical_url()},
+        ],
+    }
+    return render("page.html", page=item, breadcrumbs=breadcrumbs)
+
+
+@bp.post("/newsletter")
+def newsletter() -> Any:
+    email = request.form.get("email", "")
+    if limited := limiter().hit("newsletter"):
+        return render("newsletter.html", status=429, error=limited.message, email=email)
+    error = content.subscribe(email)
+    if error:
+        db.session.rollback()
+        return render("newsletter.html", status=400, error=error, email=email)
+    db.session.commit()
+    return render("newsletter.html", error=None, email="")

@@ -1,0 +1,80 @@
+"""Per-shop `sitemap.xml` and `robots.txt`, on whichever host the shop was reached by.
+
+URLs are absolute on the request's own host (the shop's subdomain or its custom
+domain), like the canonical links in its pages. Before launch the shop asks crawlers
+to stay away entirely and has no sitemap (the launch gate shows "coming soon" there).
+"""
+
+from __future__ import annotations
+
+from datetime import datetime
+from typing import Any
+from xml.sax.saxutils import escape
+
+from flask import Response, url_for
+from sqlalchemy import select
+
+from saas.db import db
+from saas.tenancy import current_tenant
+from tenants.models import Page, Product, ProductStatus
+from tenants.shop import bp
+from tenants.shop.pages import canonical_url
+
+# The sitemap protocol's limit for one file.
+MAX_URLS = 50_000
+DISALLOWED = ("/admin", "/search", "/password")
+
+
+def _url(loc: str, lastmod: datetime | None) -> str:
+    mod = f"<lastmod>{lastmod.isoformat(timespec='seconds')}</lastmod>" if lastmod else ""
+    return f"<url><loc>{escape(loc)}</loc>{mod}</url>"
+
+
+def sitemap_entries() -> list[tuple[str, datetime | None]]:
+    """(absolute URL, last modified) of every page a shopper can reach, home first."""
+    products = db.session.execute(
+        select(Product.handle, Product.updated_at)
+        .where(Product.status == ProductStatus.ACTIVE)
+        .order_by(Product.id)
+        .limit(MAX_URLS - 1)
+    ).all()
+    pages = db.session.execute(
+        select(Page.handle, Page.updated_at)
+        .where(Page.published.is_(True))
+        .order_by(Page.id)
+        .limit(max(0, MAX_URLS - 1 - len(products)))
+    ).all()
+    changed = [when for _, when in (*products, *pages) if when is not None]
+    entries: list[tuple[str, datetime | None]] = [
+        (canonical_url("/"), max(changed) if changed else None)
+    ]
+    entries += [(canonical_url(url_for("shop.product", handle=h)), when) for h, when in products]
+    entries += [(canonical_url(url_for("shop.page", handle=h)), when) for h, when in pages]
+    return entries
+
+
+@bp.get("/sitemap.xml")
+def sitemap() -> Any:
+    body = "".join(
+        [
+            '<?xml version="1.0" encoding="UTF-8"?>\n',
+            '<urlset xmlns="http://www.sitemaps.org/schemas/sitemap/0.9">\n',
+            *(_url(loc, when) + "\n" for loc, when in sitemap_entries()),
+            "</urlset>\n",
+        ]
+    )
+    return Response(body, mimetype="application/xml")
+
+
+@bp.get("/robots.txt")
+def robots() -> Any:
+    if not current_tenant.launched:
+        lines = ["User-agent: *", "Disallow: /"]
+    else:
+        lines = [
+            "User-agent: *",
+            "Allow: /",
+            *(f"Disallow: {path}" for path in DISALLOWED),
+            f"Sitemap: {canonical_url(url_for('shop.sitemap'))}",
+        ]
+    return Response("\n".join(lines) + "\n", mimetype="text/plain")
