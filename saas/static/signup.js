@@ -39,5 +39,7 @@
     if (!edited) { slug.value = slugify(name.value); later(); }
   });
   slug.addEventListener("input", function () { edited = slug.value !== ""; later(); });
+  // Someone may type the name before this deferred script runs: catch up with them.
+  if (!edited && name.value) slug.value = slugify(name.value);
   if (slug.value) check();
 })();
