@@ -6,7 +6,7 @@ FLASK  := $(BIN)/flask --app saas
 PYTEST_ARGS ?=
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-embedded lint format bench clean
+.PHONY: help install demo serve test test-embedded lint format bench audit-tools audit clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -43,6 +43,19 @@ format: install ## Apply ruff's formatting and safe fixes
 
 bench: install ## Run the benchmarks under bench/ and print their ratios
 	$(BIN)/python -m bench
+
+# The Nu Html Checker (vnu-jar, run with the system's Java) and Lighthouse, pinned in
+# tools/package-lock.json. --ignore-scripts: vnu-jar's postinstall would download a Java
+# runtime from outside the npm registry; the system's `java` runs the checker instead.
+tools/node_modules/.installed: tools/package.json tools/package-lock.json
+	npm ci --prefix tools --ignore-scripts --no-audit --no-fund
+	@touch $@
+
+audit-tools: tools/node_modules/.installed ## Install the HTML checker and Lighthouse (npm) into tools/
+	@test -f tools/node_modules/vnu-jar/build/dist/vnu.jar && test -x tools/node_modules/.bin/lighthouse
+
+audit: install audit-tools ## Lighthouse scores of every theme's home, collection and product pages
+	$(BIN)/python -m bench.lighthouse
 
 clean: ## Remove the venv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

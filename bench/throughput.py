@@ -109,8 +109,11 @@ def in_process_interleaved(
     blocks: int = 5,
     warmup_requests: int = 50,
     path: str = "/",
+    paths: dict[str, str] | None = None,
 ) -> dict[str, list[Run]]:
     """Several series through the test client, interleaved request by request.
+
+    Every series requests `path`, or its own entry in `paths`.
 
     Each iteration sends one request of every series, in a shuffled order (hosts
     round-robin within a series), so whatever else the machine does hits all series
@@ -126,10 +129,11 @@ def in_process_interleaved(
     def get(name: str) -> None:
         base_url = urls[name][sent[name] % len(urls[name])]
         sent[name] += 1
-        response = clients[name].get(path, base_url=base_url)
+        target = (paths or {}).get(name, path)
+        response = clients[name].get(target, base_url=base_url)
         if response.status_code != 200:
             raise BadResponse(
-                f"GET {base_url}{path} answered {response.status}: "
+                f"GET {base_url}{target} answered {response.status}: "
                 f"{response.get_data(as_text=True)[:300]!r}"
             )
 

@@ -33,8 +33,6 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     app.config.update(config or {})
     app.instance_path = app.config["INSTANCE_PATH"]
     app.session_interface = HostBoundSessionInterface()
-    if app.config["TRUST_PROXY"]:
-        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
 
     logs.init_app(app)
     app.add_template_filter(format_money, "money")
@@ -58,4 +56,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     app.register_blueprint(shop_bp)
     app.register_blueprint(backoffice_bp)
     cli.init_app(app)
+    if app.config["TRUST_PROXY"]:
+        # Outermost, so every middleware (the storefront's page cache) sees the real host.
+        app.wsgi_app = ProxyFix(app.wsgi_app, x_for=1, x_proto=1, x_host=1)  # type: ignore[method-assign]
     return app

@@ -123,6 +123,11 @@ def _domain_key(host: str) -> str:
     return f"{_CACHE_PREFIX}domain:{host}"
 
 
+def host_cache_key(site: Site) -> str:
+    """Where the host cache keeps the shop a shop site names (see `resolve_shop`)."""
+    return _domain_key(site.host) if site.custom_domain else _slug_key(site.slug or "")
+
+
 def _load(by_slug: str | None = None, by_domain: str | None = None) -> TenantRecord | None:
     # Core on its own short connection: the request's session must not begin its
     # transaction before the tenant is chosen.

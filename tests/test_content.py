@@ -7,6 +7,7 @@ import re
 
 from sqlalchemy import func, select
 
+from saas.cache import redis_client
 from saas.db import db
 from saas.models import AuditEvent
 from saas.tenancy import tenant_context
@@ -173,22 +174,43 @@ def test_newsletter_signups_are_rate_limited(make_tenant, shop_client):
     )
 
 
-def test_newsletter_form_needs_its_csrf_token(live_server, make_tenant):
+def test_newsletter_refuses_cross_site_posts(live_server, make_tenant):
+    """The form has no CSRF token (its pages are cached for everyone); the browser's
+    Origin/Referer says where a post comes from instead."""
     import http.client
 
     tenant = make_tenant()
-    conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=30)
-    conn.request(
-        "POST",
-        "/newsletter",
-        body="email=bob%40example.com",
-        headers={
-            "Host": f"{tenant.slug}.localhost:{live_server.port}",
-            "Content-Type": "application/x-www-form-urlencoded",
-        },
-    )
-    assert conn.getresponse().status == 400
-    conn.close()
+    host = f"{tenant.slug}.localhost:{live_server.port}"
+
+    def post(**headers: str) -> int:
+        conn = http.client.HTTPConnection("127.0.0.1", live_server.port, timeout=30)
+        conn.request(
+            "POST",
+            "/newsletter",
+            body="email=bob%40example.com",
+            headers={"Host": host, "Content-Type": "application/x-www-form-urlencoded", **headers},
+        )
+        status = conn.getresponse().status
+        conn.close()
+        return status
+
+    assert post(Origin="https://evil.example") == 403
+    assert post(Origin="null") == 403
+    assert post(Referer=f"http://other-shop.localhost:{live_server.port}/") == 403
+    assert post(Origin=f"http://{host}") == 200
+
+
+def test_home_page_with_newsletter_is_cached(app, make_tenant, staff_client, shop_client):
+    tenant = make_tenant()
+    editor = staff_client(tenant, permissions=["content"])
+    add(editor, "newsletter")
+    editor.post("/admin/themes/publish")
+    shopper = shop_client(tenant)
+    first = shopper.get("/")
+    assert 'action="/newsletter"' in first.text and "csrf_token" not in first.text
+    assert "Set-Cookie" not in first.headers and "public" in first.headers["Cache-Control"]
+    with app.app_context():
+        assert list(redis_client().scan_iter(f"t:{tenant.id}:page:*"))  # kept for everyone
 
 
 # --- menus ---------------------------------------------------------------------------

@@ -185,3 +185,129 @@ def test_visitors_with_something_in_their_session_are_not_served_shared_pages(
         page = shopper.get("/")
     assert page.status_code == 200 and statements
     assert "public" not in page.headers.get("Cache-Control", "")
+
+
+# --- hits answered before Flask (FrontCache) ------------------------------------------------
+
+
+@contextmanager
+def flask_calls(app) -> Iterator[list[str]]:
+    """Count requests that get past the front cache into Flask."""
+    front = app.wsgi_app
+    assert isinstance(front, cache.FrontCache)
+    inner = front.wsgi_app
+    calls: list[str] = []
+
+    def counting(environ, start_response):
+        calls.append(environ["PATH_INFO"])
+        return inner(environ, start_response)
+
+    front.wsgi_app = counting
+    try:
+        yield calls
+    finally:
+        front.wsgi_app = inner
+
+
+def test_a_hit_never_enters_flask_and_keeps_the_security_headers(app, make_tenant, shop_client):
+    shop = make_tenant(products=[("Teapot", 1500)])
+    client = shop_client(shop)
+    first = client.get("/")
+    with flask_calls(app) as calls:
+        second = client.get("/")
+        not_modified = client.get("/", headers={"If-None-Match": first.headers["ETag"]})
+        head = client.head("/")
+    assert calls == []
+    assert second.get_data() == first.get_data() and second.headers["ETag"] == first.headers["ETag"]
+    assert second.headers["X-Content-Type-Options"] == "nosniff"
+    assert second.headers["Content-Type"] == first.headers["Content-Type"]
+    assert not_modified.status_code == 304 and head.status_code == 200 and head.get_data() == b""
+
+
+def test_requests_with_a_session_or_remember_cookie_go_through_flask(
+    app, make_tenant, shop_client
+):
+    shop = make_tenant(products=[("Teapot", 1500)])
+    shop_client(shop).get("/")
+    for name in ("session", "remember_token"):
+        client = shop_client(shop)
+        client.set_cookie(name, "anything", domain=f"{shop.slug}.localhost")
+        with flask_calls(app) as calls:
+            assert client.get("/").status_code == 200
+        assert calls == ["/"]
+
+
+def test_a_suspended_shop_is_not_served_from_the_front_cache(app, make_tenant, shop_client):
+    from saas.models import TenantStatus
+
+    shop = make_tenant(products=[("Teapot", 1500)])
+    shop_client(shop).get("/")
+    with app.app_context():
+        db.session.get(Tenant, shop.id).status = TenantStatus.SUSPENDED
+        db.session.commit()
+    assert shop_client(shop).get("/").status_code == 503
+
+
+def test_a_custom_domain_moved_to_another_shop_serves_the_new_shop(
+    app, make_tenant, shop_client
+):
+    from saas.models import Domain
+
+    shop_a = make_tenant(name="Alpha Goods", products=[("Alpha Lamp", 100)])
+    shop_b = make_tenant(name="Beta Goods", products=[("Beta Chair", 200)])
+    host = f"shop-{shop_a.slug}.example"
+    with app.app_context():
+        db.session.add(Domain(host=host, tenant_id=shop_a.id))
+        db.session.commit()
+    visitor = shop_client(host)
+    assert "Alpha Lamp" in visitor.get("/").get_data(as_text=True)
+    assert "Alpha Lamp" in visitor.get("/").get_data(as_text=True)  # a front-cache hit
+    with app.app_context():
+        db.session.scalars(select(Domain).where(Domain.host == host)).one().tenant_id = shop_b.id
+        db.session.commit()
+    page = shop_client(host).get("/").get_data(as_text=True)
+    assert "Beta Chair" in page and "Alpha" not in page
+
+
+# --- shop data kept per page version (tenants.shop.snapshot) ---------------------------------
+
+
+def test_layout_data_is_read_once_per_change_even_without_the_page_cache(
+    app, make_tenant, shop_client, monkeypatch
+):
+    from tenants.models import Menu, ShopSettings
+
+    monkeypatch.setitem(app.config, "PAGE_CACHE_ENABLED", False)
+    shop = make_tenant(products=[("Teapot", 1500)])
+    client = shop_client(shop)
+    client.get("/")
+    with counted_sql(app) as statements:
+        assert "Teapot" in client.get("/").text
+    layout_tables = ("shop_settings", "menus", "theme_settings")
+    assert not [s for s in statements if any(t in s for t in layout_tables)]
+    with app.app_context(), tenant_context(shop):
+        db.session.get(ShopSettings, 1).currency = "EUR"
+        menu = db.session.scalars(select(Menu).where(Menu.handle == "main")).first()
+        items = [{"title": "Our story", "url": "/pages/our-story"}]
+        if menu is None:
+            db.session.add(Menu(handle="main", items=items))
+        else:
+            menu.items = items
+        db.session.commit()
+    page = client.get("/").text
+    assert "Our story" in page and "€15.00" in page
+
+
+def test_one_shops_layout_data_never_reaches_another(app, make_tenant, shop_client):
+    from tenants.models import ShopSettings
+
+    a = make_tenant(products=[("Teapot", 1500)])
+    b = make_tenant(products=[("Kettle", 1500)])
+    with app.app_context(), tenant_context(a):
+        db.session.get(ShopSettings, 1).currency = "JPY"
+        db.session.commit()
+    from saas.money import format_money
+
+    assert format_money(1500, "JPY") in shop_client(a).get("/").text
+    page_b = shop_client(b).get("/").text
+    assert "$15.00" in page_b and format_money(1500, "JPY") not in page_b

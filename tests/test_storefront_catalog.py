@@ -2,6 +2,9 @@
 
 from __future__ import annotations
 
+import io
+import re
+
 from saas.db import db
 from saas.tenancy import tenant_context
 from tenants.models import Product
@@ -102,3 +105,137 @@ def test_canonical_and_sitemap_urls_name_the_host_once(app, make_tenant, monkeyp
     robots = client.get("/robots.txt").text
     assert f"Sitemap: http://{tenant.slug}.localhost:5000/sitemap.xml" in robots
     assert ":5000:5000" not in page + robots + client.get("/sitemap.xml").text
+
+
+# --- filters by availability and options; product cards -----------------------------
+
+
+def stock_catalog(app, tenant):
+    """Three tagged products: a shirt (S, M) in stock, a coat (L) sold out, a hat kept on
+    sale when out of stock; all in one automatic collection."""
+    from tenants.services.catalog import save_options, sync_summary
+
+    with app.app_context(), tenant_context(tenant):
+        for title, size, quantity, keeps_selling in (
+            ("Linen Shirt", "S, M", 5, False),
+            ("Wool Coat", "L", 0, False),
+            ("Straw Hat", "M", 0, True),
+        ):
+            item = create_product(title, 2000)
+            item.tags = ["wear"]
+            item.continue_selling = keeps_selling
+            save_options(item, {"option1_name": "Size", "option1_values": size})
+            for variant in item.variants:
+                variant.inventory_tracked = True
+                variant.inventory_quantity = quantity
+            sync_summary(item)
+        db.session.commit()
+    return make_collection(
+        app,
+        tenant,
+        title="Wear",
+        kind="automatic",
+        match="all",
+        sort="title",
+        rule1_field="tag",
+        rule1_value="wear",
+    )
+
+
+def listed(page: str) -> list[str]:
+    return [t for t in ("Linen Shirt", "Straw Hat", "Wool Coat") if f">{t}</a>" in page]
+
+
+def test_collections_filter_by_availability(app, make_tenant, shop_client):
+    tenant = make_tenant()
+    handle = stock_catalog(app, tenant)
+    client = shop_client(tenant)
+    page = client.get(f"/collections/{handle}").text
+    assert listed(page) == ["Linen Shirt", "Straw Hat", "Wool Coat"]
+    assert page.count(">Sold out</span>") == 1  # the coat; the hat can still be ordered
+    assert '<label for="available">Availability</label>' in page
+    assert listed(client.get(f"/collections/{handle}?available=in").text) == [
+        "Linen Shirt",
+        "Straw Hat",
+    ]
+    out = client.get(f"/collections/{handle}?available=out").text
+    assert listed(out) == ["Wool Coat"] and "Clear filters" in out
+    assert listed(client.get(f"/collections/{handle}?available=maybe").text) == listed(page)
+
+
+def test_collections_filter_by_option_values_the_collection_offers(app, make_tenant, shop_client):
+    tenant = make_tenant()
+    handle = stock_catalog(app, tenant)
+    client = shop_client(tenant)
+    page = client.get(f"/collections/{handle}").text
+    assert '<label for="option-1">Size</label>' in page and 'name="option.size"' in page
+    for size in ("S", "M", "L"):
+        assert f'<option value="{size}">{size}</option>' in page
+    assert listed(client.get(f"/collections/{handle}?option.size=M").text) == [
+        "Linen Shirt",
+        "Straw Hat",
+    ]
+    both = client.get(f"/collections/{handle}?option.size=M&available=in&sort=price-asc").text
+    assert sorted(listed(both)) == ["Linen Shirt", "Straw Hat"]
+    assert 'value="M" selected' in both
+    # A value or option the collection does not offer is ignored, not an error.
+    for junk in ("option.size=XXL", "option.colour=Red", "option.size=%3Cscript%3E"):
+        answer = client.get(f"/collections/{handle}?{junk}")
+        assert answer.status_code == 200 and len(listed(answer.text)) == 3
+    nothing = client.get(f"/collections/{handle}?option.size=L&available=in").text
+    assert "No products match these filters" in nothing and "Show all products" in nothing
+
+
+def test_tags_are_offered_as_a_choice(app, make_tenant, shop_client):
+    tenant = make_tenant()
+    handle = stock_catalog(app, tenant)
+    page = shop_client(tenant).get(f"/collections/{handle}").text
+    assert '<select id="tag" name="tag">' in page and '<option value="wear">wear</option>' in page
+
+
+def test_filter_choices_never_come_from_another_shop(app, make_tenant, shop_client):
+    a, b = make_tenant(), make_tenant()
+    stock_catalog(app, a)
+    with app.app_context(), tenant_context(b):
+        create_product("Plain Mug", 900).tags = ["wear"]
+        db.session.commit()
+    handle = make_collection(
+        app,
+        b,
+        title="Wear",
+        kind="automatic",
+        match="all",
+        sort="title",
+        rule1_field="tag",
+        rule1_value="wear",
+    )
+    page = shop_client(b).get(f"/collections/{handle}").text
+    assert "Plain Mug" in page
+    assert 'name="option.size"' not in page and "Linen Shirt" not in page
+
+
+def test_cards_show_the_first_image_and_the_shops_currency(app, make_tenant, shop_client):
+    from PIL import Image
+
+    from tenants.models import ShopSettings
+    from tenants.services.images import add_image
+
+    tenant = make_tenant()
+    handle = stock_catalog(app, tenant)
+    picture = io.BytesIO()
+    Image.new("RGB", (800, 600), "red").save(picture, format="PNG")
+    with app.app_context(), tenant_context(tenant):
+        shirt = db.session.query(Product).filter_by(title="Linen Shirt").one()
+        picture.seek(0)
+        add_image(shirt, picture, alt="A red linen shirt")
+        db.session.get(ShopSettings, 1).currency = "EUR"
+        db.session.commit()
+    page = shop_client(tenant).get(f"/collections/{handle}").text
+    tile = re.search(r'<img class="tile-image"[^>]*>', page)
+    assert tile is not None
+    assert all(
+        part in tile.group(0)
+        for part in ('alt="A red linen shirt"', 'width="800"', 'height="600"', 'loading="lazy"')
+    )
+    assert page.count('class="tile-image"') == 1  # the others have no image
+    assert "€20.00" in page and "$20.00" not in page

@@ -64,6 +64,7 @@ from tenants.backoffice import (  # noqa: E402
     collections,  # collections of products
     home,  # dashboard
     online_store,  # themes, homepage sections, menus, pages
+    product_csv,  # product CSV import and export
     settings,  # shop settings, launch
     staff,  # staff list, invitations, roles
 )
@@ -76,6 +77,7 @@ __all__ = [
     "collections",
     "home",
     "online_store",
+    "product_csv",
     "settings",
     "staff",
 ]

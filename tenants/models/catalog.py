@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -25,6 +26,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantModel
@@ -180,3 +182,37 @@ class ProductVariant(TenantModel):
     def title(self) -> str:
         values = [v for v in (self.option1, self.option2, self.option3) if v]
         return " / ".join(values) or "Default"
+
+
+class ImportStatus(enum.StrEnum):
+    PREVIEWED = "previewed"  # checked, waiting for the merchant to confirm
+    QUEUED = "queued"
+    RUNNING = "running"
+    DONE = "done"
+    FAILED = "failed"
+
+
+class ProductImport(TenantModel):
+    """One product CSV upload: its dry-run findings, then the import job's progress.
+
+    The file's text is kept only until the import ends (the job re-reads it, so a catalog
+    changed between preview and confirm is checked again); `problems` and `notes` are
+    lists of {"row", "column", "message"}.
+    """
+
+    __tablename__ = "product_imports"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(20), default=ImportStatus.PREVIEWED)
+    csv_text: Mapped[str] = mapped_column(Text, default="")
+    # What the dry run found: products to create and update, variants, rows.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    notes: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    total: Mapped[int] = mapped_column(Integer, default=0)  # products in the file
+    processed: Mapped[int] = mapped_column(Integer, default=0)
+    failure: Mapped[str] = mapped_column(Text, default="")
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -9,7 +9,7 @@ from __future__ import annotations
 from collections.abc import Mapping
 from typing import Any
 
-from sqlalchemy import Select, and_, any_, delete, func, literal, or_, select
+from sqlalchemy import Select, and_, any_, delete, exists, func, literal, or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
 from saas.db import db
@@ -19,7 +19,9 @@ from tenants.models import (
     CollectionProduct,
     CollectionSort,
     Product,
+    ProductOption,
     ProductStatus,
+    ProductVariant,
 )
 from tenants.services.catalog import (
     MAX_TITLE,
@@ -187,6 +189,31 @@ def _rule_condition(rule: Mapping[str, Any]) -> ColumnElement[bool]:
     return literal(False)  # an unknown rule matches nothing rather than everything
 
 
+def available_condition() -> ColumnElement[bool]:
+    """Can be bought now: as `storefront.stock_of` says of a variant, for any variant
+    (untracked, in stock, or the product keeps selling when out of stock)."""
+    has_variants = exists().where(ProductVariant.product_id == Product.id)
+    variant_available = exists().where(
+        ProductVariant.product_id == Product.id,
+        or_(ProductVariant.inventory_tracked.is_(False), ProductVariant.inventory_quantity > 0),
+    )
+    summary_available = or_(Product.inventory_quantity.is_(None), Product.inventory_quantity > 0)
+    return or_(
+        Product.continue_selling.is_(True),
+        variant_available,
+        and_(~has_variants, summary_available),
+    )
+
+
+def _option_condition(name: str, value: str) -> ColumnElement[bool]:
+    """The product comes in `value` of its option called `name` (any case)."""
+    return exists().where(
+        ProductOption.product_id == Product.id,
+        func.lower(ProductOption.name) == name.lower(),
+        literal(value) == any_(ProductOption.values),
+    )
+
+
 def _ordering(collection: Collection, sort: str) -> list[Any]:
     if sort == CollectionSort.TITLE:
         return [Product.title.asc(), Product.id.asc()]
@@ -230,7 +257,50 @@ def products_query(
             query = query.where(Product.price_cents >= int(value))
         elif key == "max_price":
             query = query.where(Product.price_cents <= int(value))
+        elif key == "available":
+            wanted = available_condition()
+            query = query.where(wanted if value == "in" else ~wanted)
+        elif key == "options":
+            for name, chosen in dict(value).items():
+                query = query.where(_option_condition(name, chosen))
     return query.order_by(*_ordering(collection, sort))
+
+
+MAX_FACET_VALUES = 50
+MAX_FACET_OPTIONS = 5
+
+
+def facets(collection: Collection) -> dict[str, Any]:
+    """What shoppers can filter this collection by: its active products' tags and option
+    values (option names grouped case-insensitively, in the order products list them)."""
+    members = products_query(collection).order_by(None).with_only_columns(Product.id)
+    ids = members.scalar_subquery()
+    tags = db.session.scalars(
+        select(func.unnest(Product.tags).label("tag"))
+        .where(Product.id.in_(ids))
+        .distinct()
+        .order_by("tag")
+        .limit(MAX_FACET_VALUES)
+    ).all()
+    options: dict[str, dict[str, Any]] = {}
+    rows = db.session.execute(
+        select(ProductOption.name, ProductOption.values)
+        .where(ProductOption.product_id.in_(ids))
+        .order_by(ProductOption.position, ProductOption.product_id)
+    )
+    for name, values in rows:
+        key = name.strip().lower()
+        if not key:
+            continue
+        if key not in options:
+            if len(options) >= MAX_FACET_OPTIONS:
+                continue
+            options[key] = {"key": key, "name": name.strip(), "values": []}
+        seen = options[key]["values"]
+        for value in values or []:
+            if value not in seen and len(seen) < MAX_FACET_VALUES:
+                seen.append(value)
+    return {"tags": list(tags), "options": list(options.values())}
 
 
 def collection_products(
@@ -243,7 +313,8 @@ def collection_products(
 ) -> tuple[list[Product], int]:
     """One page of a collection's active products, and how many there are in all.
 
-    `filters`: optional tag, product_type, vendor (exact), min_price / max_price (cents).
+    `filters`: optional tag, product_type, vendor (exact), min_price / max_price (cents),
+    available ("in" or "out"), options ({option name: value}).
     """
     query = products_query(collection, sort, filters)
     page = max(page, 1)

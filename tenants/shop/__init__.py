@@ -14,6 +14,7 @@ from saas.tenancy import current_tenant
 from saas.theming import get_theme, render_theme, themes
 from tenants.models import ShopSettings
 from tenants.services import storefront
+from tenants.services.cards import Card, cards
 from tenants.services.catalog import active_products, product_by_handle, redirected_handle
 from tenants.services.media import media_dir
 from tenants.services.shop_settings import (
@@ -33,6 +34,11 @@ ACCESS_KEY = "storefront_access"
 # to keep out until launch.
 GATE_OPEN = {"shop.theme_asset", "shop.media", "shop.password", "shop.robots"}
 MEDIA_MAX_AGE = 365 * 24 * 3600  # media names are random: a changed file is a new URL
+
+
+def product_cards(products: list[Any]) -> list[Card]:
+    """What lists of products show of each (first image, price, sold out or not)."""
+    return cards(products, lambda name: url_for("shop.media", filename=name))
 
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
@@ -99,7 +105,7 @@ def home() -> Any:
         (int(s.get("count") or 0) for s in sections if s["type"] == "featured_collection"),
         default=0,
     )
-    products = active_products(page=1, per_page=min(count, 24))[0] if count else []
+    products = product_cards(active_products(page=1, per_page=min(count, 24))[0]) if count else []
     featured = {
         s["product"]: item
         for s in sections
@@ -119,8 +125,8 @@ def product(handle: str) -> Any:
         if current is not None:
             return redirect(url_for("shop.product", handle=current), code=301)
         return render("404.html", status=404)
-    settings = get_settings()
-    threshold, currency = settings.low_stock_threshold, settings.currency
+    snapshot = shop_snapshot(get_theme(current_tenant.theme))
+    threshold, currency = snapshot.low_stock_threshold, snapshot.currency
     choice = storefront.choose_variant(item, request.args, threshold)
     variant = choice.variant
     page_url = url_for("shop.product", handle=item.handle)
@@ -169,6 +175,7 @@ def media(filename: str) -> Any:
 
 # Route modules register on `bp` (imported last: they import `bp`).
 from tenants.shop import cache, collections, pages, search, seo  # noqa: E402
+from tenants.shop.snapshot import shop_snapshot  # noqa: E402
 
 cache.register(bp)  # after the launch gate: a coming-soon page is never served from cache
 

@@ -10,17 +10,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, current_app, g, request, session, url_for
+from flask import Response, abort, current_app, g, request, session, url_for
 from flask_login import current_user
 
+from saas import csrf
 from saas.db import db
 from saas.ratelimit import limiter
+from saas.security import same_origin
 from saas.sites import absolute_url
 from saas.tenancy import current_tenant, get_current_tenant
 from saas.theming import Theme, css_variables, set_context_provider
 from tenants.models import Area
 from tenants.services import content
-from tenants.services.shop_settings import get_settings
+from tenants.shop.snapshot import shop_snapshot
 from tenants.shop import bp, render
 
 # The session key the back office sets when staff start a preview of the draft look.
@@ -38,13 +40,14 @@ def previewing() -> bool:
 
 
 def current_look(theme: Theme) -> dict[str, Any]:
-    """The look this request renders with, read once per request."""
-    key = (theme.name, previewing())
-    cached = g.get("_shop_look")
-    if cached is None or cached[0] != key:
-        cached = (key, content.look(theme, preview=key[1]))
-        g._shop_look = cached
-    return cached[1]
+    """The look this request renders with: the draft for staff previewing it."""
+    if previewing():
+        key = ("draft", theme.name)
+        if g.get("_shop_draft_key") != key:
+            g._shop_draft = content.look(theme, preview=True)
+            g._shop_draft_key = key
+        return g._shop_draft
+    return shop_snapshot(theme).look
 
 
 def canonical_url(path: str | None = None) -> str:
@@ -63,10 +66,8 @@ def layout_context(theme: Theme) -> dict[str, Any]:
     preview = previewing()
     look = current_look(theme)
     settings = look["settings"]
-    shop_settings = get_settings()
-    logo_url = (
-        url_for("shop.media", filename=shop_settings.logo_file) if shop_settings.logo_file else None
-    )
+    snapshot = shop_snapshot(theme)
+    logo_url = url_for("shop.media", filename=snapshot.logo_file) if snapshot.logo_file else None
     social = [(label, settings[key]) for key, label in SOCIAL if settings.get(key)]
     home = canonical_url("/")
     organization: dict[str, Any] = {
@@ -83,7 +84,8 @@ def layout_context(theme: Theme) -> dict[str, Any]:
         "look": look,
         "settings": settings,
         "theme_css": css_variables(settings),
-        "menus": content.all_menus(),
+        "menus": snapshot.menus,
+        "currency": snapshot.currency,
         "logo_url": logo_url if settings.get("show_logo", True) else None,
         "favicon_url": logo_url if settings.get("logo_favicon") else None,
         "social_links": social,
@@ -124,7 +126,10 @@ def page(handle: str) -> Any:
 
 
 @bp.post("/newsletter")
+@csrf.exempt  # the form sits on cached pages shared by every visitor: no per-visitor token
 def newsletter() -> Any:
+    if not same_origin(request):
+        abort(403)
     email = request.form.get("email", "")
     if limited := limiter().hit("newsletter"):
         return render("newsletter.html", status=429, error=limited.message, email=email)

@@ -1,0 +1,158 @@
+"""Products in and out as CSV (Shopify's layout): upload and dry run, confirm, the
+import's progress, and the export. The rules live in `tenants.services.product_csv`."""
+
+from __future__ import annotations
+
+import logging
+from typing import Any
+
+from flask import (
+    Response,
+    abort,
+    flash,
+    jsonify,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
+from flask_login import current_user
+
+from saas import audit
+from saas.db import db
+from saas.jobs import enqueue
+from saas.tenancy import current_tenant
+from tenants.backoffice import bp
+from tenants.backoffice.access import requires
+from tenants.backoffice.catalog import LIST_FILTERS
+from tenants.models import Area
+from tenants.models.catalog import ImportStatus, ProductImport
+from tenants.services import product_csv
+from tenants.services.shop_settings import get_settings
+
+log = logging.getLogger(__name__)
+
+# While these last, the run's page refreshes itself.
+IN_PROGRESS = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
+def _staff_id() -> int | None:
+    if getattr(current_user, "is_impersonation", False):
+        return None
+    return getattr(current_user, "id", None)
+
+
+def _run(run_id: int) -> ProductImport:
+    # The session sees only this shop's schema: another shop's run is simply absent.
+    run = db.session.get(ProductImport, run_id)
+    if run is None:
+        abort(404)
+    return run
+
+
+@bp.route("/products/import", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def products_import() -> Any:
+    """The upload form; a posted file is checked and shown as a dry run."""
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            text = product_csv.read_upload(upload.stream if upload and upload.filename else None)
+        except product_csv.CsvFileError as problem:
+            error = str(problem)
+        else:
+            run = product_csv.preview(
+                text,
+                (upload.filename or "") if upload else "",
+                tenant_id=current_tenant.id,
+                currency=get_settings().currency,
+                staff_id=_staff_id(),
+            )
+            db.session.commit()
+            return redirect(url_for("backoffice.products_import_run", run_id=run.id))
+    return render_template(
+        "backoffice/products_import.html",
+        error=error,
+        runs=product_csv.recent_runs(),
+        max_size=product_csv.size_label(product_csv.MAX_FILE_BYTES),
+        columns=product_csv.HEADER,
+    ), (400 if error else 200)
+
+
+@bp.get("/products/import/<int:run_id>")
+@requires(Area.PRODUCTS)
+def products_import_run(run_id: int) -> Any:
+    """One import: its dry run, its progress, or how it ended."""
+    run = _run(run_id)
+    return render_template(
+        "backoffice/products_import_run.html",
+        run=run,
+        in_progress=run.status in IN_PROGRESS,
+        describe=product_csv.describe,
+    )
+
+
+@bp.post("/products/import/<int:run_id>")
+@requires(Area.PRODUCTS)
+def products_import_confirm(run_id: int) -> Any:
+    run = _run(run_id)
+    try:
+        product_csv.confirm(run)
+    except product_csv.ImportRefused as refused:
+        db.session.rollback()
+        flash(str(refused))
+        return redirect(url_for("backoffice.products_import_run", run_id=run_id))
+    audit.record(
+        "product.import_started",
+        import_id=run.id,
+        filename=run.filename,
+        create=run.summary.get("create", 0),
+        update=run.summary.get("update", 0),
+    )
+    db.session.commit()
+    try:
+        enqueue(product_csv.run_import, run.id, retries=0)
+    except Exception:  # Redis unreachable: say so instead of waiting for ever
+        log.exception("could not queue product import %s", run.id)
+        product_csv.fail_to_start(run.id)
+    return redirect(url_for("backoffice.products_import_run", run_id=run.id))
+
+
+@bp.get("/products/import/<int:run_id>/status")
+@requires(Area.PRODUCTS)
+def products_import_status(run_id: int) -> Any:
+    """The run's progress for the page's script (the page works without it)."""
+    run = _run(run_id)
+    return jsonify(
+        status=run.status,
+        processed=run.processed,
+        total=run.total,
+        done=run.status not in IN_PROGRESS,
+    )
+
+
+@bp.get("/products/export.csv")
+@requires(Area.PRODUCTS)
+def products_export() -> Any:
+    """All products (or those the list's filters show) as a Shopify-layout CSV."""
+    filters = {name: request.args.get(name, "").strip() for name in LIST_FILTERS}
+    ids = product_csv.export_ids(filters)
+    # Image addresses on the host the merchant is using (file names are random, URL-safe).
+    media = url_for("shop.media", filename="_", _external=True).removesuffix("_")
+    body = product_csv.export_csv(
+        ids,
+        tenant=current_tenant._get_current_object(),  # type: ignore[attr-defined]
+        currency=get_settings().currency,
+        image_url=lambda name: media + name,
+    )
+    filename = product_csv.export_filename(current_tenant.slug)
+    return Response(
+        stream_with_context(body),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
