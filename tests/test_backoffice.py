@@ -112,6 +112,7 @@ def settings_form(**overrides) -> dict:
         "region": "",
         "postal_code": "75001",
         "country": "FR",
+        "low_stock_threshold": "3",
     }
     data.update(overrides)
     return data
@@ -280,6 +281,7 @@ def test_settings_save_every_field(app, make_tenant, staff_client, shop_client):
     assert saved["contact_email"] == "hello@plum.test"
     assert (saved["currency"], saved["timezone"], saved["country"]) == ("EUR", "Europe/Paris", "FR")
     assert (saved["city"], saved["postal_code"]) == ("Paris", "75001")
+    assert saved["low_stock_threshold"] == 3
     # The name lives on the platform row; the host cache lets go of the old one at once.
     assert tenant_fields(app, tenant).name == "Plum Shop"
     assert "Plum Shop" in shop_client(tenant).get("/").text
@@ -305,6 +307,7 @@ def test_invalid_settings_keep_values_and_save_nothing(app, make_tenant, staff_c
                 currency="XXX",
                 country="ZZ",
                 city="Lyon",
+                low_stock_threshold="-2",
             ),
             "logo": (io.BytesIO(image_bytes()), "logo.jpg"),
             "storefront_password": "open-sesame",
@@ -318,6 +321,7 @@ def test_invalid_settings_keep_values_and_save_nothing(app, make_tenant, staff_c
     assert "Choose a time zone from the list." in html
     assert "Choose a currency from the list." in html
     assert "Choose a country from the list." in html
+    assert "Enter a whole number from 0 to 100,000, like 5." in html and 'value="-2"' in html
     assert 'value="not-an-email"' in html and 'value="Lyon"' in html and 'value="Renamed"' in html
     assert 'aria-describedby="contact_email-hint contact_email-error"' in html
     assert shop_settings(app, tenant) == before

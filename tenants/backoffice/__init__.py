@@ -31,6 +31,7 @@ login_manager.blueprint_login_views["backoffice"] = "backoffice.login"
 NAV = [
     ("backoffice.home", "Home"),
     ("backoffice.products", "Products"),
+    ("backoffice.collections", "Collections"),
     ("backoffice.orders", "Orders"),
     ("backoffice.customers", "Customers"),
     ("backoffice.themes", "Themes"),

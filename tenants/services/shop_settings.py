@@ -15,7 +15,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from functools import lru_cache
-from typing import IO
+from typing import IO, Any
 
 from saas import audit
 from saas.db import db
@@ -334,9 +334,10 @@ TEXT_FIELDS: dict[str, tuple[str, int, bool]] = {
     "region": ("State, county or region", 100, False),
     "postal_code": ("Postal code", 20, False),
 }
-FIELDS = (*TEXT_FIELDS, "currency", "timezone", "country")
-# The fields that live on ShopSettings (the shop's name is on the platform's Tenant row).
-SETTINGS_FIELDS = tuple(f for f in FIELDS if f != "name")
+FIELDS = (*TEXT_FIELDS, "currency", "timezone", "country", "low_stock_threshold")
+# The text fields that live on ShopSettings (the shop's name is on the platform's Tenant
+# row; the threshold is a number, handled on its own).
+SETTINGS_FIELDS = tuple(f for f in FIELDS if f not in ("name", "low_stock_threshold"))
 
 STOREFRONT_PASSWORD_MIN = 6
 STOREFRONT_PASSWORD_MAX = 128
@@ -380,12 +381,16 @@ def form_values(tenant: Tenant, settings: ShopSettings) -> dict[str, str]:
     """What the settings form shows, as strings."""
     values = {f: getattr(settings, f) or "" for f in SETTINGS_FIELDS}
     values["name"] = tenant.name
+    values["low_stock_threshold"] = str(settings.low_stock_threshold)
     return values
 
 
-def validate(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
+MAX_LOW_STOCK_THRESHOLD = 100_000
+
+
+def validate(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     """(cleaned values, errors by field) for the settings form."""
-    cleaned: dict[str, str] = {}
+    cleaned: dict[str, Any] = {}
     errors: dict[str, str] = {}
     for name, (label, max_length, required) in TEXT_FIELDS.items():
         value = (form.get(name) or "").strip()
@@ -414,6 +419,17 @@ def validate(form: Mapping[str, str]) -> tuple[dict[str, str], dict[str, str]]:
     cleaned["country"] = country
     if country and country not in COUNTRY_CODES:
         errors["country"] = "Choose a country from the list."
+
+    if "low_stock_threshold" not in form:  # a form from before the field: keep the value
+        return cleaned, errors
+    threshold = (form.get("low_stock_threshold") or "").strip()
+    cleaned["low_stock_threshold"] = threshold
+    if not threshold.isdigit() or int(threshold) > MAX_LOW_STOCK_THRESHOLD:
+        errors["low_stock_threshold"] = (
+            f"Enter a whole number from 0 to {MAX_LOW_STOCK_THRESHOLD:,}, like 5."
+        )
+    else:
+        cleaned["low_stock_threshold"] = int(threshold)
     return cleaned, errors
 
 
@@ -482,8 +498,8 @@ def update_settings(
     if tenant.name != cleaned["name"]:
         tenant.name = cleaned["name"]  # an ORM change: the host cache drops the old name
         update.changed.append("name")
-    for name in SETTINGS_FIELDS:
-        if getattr(settings, name) != cleaned[name]:
+    for name in (*SETTINGS_FIELDS, "low_stock_threshold"):
+        if name in cleaned and getattr(settings, name) != cleaned[name]:
             setattr(settings, name, cleaned[name])
             update.changed.append(name)
     if logo_png is not None:
