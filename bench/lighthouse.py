@@ -44,7 +44,7 @@ RESULTS = Path(__file__).resolve().parent / "results"
 CATEGORIES = ("performance", "accessibility", "best-practices", "seo")
 GOALS = {"performance": 90, "accessibility": 95, "best-practices": 95, "seo": 100}
 PAGES = ("home", "collection", "product")
-CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage"
+CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic"
 RUN_TIMEOUT = 180  # seconds for one Lighthouse run
 
 

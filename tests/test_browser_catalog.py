@@ -149,7 +149,12 @@ def test_merchant_builds_a_catalog_and_a_shopper_picks_a_variant(
     shop.get_by_role("button", name="Apply").click()
     expect(shop.get_by_text("No products match these filters.")).to_be_visible()
     shop.get_by_label("Price from").fill("")
+    shop.get_by_label("Availability").select_option(label="In stock")
+    shop.get_by_label("Size").select_option("M")
     shop.get_by_role("button", name="Apply").click()
+    expect(shop).to_have_url(re.compile(r"available=in.*option\.size=M"))
+    expect(shop.get_by_label("Size")).to_have_value("M")
+    expect(shop.get_by_text("1 product", exact=True)).to_be_visible()
 
     shop.get_by_role("link", name="Linen Shirt").first.click()
     expect(shop.get_by_role("heading", level=1)).to_have_text("Linen Shirt")
