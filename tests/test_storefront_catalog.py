@@ -239,3 +239,19 @@ def test_cards_show_the_first_image_and_the_shops_currency(app, make_tenant, sho
     )
     assert page.count('class="tile-image"') == 1  # the others have no image
     assert "€20.00" in page and "$20.00" not in page
+
+
+def test_best_selling_sort_follows_units_sold(app, make_tenant, shop_client):
+    tenant = make_tenant()
+    handle = stock_catalog(app, tenant)
+    with app.app_context(), tenant_context(tenant):
+        for title, sold in (("Linen Shirt", 2), ("Straw Hat", 9), ("Wool Coat", 0)):
+            db.session.query(Product).filter_by(title=title).one().units_sold = sold
+        db.session.commit()
+    page = shop_client(tenant).get(f"/collections/{handle}?sort=best-selling").text
+    assert listed_in_order(page) == ["Straw Hat", "Linen Shirt", "Wool Coat"]
+    assert '<option value="best-selling" selected>Best selling</option>' in page
+
+
+def listed_in_order(page: str) -> list[str]:
+    return sorted(listed(page), key=lambda t: page.index(f">{t}</a>"))

@@ -59,6 +59,8 @@ class Product(TenantModel):
     seo_title: Mapped[str] = mapped_column(String(255), default="", server_default=text("''"))
     seo_description: Mapped[str] = mapped_column(String(500), default="", server_default=text("''"))
     # Keep selling when tracked stock reaches zero (backorders).
+    # Added to by checkout when an order is paid: the "best selling" sort reads it.
+    units_sold: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     continue_selling: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )

@@ -24,6 +24,7 @@ class CollectionSort(enum.StrEnum):
     PRICE_ASC = "price-asc"
     PRICE_DESC = "price-desc"
     NEWEST = "newest"
+    BEST_SELLING = "best-selling"
 
 
 class Collection(TenantModel):

@@ -45,6 +45,7 @@ SORTS = {
     CollectionSort.PRICE_ASC: "Price, low to high",
     CollectionSort.PRICE_DESC: "Price, high to low",
     CollectionSort.NEWEST: "Newest first",
+    CollectionSort.BEST_SELLING: "Best selling",
 }
 
 
@@ -221,6 +222,8 @@ def _ordering(collection: Collection, sort: str) -> list[Any]:
         return [Product.price_cents.asc(), Product.id.asc()]
     if sort == CollectionSort.PRICE_DESC:
         return [Product.price_cents.desc(), Product.id.desc()]
+    if sort == CollectionSort.BEST_SELLING:
+        return [Product.units_sold.desc(), Product.created_at.desc(), Product.id.desc()]
     if sort == CollectionSort.MANUAL and collection.kind == CollectionKind.MANUAL:
         return [CollectionProduct.position.asc(), Product.id.asc()]
     return [Product.created_at.desc(), Product.id.desc()]
