@@ -259,3 +259,18 @@ def test_a_product_without_variant_rows_still_shows(app, make_tenant, shop_clien
     with app.app_context(), tenant_context(tenant):
         # Showing it wrote nothing.
         assert db.session.query(Product).filter_by(handle="old-lamp").one().variants == []
+
+
+def test_descriptions_in_meta_and_structured_data_keep_words_apart(app, make_tenant, shop_client):
+    tenant = make_tenant()
+    with app.app_context(), tenant_context(tenant):
+        item = create_product(
+            "Field Jacket",
+            9000,
+            description="<p>Long days outside.</p><ul><li>Taped seams</li><li>Two pockets</li></ul>",
+        )
+        db.session.commit()
+        handle = item.handle
+    page = shop_client(tenant).get(f"/products/{handle}").text
+    assert product_ld(page)["description"] == "Long days outside. Taped seams Two pockets"
+    assert 'content="Long days outside. Taped seams Two pockets"' in page

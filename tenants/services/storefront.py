@@ -5,6 +5,7 @@ so the page works without JavaScript (the variant picker is a plain GET form).
 
 from __future__ import annotations
 
+import re
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from decimal import Decimal
@@ -140,9 +141,15 @@ def decimal_price(cents: int, currency: str) -> str:
     return f"{Decimal(cents).scaleb(-exponent):.{exponent}f}"
 
 
+# Where a browser would break the line, the text gets a space: "<p>a</p><p>b</p>" is
+# "a b", not "ab" (striptags then folds the runs of spaces into one).
+_BLOCK_EDGE = re.compile(r"(?i)<(?:/?(?:p|div|li|ul|ol|h[1-6]|blockquote|tr|td|th)\b|br\b)")
+
+
 def plain_text(html: str) -> str:
     # Only to strip the tags (and unescape entities): the result is plain text, never markup.
-    return Markup(html or "").striptags()  # noqa: S704
+    spaced = _BLOCK_EDGE.sub(lambda m: " " + m.group(0), html or "")
+    return Markup(spaced).striptags()  # noqa: S704
 
 
 def product_json_ld(
