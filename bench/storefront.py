@@ -14,8 +14,8 @@ from __future__ import annotations
 import io
 import random
 import time
-from html.parser import HTMLParser
 from collections.abc import Sequence
+from html.parser import HTMLParser
 from typing import Any
 
 from flask import Flask

@@ -45,12 +45,14 @@ def enqueue(
     queue: str = "default",
     tenant_id: int | None = None,
     retries: int = 3,
+    timeout: int | None = None,
     **kwargs: Any,
 ) -> Job:
     """Queue `func(*args, **kwargs)` to run as the current tenant (or `tenant_id`).
 
     Call it after the commit that made the job's data visible. Jobs are retried with
     backoff (10 s, 60 s, 5 min) because most of them talk to the outside world.
+    `timeout` (seconds) overrides RQ's default of 180 for long jobs such as imports.
     """
     if tenant_id is None:
         tenant = get_current_tenant()
@@ -64,6 +66,7 @@ def enqueue(
         meta={"tenant_id": tenant_id},
         retry=Retry(max=retries, interval=[10, 60, 300]) if retries else None,
         description=f"{_dotted(func)} for tenant {tenant_id or '-'}",
+        job_timeout=timeout,
     )
 
 

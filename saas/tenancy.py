@@ -279,6 +279,10 @@ def _missing_schema(error: DBAPIError) -> Any:
     return error_page(ShopUnavailable())
 
 
+def _size(limit: int) -> str:
+    return f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
+
+
 def error_page(error: HTTPException) -> Any:
     site: Site | None = getattr(g, "site", None)
     tenant = get_current_tenant()
@@ -294,10 +298,16 @@ def error_page(error: HTTPException) -> Any:
             400: "Bad request",
             403: "Access denied",
             404: "Page not found",
+            413: "File too large",
             429: "Too many requests",
             503: "Temporarily unavailable",
         }.get(error.code or 500, error.name),
-        message=error.description,
+        message=(
+            f"What you sent is larger than {_size(app.config['MAX_CONTENT_LENGTH'])}. "
+            "Go back and choose a smaller file."
+            if error.code == 413
+            else error.description
+        ),
         unknown_shop=isinstance(error, UnknownShop),
         platform_url=absolute_url(app, public_host(app, app.config["SAAS_DOMAIN"])),
         site=site,
@@ -310,7 +320,7 @@ def init_app(app: Flask) -> None:
     app.before_request_funcs.setdefault(None, []).insert(0, _enter_site)
     app.teardown_request(_leave_site)
     app.register_error_handler(DBAPIError, _missing_schema)
-    for code in (400, 403, 404, 405, 429, 503):
+    for code in (400, 403, 404, 405, 413, 429, 503):
         app.register_error_handler(code, error_page)
 
     session_cls = db.session.session_factory.class_

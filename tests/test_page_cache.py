@@ -224,9 +224,7 @@ def test_a_hit_never_enters_flask_and_keeps_the_security_headers(app, make_tenan
     assert not_modified.status_code == 304 and head.status_code == 200 and head.get_data() == b""
 
 
-def test_requests_with_a_session_or_remember_cookie_go_through_flask(
-    app, make_tenant, shop_client
-):
+def test_requests_with_a_session_or_remember_cookie_go_through_flask(app, make_tenant, shop_client):
     shop = make_tenant(products=[("Teapot", 1500)])
     shop_client(shop).get("/")
     for name in ("session", "remember_token"):
@@ -248,9 +246,7 @@ def test_a_suspended_shop_is_not_served_from_the_front_cache(app, make_tenant, s
     assert shop_client(shop).get("/").status_code == 503
 
 
-def test_a_custom_domain_moved_to_another_shop_serves_the_new_shop(
-    app, make_tenant, shop_client
-):
+def test_a_custom_domain_moved_to_another_shop_serves_the_new_shop(app, make_tenant, shop_client):
     from saas.models import Domain
 
     shop_a = make_tenant(name="Alpha Goods", products=[("Alpha Lamp", 100)])

@@ -6,6 +6,7 @@ import csv
 import io
 import re
 import uuid
+from concurrent.futures import ThreadPoolExecutor
 
 import pytest
 from sqlalchemy import select, text
@@ -45,7 +46,9 @@ def upload(client, body: str | bytes, name: str = "products.csv"):
 
 def run_id_of(response) -> int:
     assert response.status_code == 302, response.text
-    return int(re.search(r"/admin/products/import/(\d+)$", response.headers["Location"]).group(1))
+    match = re.search(r"/admin/products/import/(\d+)$", response.headers["Location"])
+    assert match is not None
+    return int(match.group(1))
 
 
 def preview(client, body: str) -> tuple[int, str]:
@@ -130,6 +133,7 @@ def history(app, tenant) -> list[tuple]:
 def run_row(app, tenant, run_id) -> ProductImport:
     with app.app_context(), tenant_context(tenant):
         run = db.session.get(ProductImport, run_id)
+        assert run is not None
         db.session.expunge(run)
         return run
 
@@ -158,7 +162,9 @@ def make_plan_for(app, tenant, max_products: int) -> None:
         )
         db.session.add(plan)
         db.session.flush()
-        start_trial(db.session.get(Tenant, tenant.id), plan)
+        row = db.session.get(Tenant, tenant.id)
+        assert row is not None
+        start_trial(row, plan)
         db.session.commit()
 
 
@@ -183,9 +189,13 @@ def seed_catalog(app, tenant) -> None:
         )
         catalog.save_options(
             tee,
-            {"option1_name": "Size", "option1_values": "S, M", "option2_name": "Colour",
-             "option2_values": "Sand, Navy"},
-        )  # fmt: skip
+            {
+                "option1_name": "Size",
+                "option1_values": "S, M",
+                "option2_name": "Colour",
+                "option2_values": "Sand, Navy",
+            },
+        )
         for n, variant in enumerate(tee.variants, 1):
             variant.sku = f"TEE-{n}"
             variant.price_cents = 2500 + n * 100
@@ -232,15 +242,23 @@ def test_export_writes_shopify_layout_and_guards_formulas(app, make_tenant, staf
     assert len(tee) == 4  # one row per variant
     first = tee[0]
     assert (first["Title"], first["Vendor"], first["Type"], first["Tags"]) == (
-        "Linen Tee", "Acme, Inc.", "Shirts", "summer, linen",
-    )  # fmt: skip
+        "Linen Tee",
+        "Acme, Inc.",
+        "Shirts",
+        "summer, linen",
+    )
     assert (first["Option1 Name"], first["Option2 Name"], first["Status"], first["Published"]) == (
-        "Size", "Colour", "active", "TRUE",
-    )  # fmt: skip
+        "Size",
+        "Colour",
+        "active",
+        "TRUE",
+    )
     assert [(r["Option1 Value"], r["Option2 Value"], r["Variant SKU"]) for r in tee] == [
-        ("S", "Sand", "TEE-1"), ("S", "Navy", "TEE-2"), ("M", "Sand", "TEE-3"),
+        ("S", "Sand", "TEE-1"),
+        ("S", "Navy", "TEE-2"),
+        ("M", "Sand", "TEE-3"),
         ("M", "Navy", "TEE-4"),
-    ]  # fmt: skip
+    ]
     assert [r["Title"] for r in tee[1:]] == ["", "", ""]  # product fields on the first row only
     assert (first["Variant Price"], first["Variant Compare At Price"]) == ("26.00", "40.00")
     # Stock only where it is tracked (the two middle variants do not track it).
@@ -257,8 +275,10 @@ def test_export_writes_shopify_layout_and_guards_formulas(app, make_tenant, staf
     assert (evil["Status"], evil["Published"]) == ("draft", "FALSE")
     gift = next(r for r in rows if r["Handle"] == "gift-card")
     assert (gift["Option1 Name"], gift["Option1 Value"], gift["Variant Inventory Tracker"]) == (
-        "Title", "Default Title", "",
-    )  # fmt: skip
+        "Title",
+        "Default Title",
+        "",
+    )
 
     drafts = rows_of(exported(client, "?status=draft"))  # the list's filters apply
     assert {r["Handle"] for r in drafts} == {"evil-mug"}
@@ -316,7 +336,7 @@ def test_dry_run_names_row_and_column_of_each_problem_and_changes_nothing(
             "Option4 Name": "Fit",
             "Option4 Value": "Slim",
             "Variant Price": "1",
-        },  # fmt: skip
+        },
         {"Handle": "st", "Title": "St", "Variant Price": "1", "Status": "published"},  # row 10
         {"Handle": "long", "Title": "x" * 300, "Variant Price": "1"},  # row 11
         {
@@ -324,14 +344,14 @@ def test_dry_run_names_row_and_column_of_each_problem_and_changes_nothing(
             "Title": "Cmp",
             "Variant Price": "10",
             "Variant Compare At Price": "5",
-        },  # fmt: skip
+        },
         {"Handle": "cur", "Title": "Cur", "Variant Price": "12,50"},  # row 13
         {
             "Handle": "pol",
             "Title": "Pol",
             "Variant Price": "1",
             "Variant Inventory Policy": "maybe",
-        },  # fmt: skip
+        },
         {"Handle": "ok", "Title": "Fine", "Variant Price": "1"},  # row 15
         columns=columns,
     )
@@ -359,8 +379,8 @@ def test_dry_run_names_row_and_column_of_each_problem_and_changes_nothing(
     assert '<button type="submit">Import' not in page  # no way to import a broken file
     run = run_row(app, tenant, run_id)
     assert run.status == "previewed" and run.csv_text == ""
-    assert {"row": 4, "column": "Variant Price",
-            "message": "“-3” is not a valid price (must be 0 or more)."} in run.problems  # fmt: skip
+    price_problem = "“-3” is not a valid price (must be 0 or more)."
+    assert {"row": 4, "column": "Variant Price", "message": price_problem} in run.problems
 
     # Posting the confirmation anyway is refused; nothing was queued or changed.
     refused = client.post(f"/admin/products/import/{run_id}", follow_redirects=True)
@@ -381,7 +401,7 @@ def test_dry_run_counts_what_would_change_and_notes_cleaned_descriptions(
             "Title": "Blue Mug",
             "Variant Price": "11",
             "Body (HTML)": "<p>Hi</p><script>alert(1)</script>",
-        },  # fmt: skip
+        },
         {
             "Handle": "tee",
             "Title": "Tee",
@@ -389,7 +409,7 @@ def test_dry_run_counts_what_would_change_and_notes_cleaned_descriptions(
             "Option1 Value": "S",
             "Variant Price": "20",
             "Image Src": "https://cdn.example/tee.jpg",
-        },  # fmt: skip
+        },
         {"Handle": "tee", "Option1 Value": "M", "Variant Price": "20"},
         {"Handle": "tee", "Image Src": "https://cdn.example/tee-back.jpg"},  # an image row
     )
@@ -447,7 +467,7 @@ def test_confirmed_import_creates_and_updates_products_variants_and_stock(
             "Variant Inventory Qty": "10",
             "Option1 Name": "Title",
             "Option1 Value": "Default Title",
-        },  # fmt: skip
+        },
         {
             "Handle": "tee",
             "Title": "Tee",
@@ -463,7 +483,7 @@ def test_confirmed_import_creates_and_updates_products_variants_and_stock(
             "Variant Inventory Qty": "4",
             "Variant Inventory Policy": "continue",
             "Status": "draft",
-        },  # fmt: skip
+        },
         {
             "Handle": "tee",
             "Option1 Value": "M",
@@ -473,7 +493,7 @@ def test_confirmed_import_creates_and_updates_products_variants_and_stock(
             "Variant Compare At Price": "30",
             "Variant Grams": "210",
             "Variant Barcode": "4006381333931",
-        },  # fmt: skip
+        },
     )
     run_id, page = preview(client, body)
     assert '<button type="submit">Import 2 products</button>' in page
@@ -489,17 +509,25 @@ def test_confirmed_import_creates_and_updates_products_variants_and_stock(
     assert "Imported 2 products:" in page and "1 created and 1 updated" in page
     assert 'http-equiv="refresh"' not in page
     assert client.get(f"/admin/products/import/{run_id}/status").get_json() == {
-        "status": "done", "processed": 2, "total": 2, "done": True,
-    }  # fmt: skip
+        "status": "done",
+        "processed": 2,
+        "total": 2,
+        "done": True,
+    }
 
     state = {p["handle"]: p for p in catalog_state(app, tenant)}
     mug_state, tee = state["blue-mug"], state["tee"]
     assert (mug_state["vendor"], mug_state["price_cents"], mug_state["inventory_quantity"]) == (
-        "Potter", 1250, 10,
-    )  # fmt: skip
+        "Potter",
+        1250,
+        10,
+    )
     assert (tee["title"], tee["status"], tee["tags"], tee["continue_selling"]) == (
-        "Tee", "draft", ["summer", "linen"], True,
-    )  # fmt: skip
+        "Tee",
+        "draft",
+        ["summer", "linen"],
+        True,
+    )
     assert tee["options"] == [(1, "Size", ["S", "M"]), (2, "Colour", ["Sand"])]
     assert tee["variants"] == [
         (1, "S", "Sand", None, "TEE-S-SAND", 2000, None, None, None, True, 4),
@@ -507,8 +535,8 @@ def test_confirmed_import_creates_and_updates_products_variants_and_stock(
     ]
     staff_id = client.staff.id
     assert history(app, tenant) == [
-        ("MUG-1", 7, 10, "correction", "CSV import", staff_id),
-        ("TEE-S-SAND", 4, 4, "correction", "CSV import", staff_id),
+        ("MUG-1", 7, 10, "imported", "CSV import", staff_id),
+        ("TEE-S-SAND", 4, 4, "imported", "CSV import", staff_id),
     ]
     actions = audit_actions(app, tenant)
     assert actions[-2:] == ["product.import_started", "product.import_finished"]
@@ -518,12 +546,64 @@ def test_confirmed_import_creates_and_updates_products_variants_and_stock(
                 AuditEvent.tenant_id == tenant.id, AuditEvent.action == "product.import_finished"
             )
         )
+        assert event is not None
         assert (event.actor_type, event.actor_id) == ("staff", staff_id)
         assert event.detail["counts"]["create"] == 1
     # The file is not kept once imported; a second confirmation does nothing.
     assert run_row(app, tenant, run_id).csv_text == ""
     again = client.post(f"/admin/products/import/{run_id}", follow_redirects=True)
     assert "This import has already been started." in again.text
+
+
+def test_progress_shows_while_the_import_runs(app, make_tenant, staff_client, monkeypatch):
+    tenant = make_tenant()
+    client = staff_client(tenant, permissions=["products"])
+    body = csv_of(*({"Handle": f"p{n}", "Title": f"P{n}", "Variant Price": "1"} for n in range(3)))
+    run_id, _ = preview(client, body)
+    client.post(f"/admin/products/import/{run_id}")
+    monkeypatch.setattr(product_csv, "PROGRESS_EVERY", 0)
+    seen = []
+    real_apply = product_csv.apply_product
+
+    def look_first(planned, **kwargs):
+        # The merchant's browser asks meanwhile: another thread, so its own session and
+        # connection, seeing only what is committed while the job's transaction is open.
+        def ask():
+            page = client.get(f"/admin/products/import/{run_id}").text
+            status = client.get(f"/admin/products/import/{run_id}/status").get_json()
+            shown = re.search(r"Imported .*? of 3", page)
+            return status["status"], status["processed"], shown[0] if shown else page
+
+        with ThreadPoolExecutor(1) as pool:
+            seen.append(pool.submit(ask).result())
+        return real_apply(planned, **kwargs)
+
+    monkeypatch.setattr(product_csv, "apply_product", look_first)
+    with app.app_context(), tenant_context(tenant):  # the job's code, in this process
+        assert product_csv.run_import(run_id) == "done"
+    assert seen == [
+        ("running", 0, "Imported <span data-count>0</span> of 3"),
+        ("running", 1, "Imported <span data-count>1</span> of 3"),
+        ("running", 2, "Imported <span data-count>2</span> of 3"),
+    ]
+    work(app)  # the queued copy of the job finds the run done and does nothing
+    assert len(catalog_state(app, tenant)) == 3
+
+
+def test_empty_cells_that_clear_fields_are_pointed_out(app, make_tenant, staff_client):
+    tenant = make_tenant()
+    with app.app_context(), tenant_context(tenant):
+        mug = create_product("Blue Mug", 1000, description="<p>Lovely</p>", inventory_quantity=4)
+        mug.vendor = "Potter"
+        db.session.commit()
+    body = csv_of({"Handle": "blue-mug", "Variant Price": "10"})
+    _, page = preview(staff_client(tenant, permissions=["products"]), body)
+    assert "Row 2, Body (HTML): empty, so the product&#39;s description will be cleared." in page
+    assert "Row 2, Vendor: empty, so the product&#39;s vendor will be cleared." in page
+    assert (
+        "Row 2, Variant Inventory Tracker: empty, so this variant&#39;s stock (4) will no " in page
+    )
+    assert "Row 2, Tags:" not in page  # it had none
 
 
 def test_a_stock_only_file_changes_only_stock(app, make_tenant, staff_client):
@@ -562,14 +642,14 @@ def test_new_options_replace_variants_that_no_longer_fit(app, make_tenant, staff
             "Option2 Value": "Red",
             "Variant SKU": "TEE-S",
             "Variant Price": "10",
-        },  # fmt: skip
+        },
         {
             "Handle": "tee",
             "Option1 Value": "S",
             "Option2 Value": "Blue",
             "Variant SKU": "TEE-M",
             "Variant Price": "11",
-        },  # fmt: skip
+        },
     )
     client = staff_client(tenant, permissions=["products"])
     _, page = preview(client, body)
@@ -593,7 +673,7 @@ def test_a_failure_mid_import_changes_nothing(app, make_tenant, staff_client, mo
             "Title": "First New",
             "Variant Price": "1",
             "Variant Inventory Qty": "5",
-        },  # fmt: skip
+        },
         {"Handle": "second-new", "Title": "Second New", "Variant Price": "1"},
     )
     client = staff_client(tenant, permissions=["products"])
@@ -642,12 +722,32 @@ def test_a_plan_limit_reached_after_the_preview_fails_the_import(app, make_tenan
     assert catalog_state(app, tenant) == before
 
 
+def test_a_catalog_changed_since_the_preview_is_checked_again(app, make_tenant, staff_client):
+    tenant = make_tenant()
+    body = csv_of({"Handle": "tee", "Title": "Tee", "Variant Price": "5", "Variant SKU": "T-1"})
+    client = staff_client(tenant, permissions=["products"])
+    run_id, _ = preview(client, body)
+    client.post(f"/admin/products/import/{run_id}")
+    with app.app_context(), tenant_context(tenant):  # meanwhile, the SKU is taken
+        mug = create_product("Mug", 100)
+        mug.variants[0].sku = "T-1"
+        db.session.commit()
+    before = catalog_state(app, tenant)
+    work(app)
+    page = client.get(f"/admin/products/import/{run_id}").text
+    assert "The file no longer passes its checks, because the catalog changed" in page
+    assert "Row 2, Variant SKU: “T-1” is already used by another product in your shop" in page
+    assert catalog_state(app, tenant) == before
+
+
 def test_the_job_runs_once_and_only_in_its_own_shop(app, make_tenant, staff_client):
     a = make_tenant(products=[("Blue Mug", 1000)])
     b = make_tenant(products=[("Blue Mug", 2500)])
     b_before = catalog_state(app, b)
-    body = csv_of({"Handle": "blue-mug", "Title": "A's Mug", "Variant Price": "5"},
-                  {"Handle": "only-a", "Title": "Only A", "Variant Price": "5"})  # fmt: skip
+    body = csv_of(
+        {"Handle": "blue-mug", "Title": "A's Mug", "Variant Price": "5"},
+        {"Handle": "only-a", "Title": "Only A", "Variant Price": "5"},
+    )
     client = staff_client(a, permissions=["products"])
     run_id, _ = import_now(app, client, body)
     assert [p["title"] for p in catalog_state(app, a)] == ["A's Mug", "Only A"]
@@ -685,7 +785,8 @@ def test_a_wrong_file_gets_a_clear_form_error(
     client = staff_client(tenant, permissions=["products"])
     response = upload(client, body)
     assert response.status_code == 400
-    assert "The file cannot be imported." in response.text and message in response.text
+    assert "The file cannot be imported: see the message under the file field." in response.text
+    assert message in response.text
     assert 'aria-invalid="true"' in response.text
     with app.app_context(), tenant_context(tenant):
         assert db.session.scalar(select(ProductImport.id)) is None
@@ -700,14 +801,29 @@ def test_no_file_chosen_and_header_only_files(app, make_tenant, staff_client):
     assert "The file has column names but no products." in page
 
 
+def test_a_file_with_too_many_rows_is_refused(app, make_tenant, staff_client, monkeypatch):
+    monkeypatch.setattr(product_csv, "MAX_ROWS", 2)
+    tenant = make_tenant()
+    body = csv_of(*({"Title": f"P{n}", "Variant Price": "1"} for n in range(3)))
+    _, page = preview(staff_client(tenant, permissions=["products"]), body)
+    assert "This file has 3 rows; an import takes at most 2. Split it into smaller files" in page
+    assert '<button type="submit">Import' not in page
+
+
 def test_a_bom_and_title_only_files_are_read(app, make_tenant, staff_client):
     tenant = make_tenant()
-    body = "\ufeffTitle,Variant Price\r\nBlue Mug,12\r\nRed Mug,13\r\n\r\n"
+    body = (
+        "\ufeffTitle,Product Category,Published,Variant Price\r\n"
+        "Blue Mug,Home & Garden > Kitchen > Mugs,TRUE,12\r\n"
+        "Red Mug,,FALSE,13\r\n\r\n"
+    )
     import_now(app, staff_client(tenant, permissions=["products"]), body)
     state = catalog_state(app, tenant)
-    assert [(p["handle"], p["title"], p["price_cents"], p["status"]) for p in state] == [
-        ("blue-mug", "Blue Mug", 1200, "active"),
-        ("red-mug", "Red Mug", 1300, "active"),
+    assert [
+        (p["handle"], p["title"], p["product_type"], p["price_cents"], p["status"]) for p in state
+    ] == [
+        ("blue-mug", "Blue Mug", "Mugs", 1200, "active"),
+        ("red-mug", "Red Mug", "", 1300, "draft"),
     ]
 
 
@@ -723,7 +839,7 @@ def test_script_tags_in_descriptions_are_cleaned(app, make_tenant, staff_client)
             "Variant Price": "1",
             "Body (HTML)": '<p onclick="steal()">Nice</p><script>alert(1)</script>'
             '<a href="javascript:alert(1)">x</a>',
-        },  # fmt: skip
+        },
     )
     client = staff_client(tenant, permissions=["products"])
     _, page = preview(client, body)
@@ -753,8 +869,14 @@ def test_broken_rows_and_huge_fields_are_reported_by_row(app, make_tenant, staff
     assert "Row 2: a cell is longer than 131,072 characters" in page
     assert "A" * 1000 not in page  # the value itself is never echoed back
 
-    long_body = csv_of({"Handle": "mug", "Title": "Mug", "Variant Price": "1",
-                        "Body (HTML)": "<p>" + "b" * 25_000 + "</p>"})  # fmt: skip
+    long_body = csv_of(
+        {
+            "Handle": "mug",
+            "Title": "Mug",
+            "Variant Price": "1",
+            "Body (HTML)": "<p>" + "b" * 25_000 + "</p>",
+        }
+    )
     _, page = preview(client, long_body)
     assert "Row 2, Body (HTML): is too long: 25,007 characters, at most 20,000." in page
     with app.app_context(), tenant_context(tenant):
@@ -774,7 +896,7 @@ def test_duplicate_handles_and_variants_are_refused(app, make_tenant, staff_clie
             "Option1 Name": "Size",
             "Option1 Value": "S",
             "Variant Price": "1",
-        },  # fmt: skip
+        },
         {"Handle": "tee", "Option1 Value": "S", "Variant Price": "1"},
         {"Handle": "tee", "Option2 Value": "Red", "Variant Price": "1"},
     )
@@ -809,7 +931,7 @@ def test_images_are_never_fetched_but_own_images_are_recognised(app, make_tenant
             "Variant Price": "10",
             "Image Src": own,
             "Image Alt Text": "A mug",
-        },  # fmt: skip
+        },
         {"Handle": "mug", "Image Src": "http://169.254.169.254/latest/meta-data/"},
     )
     _, page = preview(client, body)
@@ -849,3 +971,71 @@ def test_another_shop_cannot_see_runs_or_exports(app, make_tenant, staff_client)
     export_b = exported(client_b)
     assert "Visible B" in export_b and "Secret A" not in export_b
     assert run_row(app, a, run_id).status == "previewed"  # B's attempt left A's run alone
+
+
+# --- in a real browser --------------------------------------------------------------
+
+
+@pytest.mark.browser
+def test_in_chromium_upload_check_import_and_watch_it_finish(
+    app, browser, live_server, make_tenant, make_staff, tmp_path
+):
+    from tests.chromium import playwright_api
+    from tests.conftest import STAFF_PASSWORD
+
+    expect = playwright_api.expect
+    tenant = make_tenant(products=[("Blue Mug", 1000)])
+    owner = make_staff(tenant, role="owner")
+    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
+    context.set_default_timeout(10_000)
+    page = context.new_page()
+    try:
+        page.goto(live_server.url(f"{tenant.slug}.localhost", "/admin/login"))
+        page.get_by_label("Email").fill(owner.email)
+        page.get_by_label("Password").fill(STAFF_PASSWORD)
+        page.get_by_role("button", name="Log in").click()
+        page.get_by_role("link", name="Products", exact=True).first.click()
+        page.get_by_role("link", name="Import", exact=True).click()
+        expect(page.get_by_role("heading", level=1)).to_have_text("Import products")
+
+        broken = tmp_path / "broken.csv"
+        broken.write_text(csv_of({"Handle": "tee", "Title": "Tee", "Variant Price": "-3"}))
+        page.get_by_label("CSV file").set_input_files(str(broken))
+        page.get_by_role("button", name="Upload and check").click()
+        expect(page.get_by_role("alert").first).to_contain_text("1 problem to fix")
+        expect(page.get_by_text("Row 2, Variant Price: “-3” is not a valid price")).to_be_visible()
+        expect(page.get_by_role("button", name=re.compile("^Import"))).to_have_count(0)
+
+        page.get_by_role("link", name="upload the file again").click()
+        good = tmp_path / "products.csv"
+        good.write_text(
+            csv_of(
+                {"Handle": "blue-mug", "Title": "Blue Mug", "Variant Price": "11"},
+                {"Handle": "tee", "Title": "Tee", "Variant Price": "20"},
+            )
+        )
+        page.get_by_label("CSV file").set_input_files(str(good))
+        page.get_by_role("button", name="Upload and check").click()
+        page.get_by_role("button", name="Import 2 products").click()
+        expect(page.get_by_text("Imported 0 of 2 products.")).to_be_visible()
+        work(app)  # the page's script notices the end and shows the summary
+        expect(page.get_by_role("status")).to_contain_text("1 created and 1 updated")
+        page.get_by_role("link", name="Go to products").click()
+        expect(page.get_by_role("link", name="Tee", exact=True)).to_be_visible()
+    finally:
+        context.close()
+
+
+def test_an_upload_over_the_request_limit_gets_a_clear_page(
+    app, make_tenant, staff_client, monkeypatch
+):
+    # Small: the test client spools bodies over 500 KB to a file it never closes.
+    monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4 * 1024)
+    client = staff_client(make_tenant(), permissions=["products"])
+    response = client.post(
+        "/admin/products/import",
+        data={"file": (io.BytesIO(b"Handle,Title\n" + b"x" * 5000), "big.csv")},
+        content_type="multipart/form-data",
+    )
+    assert response.status_code == 413
+    assert "File too large" in response.text and "larger than 4 KB" in response.text

@@ -267,7 +267,9 @@ def test_descriptions_in_meta_and_structured_data_keep_words_apart(app, make_ten
         item = create_product(
             "Field Jacket",
             9000,
-            description="<p>Long days outside.</p><ul><li>Taped seams</li><li>Two pockets</li></ul>",
+            description=(
+                "<p>Long days outside.</p><ul><li>Taped seams</li><li>Two pockets</li></ul>"
+            ),
         )
         db.session.commit()
         handle = item.handle

@@ -342,6 +342,8 @@ def variant_inventory(variant_id: int) -> Any:
         values = {k: request.form.get(k, "") for k in values}
         try:
             delta = inventory.parse_delta(values["delta"])
+            if values["reason"] not in inventory.MANUAL_REASONS:
+                raise inventory.InventoryError("reason", "Choose a reason.")
             row, low = inventory.adjust(
                 variant, delta, values["reason"], note=values["note"], staff_id=_staff_id()
             )
@@ -372,6 +374,6 @@ def variant_inventory(variant_id: int) -> Any:
         page=page,
         values=values,
         errors=errors,
-        reasons=inventory.REASONS,
+        reasons=inventory.MANUAL_REASONS,
         threshold=inventory.low_stock_threshold(),
     ), status

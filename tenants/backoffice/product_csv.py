@@ -29,7 +29,7 @@ from tenants.backoffice.catalog import LIST_FILTERS
 from tenants.models import Area
 from tenants.models.catalog import ImportStatus, ProductImport
 from tenants.services import product_csv
-from tenants.services.shop_settings import get_settings
+from tenants.services.shop_settings import get_settings, shop_zone
 
 log = logging.getLogger(__name__)
 
@@ -49,6 +49,10 @@ def _run(run_id: int) -> ProductImport:
     if run is None:
         abort(404)
     return run
+
+
+# 10,000 rows took about 55 s here (stock updates on existing variants, the slowest case).
+IMPORT_TIMEOUT = 15 * 60
 
 
 @bp.route("/products/import", methods=["GET", "POST"])
@@ -76,7 +80,9 @@ def products_import() -> Any:
         "backoffice/products_import.html",
         error=error,
         runs=product_csv.recent_runs(),
+        zone=shop_zone(get_settings()),
         max_size=product_csv.size_label(product_csv.MAX_FILE_BYTES),
+        max_rows=product_csv.MAX_ROWS,
         columns=product_csv.HEADER,
     ), (400 if error else 200)
 
@@ -91,6 +97,7 @@ def products_import_run(run_id: int) -> Any:
         run=run,
         in_progress=run.status in IN_PROGRESS,
         describe=product_csv.describe,
+        zone=shop_zone(get_settings()),
     )
 
 
@@ -113,7 +120,7 @@ def products_import_confirm(run_id: int) -> Any:
     )
     db.session.commit()
     try:
-        enqueue(product_csv.run_import, run.id, retries=0)
+        enqueue(product_csv.run_import, run.id, retries=0, timeout=IMPORT_TIMEOUT)
     except Exception:  # Redis unreachable: say so instead of waiting for ever
         log.exception("could not queue product import %s", run.id)
         product_csv.fail_to_start(run.id)

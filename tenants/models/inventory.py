@@ -17,6 +17,7 @@ class AdjustmentReason(enum.StrEnum):
     DAMAGED = "damaged"
     SOLD = "sold"
     RETURNED = "returned"
+    IMPORTED = "imported"  # set by a product CSV import, never chosen by hand
 
 
 class InventoryAdjustment(TenantModel):

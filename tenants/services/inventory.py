@@ -24,6 +24,8 @@ from tenants.services.catalog import MAX_STOCK, ProductError, sync_summary
 
 MAX_NOTE = 500
 REASONS = tuple(AdjustmentReason)
+# What staff may pick when they adjust stock by hand.
+MANUAL_REASONS = tuple(r for r in AdjustmentReason if r != AdjustmentReason.IMPORTED)
 
 
 class InventoryError(ProductError):

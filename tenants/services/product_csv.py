@@ -48,6 +48,7 @@ from typing import IO, Any
 from urllib.parse import urlsplit
 
 from sqlalchemy import delete, func, select, update
+from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from saas import audit
@@ -55,6 +56,8 @@ from saas.db import db, tenant_bind
 from saas.money import ZERO_DECIMAL
 from saas.tenancy import TenantRecord, current_tenant, tenant_context
 from tenants.models import (
+    AdjustmentReason,
+    InventoryAdjustment,
     Product,
     ProductOption,
     ProductRedirect,
@@ -69,6 +72,9 @@ from tenants.services.catalog import ProductError
 log = logging.getLogger(__name__)
 
 MAX_FILE_BYTES = 5 * 1024 * 1024
+# The import job must finish well inside the worker's job timeout (RQ's default, 180 s):
+# an import writes about 3 to 5 ms per row, so this leaves a wide margin.
+MAX_ROWS = 10_000
 MAX_STORED_PROBLEMS = 500  # a file with more is summarised: fix these and look again
 IMPORT_NOTE = "CSV import"
 PROGRESS_EVERY = 0.5  # seconds between progress writes
@@ -119,6 +125,15 @@ VARIANT_COLUMNS = (
     "Variant Price",
     "Variant Compare At Price",
     "Variant Barcode",
+)
+# Product fields an empty cell clears: (attribute, column, what the merchant calls it).
+CLEARABLE = (
+    ("description", "Body (HTML)", "description"),
+    ("vendor", "Vendor", "vendor"),
+    ("product_type", "Type", "type"),
+    ("tags", "Tags", "tags"),
+    ("seo_title", "SEO Title", "SEO title"),
+    ("seo_description", "SEO Description", "SEO description"),
 )
 NO_OPTIONS = ("Title", "Default Title")  # Shopify's spelling of "this product has no options"
 _FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
@@ -456,6 +471,14 @@ class _Planner:
     def plan(self) -> ImportPlan:
         if not self.parsed.rows and not self.result.problems:
             self.error(None, None, "The file has column names but no products.")
+        if len(self.parsed.rows) > MAX_ROWS:
+            self.error(
+                None,
+                None,
+                f"This file has {len(self.parsed.rows):,} rows; an import takes at most "
+                f"{MAX_ROWS:,}. Split it into smaller files, keeping each product's rows together.",
+            )
+            return self.result
         groups = self._groups()
         existing = _existing_products([handle for handle, _ in groups])
         self.sku_owners = _sku_owners(self._skus())
@@ -592,7 +615,15 @@ class _Planner:
             fields["status"] = status
         elif existing is None:
             fields["status"] = ProductStatus.ACTIVE
+        if existing is not None:
+            self._note_cleared(first, existing, fields)
         return fields
+
+    def _note_cleared(self, row: Row, existing: Product, fields: dict[str, Any]) -> None:
+        # An empty cell in a column the file has clears the field: say so before it happens.
+        for name, column, label in CLEARABLE:
+            if name in fields and not fields[name] and getattr(existing, name):
+                self.note(row.number, column, f"empty, so the product's {label} will be cleared.")
 
     def _limited(self, row: Row, column: str, value: str) -> str:
         limit = MAX_TEXT[column]
@@ -835,11 +866,14 @@ class _Planner:
         self._match(planned, existing)
         self._check_combinations(planned, existing)
         self._check_compare_at(planned, existing)
-        if planned.replace_variants and not planned.variants:
+        self._note_untracked(planned, existing)
+        unlisted = not planned.variants or any(v.key is None for v in planned.variants)
+        if planned.replace_variants and unlisted:
             self.error(
                 first.number,
                 "Option1 Name",
-                "these options differ from the product's, so list its variants in the file too.",
+                "these options differ from the product's, so list its variants in the file too, "
+                "each with its option values.",
             )
 
     def _check_sku_owners(self, planned: ProductPlan) -> None:
@@ -930,6 +964,19 @@ class _Planner:
                     variant.row,
                     "Variant Compare At Price",
                     "must be at least the price (it is the “was” price shown crossed out).",
+                )
+
+    def _note_untracked(self, planned: ProductPlan, existing: Product | None) -> None:
+        for variant in planned.variants:
+            if variant.existing_id is None or variant.values.get("inventory_tracked") is not False:
+                continue
+            old = _variant_by_id(existing, variant.existing_id)
+            if old.inventory_tracked:
+                self.note(
+                    variant.row,
+                    "Variant Inventory Tracker",
+                    f"empty, so this variant's stock ({old.inventory_quantity}) will no longer "
+                    "be tracked.",
                 )
 
     # -- images --
@@ -1096,7 +1143,7 @@ def confirm(run: ProductImport) -> None:
 
 def fail_to_start(run_id: int) -> None:
     """The job could not be queued: say so rather than leave the run waiting for ever."""
-    _finish_failed(run_id, "The import could not be started. Nothing was changed; try again.", [])
+    _finish_failed(run_id, "The import could not be started. Please try again.", [])
 
 
 def run_import(run_id: int) -> str | None:
@@ -1118,10 +1165,11 @@ def run_import(run_id: int) -> str | None:
     except Exception:
         db.session.rollback()
         log.exception("product import %s failed at row %s", run_id, progress.row)
+        where = f" at row {progress.row}" if progress.row else ""
         _finish_failed(
             run_id,
-            f"The import stopped at row {progress.row} because of an unexpected error. "
-            "Nothing was changed. Try again; if it happens again, contact support.",
+            f"The import stopped{where} because of an unexpected error. Try again; if it "
+            "happens again, contact support.",
             [],
         )
         return ImportStatus.FAILED
@@ -1148,8 +1196,8 @@ def _import(run: ProductImport, progress: _Progress) -> dict[str, Any]:
     plan = check(run.csv_text, tenant_id=current_tenant.id, currency=currency, limit=False)
     if plan.problems:
         raise ImportFailed(
-            "The file no longer passes its checks (the catalog changed since the preview). "
-            "Nothing was changed; upload it again to see why.",
+            "The file no longer passes its checks, because the catalog changed since the "
+            "preview. Correct the problems below and upload the file again.",
             plan.problems,
         )
     problem = limit_problem(current_tenant.id, plan.creates, lock=True)
@@ -1179,10 +1227,15 @@ class _Progress:
         if now - self.last < PROGRESS_EVERY and done < self.total:
             return
         self.last = now
-        with self.engine.begin() as conn:
-            conn.execute(
-                update(ProductImport).where(ProductImport.id == self.run_id).values(processed=done)
-            )
+        try:
+            with self.engine.begin() as conn:
+                conn.execute(
+                    update(ProductImport)
+                    .where(ProductImport.id == self.run_id)
+                    .values(processed=done)
+                )
+        except SQLAlchemyError:  # only the progress display suffers: the import goes on
+            log.warning("could not record the progress of product import %s", self.run_id)
 
 
 def _finish_done(run: ProductImport, counts: dict[str, Any]) -> None:
@@ -1233,18 +1286,52 @@ def apply_product(planned: ProductPlan, *, staff_id: int | None) -> Product:
     """Create or update one planned product with its variants, options and stock. Flushes."""
     product = _product_for(planned)
     variants = _apply_variants(product, planned)
-    _apply_options(product, planned.option_names)
-    db.session.flush()
-    catalog.sync_summary(product)
-    for variant, plan in variants:
-        if plan.quantity is not None and variant.inventory_tracked:
-            inventory.set_quantity(variant, plan.quantity, note=IMPORT_NOTE, staff_id=staff_id)
+    if planned.variants or planned.option_names is not None:
+        _apply_options(product, planned.option_names)
+    _apply_stock(variants, staff_id)
     for image in product.images:
         if image.id in planned.image_alts:
             image.alt = planned.image_alts[image.id]
     catalog.sync_summary(product)
     db.session.flush()
     return product
+
+
+def _apply_stock(variants: list[tuple[ProductVariant, VariantPlan]], staff_id: int | None) -> None:
+    for variant, plan in variants:
+        if plan.quantity is None or not variant.inventory_tracked:
+            continue
+        if plan.existing_id is None:
+            _record_first_stock(variant, plan.quantity, staff_id)
+        else:
+            inventory.set_quantity(
+                variant,
+                plan.quantity,
+                AdjustmentReason.IMPORTED,
+                note=IMPORT_NOTE,
+                staff_id=staff_id,
+            )
+
+
+def _record_first_stock(variant: ProductVariant, quantity: int, staff_id: int | None) -> None:
+    """A new variant's stock, with its history row, as `inventory.adjust` would write it.
+
+    Without its row lock and threshold check: the variant was made in this transaction,
+    so nobody else can see it yet, and its stock cannot fall from above the threshold.
+    That saves several statements per variant, which large imports need.
+    """
+    variant.inventory_quantity = quantity
+    if quantity:
+        db.session.add(
+            InventoryAdjustment(
+                variant_id=variant.id,
+                delta=quantity,
+                quantity_after=quantity,
+                reason=AdjustmentReason.IMPORTED,
+                note=IMPORT_NOTE,
+                staff_id=staff_id,
+            )
+        )
 
 
 def _product_for(planned: ProductPlan) -> Product:
@@ -1258,8 +1345,7 @@ def _product_for(planned: ProductPlan) -> Product:
     product = Product(handle=planned.handle, price_cents=first_price, **planned.fields)
     # A new product takes its handle back from any old redirect (as a renamed one does).
     db.session.execute(delete(ProductRedirect).where(ProductRedirect.old_handle == planned.handle))
-    db.session.add(product)
-    db.session.flush()
+    db.session.add(product)  # inserted with its variants, at their flush
     return product
 
 
@@ -1273,10 +1359,12 @@ def _apply_variants(
         product.variants = [v for v in product.variants if v.id in matched]
         db.session.flush()
     by_id = {v.id: v for v in product.variants}
-    for plan in planned.variants:
-        if plan.existing_id is not None and "sku" in plan.values:
-            by_id[plan.existing_id].sku = None  # SKUs may move between variants
-    db.session.flush()
+    # SKUs may move between variants: clear them first so the unique index never clashes.
+    moving = [by_id[p.existing_id] for p in planned.variants if p.existing_id and "sku" in p.values]
+    for taken in moving:
+        taken.sku = None
+    if moving:
+        db.session.flush()
     position = max((v.position for v in product.variants), default=0)
     renumber = planned.replace_variants
     result: list[tuple[ProductVariant, VariantPlan]] = []

@@ -22,10 +22,10 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
-from werkzeug.exceptions import BadRequest
-from werkzeug.http import parse_cookie, parse_etags, unquote_etag
 from sqlalchemy import event
 from sqlalchemy.orm import ORMExecuteState, Session
+from werkzeug.exceptions import BadRequest
+from werkzeug.http import parse_cookie, parse_etags, unquote_etag
 
 from saas import security
 from saas.cache import redis_client
@@ -223,9 +223,10 @@ class FrontCache:
 
     A hit through Flask still pays for routing, the session, host resolution and the
     blueprint hooks: about a quarter of a bare route's throughput. Here a hit costs one
-    Redis call and no Werkzeug request or response objects. What may be stored is decided by Flask's hooks above only; this just
-    replays it, and only to requests with no session or remember-me cookie (anything
-    else goes through Flask and its fuller checks). The key is the same one `_lookup`
+    Redis call and no Werkzeug request or response objects. What may be stored is
+    decided by Flask's hooks above only; this just replays it, and only to requests
+    with no session or remember-me cookie (anything else goes through Flask and its
+    fuller checks). The key is the same one `_lookup`
     reads, reached through the host cache, so a host that changes hands, a suspended or
     relaunched shop or a new theme is honoured as soon as Flask's own path would.
     """
@@ -284,8 +285,10 @@ class FrontCache:
         headers = [(name, value) for name, value in json.loads(raw_headers)]
         etag = next((value for name, value in headers if name == "ETag"), None)
         if_none_match = environ.get("HTTP_IF_NONE_MATCH")
-        if etag and if_none_match and parse_etags(if_none_match).contains_weak(
-            unquote_etag(etag)[0]
+        if (
+            etag
+            and if_none_match
+            and parse_etags(if_none_match).contains_weak(unquote_etag(etag)[0])
         ):
             start_response("304 NOT MODIFIED", [h for h in headers if h[0] != "Content-Type"])
             return []

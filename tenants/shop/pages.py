@@ -22,8 +22,8 @@ from saas.tenancy import current_tenant, get_current_tenant
 from saas.theming import Theme, css_variables, set_context_provider
 from tenants.models import Area
 from tenants.services import content
-from tenants.shop.snapshot import shop_snapshot
 from tenants.shop import bp, render
+from tenants.shop.snapshot import shop_snapshot
 
 # The session key the back office sets when staff start a preview of the draft look.
 PREVIEW_KEY = "theme_preview"

@@ -15,12 +15,12 @@ from __future__ import annotations
 
 import threading
 from collections import OrderedDict
-from dataclasses import dataclass
 from collections.abc import Callable, Hashable
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
-from saas.theming import Theme
 from saas.tenancy import current_tenant
+from saas.theming import Theme
 from tenants.services import content
 from tenants.services.shop_settings import get_settings
 from tenants.shop import cache
@@ -56,7 +56,7 @@ def remembered(what: tuple[Hashable, ...], read: Callable[[], T]) -> T:
     with _lock:
         if key in _entries:
             _entries.move_to_end(key)
-            return _entries[key]  # type: ignore[no-any-return]
+            return _entries[key]
     value = read()
     with _lock:
         _entries[key] = value
