@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import io
 import re
-import uuid
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from zoneinfo import ZoneInfo
@@ -19,13 +18,13 @@ from sqlalchemy import func, select
 
 from saas.db import db
 from saas.handoff import issue
-from saas.models import AuditEvent, HandoffPurpose, Plan, Tenant
-from saas.plans import start_trial
+from saas.models import AuditEvent, HandoffPurpose, Tenant
 from saas.tenancy import tenant_context
 from tenants.models import Order, Product, ShopSettings
 from tenants.services import dashboard, media
 from tenants.services.catalog import ProductError, create_product, parse_price
 from tests.conftest import log_in_as, product_titles
+from tests.factories import make_plan, subscribe
 
 NOW = datetime.now(UTC)
 
@@ -121,28 +120,6 @@ def settings_form(**overrides) -> dict:
 def media_files(app, tenant) -> list[str]:
     folder = Path(app.config["MEDIA_PATH"]) / tenant.schema
     return sorted(p.name for p in folder.iterdir()) if folder.exists() else []
-
-
-def make_plan(app, max_products: int | None) -> int:
-    with app.app_context():
-        plan = Plan(
-            code=f"test-{uuid.uuid4().hex[:8]}",
-            name="Tiny",
-            price_cents=100,
-            trial_days=14,
-            max_products=max_products,
-            max_staff=3,
-            max_domains=1,
-        )
-        db.session.add(plan)
-        db.session.commit()
-        return plan.id
-
-
-def subscribe(app, tenant, plan_id: int) -> None:
-    with app.app_context():
-        start_trial(db.session.get(Tenant, tenant.id), db.session.get(Plan, plan_id))
-        db.session.commit()
 
 
 # --- dashboard ----------------------------------------------------------------------

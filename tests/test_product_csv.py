@@ -5,7 +5,6 @@ from __future__ import annotations
 import csv
 import io
 import re
-import uuid
 from concurrent.futures import ThreadPoolExecutor
 
 import pytest
@@ -13,13 +12,13 @@ from sqlalchemy import select, text
 
 from saas.db import db
 from saas.jobs import make_worker
-from saas.models import AuditEvent, Plan, Tenant
-from saas.plans import start_trial
+from saas.models import AuditEvent
 from saas.tenancy import tenant_context
 from tenants.models import InventoryAdjustment, Product, ProductVariant
 from tenants.models.catalog import ProductImport
 from tenants.services import catalog, inventory, product_csv
 from tenants.services.catalog import create_product
+from tests.factories import make_plan, subscribe
 from tests.test_catalog import png_bytes
 
 # --- helpers ------------------------------------------------------------------------
@@ -150,22 +149,7 @@ def audit_actions(app, tenant) -> list[str]:
 
 
 def make_plan_for(app, tenant, max_products: int) -> None:
-    with app.app_context():
-        plan = Plan(
-            code=f"test-{uuid.uuid4().hex[:8]}",
-            name="Tiny",
-            price_cents=100,
-            trial_days=14,
-            max_products=max_products,
-            max_staff=3,
-            max_domains=1,
-        )
-        db.session.add(plan)
-        db.session.flush()
-        row = db.session.get(Tenant, tenant.id)
-        assert row is not None
-        start_trial(row, plan)
-        db.session.commit()
+    subscribe(app, tenant, make_plan(app, max_products))
 
 
 def seed_catalog(app, tenant) -> None:
