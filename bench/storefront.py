@@ -22,7 +22,16 @@ from flask import Flask
 from sqlalchemy import insert, text
 
 from bench.provisioning import CATALOG, make_shop, progress, summary_ms
-from bench.throughput import BadResponse, Run, in_process_interleaved, median_rps, paired_ratios
+from bench.throughput import (
+    BadResponse,
+    Run,
+    in_process_interleaved,
+    interleaved,
+    median_rps,
+    over_http,
+    paired_ratios,
+    served,
+)
 
 SEARCH_PRODUCTS = 10_000
 # The issue's goals.
@@ -113,6 +122,44 @@ def collection_throughput(
         requests=requests,
         budget=budget,
         paths={"uncached": path, "cached": path},
+    )
+
+
+def http_collection(report: Any, apps: tuple[Flask, Flask, Flask], host: str, s: Any) -> None:
+    """The same three series over real HTTP (threaded werkzeug server, a client process),
+    in alternating rounds: what a visitor's request costs end to end."""
+    cached, uncached, bare = apps
+    path = f"/collections/{COLLECTION}"
+    progress(f"storefront: collection page over HTTP, {s.http_rounds} alternating rounds")
+    with served(bare) as bare_port, served(cached) as cached_port, served(uncached) as cold_port:
+
+        def run(port: int, hosts: list[str], page: str) -> Run:
+            return over_http(
+                port, hosts, threads=s.http_threads, duration=s.http_duration, path=page
+            )
+
+        runs = interleaved(
+            {
+                "bare": lambda: run(bare_port, ["localhost"], "/"),
+                "cached": lambda: run(cached_port, [host], path),
+                "cold": lambda: run(cold_port, [host], path),
+            },
+            s.http_rounds,
+        )
+    report.series("http_storefront_bare", runs["bare"])
+    report.series("http_collection_cached", runs["cached"])
+    report.series("http_collection_cold", runs["cold"])
+    report.ratio(
+        "http_collection_cold_vs_bare",
+        "Collection page, cold / bare Flask, HTTP",
+        paired_ratios(runs["cold"], runs["bare"]),
+        goal=COLD_GOAL,
+    )
+    report.ratio(
+        "http_collection_cached_vs_bare",
+        "Collection page, from the page cache / bare Flask, HTTP",
+        paired_ratios(runs["cached"], runs["bare"]),
+        goal=CACHED_GOAL,
     )
 
 
@@ -215,6 +262,8 @@ def run(report: Any, row: Any, database_url: str, bare: Flask, settings: Any) ->
             paired_ratios(runs["cached"], runs["bare"]),
             goal=CACHED_GOAL,
         )
+        if settings.http:
+            http_collection(report, (cached, uncached, bare), host, settings)
         speedup = [
             c.rps / u.rps if u.rps else 0.0
             for c, u in zip(runs["cached"], runs["uncached"], strict=True)
