@@ -47,7 +47,7 @@ class Card:
 
 
 @functools.cache
-def _cards_statement() -> Select[Any]:
+def _cards_statement() -> Select[int, bool, ProductImage]:
     """Built once: composing the lateral join and the stock test costs more Python time
     than running the query does."""
     first = (
