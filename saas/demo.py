@@ -88,14 +88,20 @@ def _fill_shop(spec: dict) -> None:
         )
     now = datetime.now(UTC)
     for n, (days_ago, cents, status) in enumerate(
-        [(0, spec["products"][0][1], "paid"), (2, 4200, "fulfilled"), (9, 9900, "paid")]
+        [
+            (0, spec["products"][0][1], "unfulfilled"),
+            (2, 4200, "fulfilled"),
+            (9, 9900, "unfulfilled"),
+        ]
     ):
         db.session.add(
             Order(
                 number=1001 + n,
                 email=f"shopper{n + 1}@example.com",
                 customer_name=f"Shopper {n + 1}",
-                status=status,
+                payment_status="paid",
+                fulfillment_status=status,
+                subtotal_cents=cents,
                 total_cents=cents,
                 placed_at=now - timedelta(days=days_ago, hours=1),
             )

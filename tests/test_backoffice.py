@@ -33,16 +33,21 @@ NOW = datetime.now(UTC)
 
 
 def add_orders(app, tenant, *orders):
-    """Insert orders: (status, total_cents, placed_at)."""
+    """Insert orders: (status, total_cents, placed_at); status is paid, fulfilled,
+    cancelled or pending."""
     with app.app_context(), tenant_context(tenant):
         start = db.session.scalar(select(func.max(Order.number))) or 1000
         for n, (status, total, placed_at) in enumerate(orders, 1):
+            # "fulfilled" is paid and shipped; "cancelled" was voided before payment.
+            payment = {"fulfilled": "paid", "cancelled": "voided"}.get(status, status)
             db.session.add(
                 Order(
                     number=start + n,
                     email=f"buyer{n}@example.com",
                     customer_name=f"Buyer {start + n}",
-                    status=status,
+                    payment_status=payment,
+                    fulfillment_status="fulfilled" if status == "fulfilled" else "unfulfilled",
+                    cancelled_at=placed_at if status == "cancelled" else None,
                     currency="USD",
                     total_cents=total,
                     placed_at=placed_at,

@@ -117,3 +117,42 @@ def test_missing_schema_gives_a_clear_page_not_a_traceback(app, make_tenant, sho
     with app.app_context():  # leave no broken shop behind for `tenants migrate` tests
         db.session.delete(db.session.get(Tenant, tenant.id))
         db.session.commit()
+
+
+def test_orders_single_status_is_split_on_upgrade(app):
+    """t0008 turns each old order status into a payment and a fulfilment status."""
+    schema = "t_999998"
+    with app.app_context():
+        with db.engine.begin() as conn:
+            conn.execute(text(f'CREATE SCHEMA "{schema}"'))
+        try:
+            upgrade_tenant_schema(schema, "t0007")
+            with db.engine.begin() as conn:
+                for number, status in enumerate(("paid", "fulfilled", "cancelled", "pending")):
+                    conn.execute(
+                        text(
+                            f'INSERT INTO "{schema}".orders (number, email, customer_name, '
+                            "status, currency, total_cents) VALUES (:n, 'a@example.com', '', "
+                            ":s, 'USD', 500)"
+                        ),
+                        {"n": 1001 + number, "s": status},
+                    )
+            upgrade_tenant_schema(schema)
+            with db.engine.connect() as conn:
+                rows = conn.execute(
+                    text(
+                        "SELECT number, payment_status, fulfillment_status, "
+                        f'cancelled_at IS NOT NULL FROM "{schema}".orders ORDER BY number'
+                    )
+                ).all()
+                counter = conn.execute(text(f'SELECT value FROM "{schema}".counters')).scalar()
+            assert [tuple(r) for r in rows] == [
+                (1001, "paid", "unfulfilled", False),
+                (1002, "paid", "fulfilled", False),
+                (1003, "voided", "unfulfilled", True),
+                (1004, "pending", "unfulfilled", False),
+            ]
+            assert counter == 1004
+        finally:
+            with db.engine.begin() as conn:
+                conn.execute(text(f'DROP SCHEMA "{schema}" CASCADE'))

@@ -60,13 +60,17 @@ def outbox() -> str:
 # View modules register their routes on `bp` (imported last: they import `bp`).
 from tenants.backoffice import (  # noqa: E402
     account,  # login, logout, password reset, own account, hand-off entry
-    areas,  # orders, customers, analytics, billing
+    areas,  # orders, analytics, billing
     catalog,  # products
     collections,  # collections of products
+    customers,  # customers and their accounts
+    discounts,  # discount codes, automatic discounts
     home,  # dashboard
     online_store,  # themes, homepage sections, menus, pages
+    payments,  # payment methods, Stripe account
     product_csv,  # product CSV import and export
     settings,  # shop settings, launch
+    shipping,  # shipping zones and rates, taxes
     staff,  # staff list, invitations, roles
 )
 
@@ -76,9 +80,13 @@ __all__ = [
     "bp",
     "catalog",
     "collections",
+    "customers",
+    "discounts",
     "home",
     "online_store",
+    "payments",
     "product_csv",
     "settings",
+    "shipping",
     "staff",
 ]

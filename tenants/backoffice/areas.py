@@ -1,4 +1,4 @@
-"""Orders, customers, analytics and billing pages (themes: `online_store`)."""
+"""Orders, analytics and billing pages (themes: `online_store`; customers: `customers`)."""
 
 from __future__ import annotations
 
@@ -26,12 +26,6 @@ def orders() -> Any:
     if page.page > page.pages:
         abort(404)
     return render_template("backoffice/orders.html", page=page, zone=shop_zone(get_settings()))
-
-
-@bp.get("/customers")
-@requires(Area.CUSTOMERS)
-def customers() -> str:
-    return render_template("backoffice/customers.html")
 
 
 @bp.get("/analytics")

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
-from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, func
+from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import TenantModel
@@ -31,6 +31,19 @@ class ShopSettings(TenantModel):
     theme_chosen: Mapped[bool] = mapped_column(Boolean, default=False)
     payments_ready: Mapped[bool] = mapped_column(Boolean, default=False)
     low_stock_threshold: Mapped[int] = mapped_column(Integer, default=5, server_default="5")
+    # Taxes: are catalog prices entered with tax in them? Is shipping taxed too?
+    prices_include_tax: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    tax_shipping: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Payment methods the merchant offers. Offline ones leave the order "payment pending"
+    # until the merchant marks it paid.
+    cash_on_delivery: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    bank_transfer: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    bank_transfer_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The merchant's own Stripe account, connected through Stripe Connect (OAuth); the
+    # platform's keys act on it with the `Stripe-Account` header. None: not connected.
+    stripe_account_id: Mapped[str | None] = mapped_column(String(255))
+    local_pickup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    pickup_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

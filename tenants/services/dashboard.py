@@ -58,7 +58,7 @@ def sales(zone: ZoneInfo, now: datetime | None = None) -> Sales:
             func.count(),
             func.coalesce(func.sum(Order.total_cents), 0),
         ).where(
-            Order.status.in_(SALE_STATUSES),
+            Order.payment_status.in_(SALE_STATUSES),
             Order.placed_at >= period_start,
             Order.placed_at <= now,
         )
@@ -84,7 +84,7 @@ def daily_sales(zone: ZoneInfo, now: datetime | None = None) -> list[Day]:
     since = today - timedelta(days=PERIOD_DAYS - 1)
     rows = db.session.execute(
         select(Order.placed_at, Order.total_cents).where(
-            Order.status.in_(SALE_STATUSES),
+            Order.payment_status.in_(SALE_STATUSES),
             Order.placed_at >= day_start(since, zone),
             Order.placed_at <= now,
         )

@@ -174,9 +174,9 @@ def media(filename: str) -> Any:
 
 
 # Route modules register on `bp` (imported last: they import `bp`).
-from tenants.shop import cache, collections, pages, search, seo  # noqa: E402
+from tenants.shop import account, cache, cart, collections, pages, search, seo  # noqa: E402
 from tenants.shop.snapshot import shop_snapshot  # noqa: E402
 
 cache.register(bp)  # after the launch gate: a coming-soon page is never served from cache
 
-__all__ = ["bp", "cache", "collections", "pages", "search", "seo"]
+__all__ = ["account", "bp", "cache", "cart", "collections", "pages", "search", "seo"]

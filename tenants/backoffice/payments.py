@@ -1,0 +1,3 @@
+"""Payment settings: offline methods and the merchant's own Stripe account."""
+
+from __future__ import annotations

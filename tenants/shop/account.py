@@ -1,0 +1,3 @@
+"""Customer accounts on the storefront: register, log in, orders, addresses, wishlist."""
+
+from __future__ import annotations
