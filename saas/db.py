@@ -17,7 +17,7 @@ from __future__ import annotations
 import re
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any
+from typing import Any, ClassVar
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -51,6 +51,9 @@ class TenantModel(DeclarativeBase):
     """Base for tables that every tenant has a copy of in its own schema."""
 
     metadata = MetaData(schema=TENANT_SCHEMA, naming_convention=NAMING)
+    # Whether the shop's public pages show this table's rows: changes to it then drop
+    # the shop's cached pages (tenants.shop.cache). Private tables set it to False.
+    storefront_visible: ClassVar[bool] = True
 
 
 # The schema of the tenant whose data this context may touch; None outside any tenant.

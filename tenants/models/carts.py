@@ -22,6 +22,7 @@ from saas.db import TenantModel
 
 class Cart(TenantModel):
     __tablename__ = "carts"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -46,6 +47,7 @@ class Cart(TenantModel):
 
 class CartLine(TenantModel):
     __tablename__ = "cart_lines"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         UniqueConstraint("cart_id", "variant_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),

@@ -203,6 +203,7 @@ class ProductImport(TenantModel):
     """
 
     __tablename__ = "product_imports"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255), default="")

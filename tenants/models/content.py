@@ -63,6 +63,7 @@ class Page(TenantModel):
 
 class NewsletterSubscriber(TenantModel):
     __tablename__ = "newsletter_subscribers"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: the unique constraint is the dedupe.

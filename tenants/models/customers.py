@@ -26,6 +26,7 @@ class Customer(UserMixin, TenantModel):
     registering later with the same email claims those orders."""
 
     __tablename__ = "customers"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
@@ -46,6 +47,13 @@ class Customer(UserMixin, TenantModel):
 
     is_impersonation = False
     read_only = False
+    # A customer shares the shop's host (and session) with staff: should one ever reach
+    # code written for staff, it is refused like nobody (`saas.auth` keeps customers out
+    # of the back office altogether; these are the second lock).
+    manages_staff = False
+
+    def can(self, area: str) -> bool:
+        return False
 
     def get_id(self) -> str:
         from saas.tenancy import current_tenant
@@ -59,6 +67,7 @@ class Customer(UserMixin, TenantModel):
 
 class CustomerAddress(TenantModel):
     __tablename__ = "customer_addresses"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(
@@ -82,6 +91,7 @@ class CustomerToken(TenantModel):
     """One-time tokens mailed to a customer (password reset); only the hash is kept."""
 
     __tablename__ = "customer_tokens"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -94,6 +104,7 @@ class CustomerToken(TenantModel):
 
 class WishlistItem(TenantModel):
     __tablename__ = "wishlist_items"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (PrimaryKeyConstraint("customer_id", "product_id"),)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

@@ -35,6 +35,7 @@ class DiscountScope(enum.StrEnum):
 
 class Discount(TenantModel):
     __tablename__ = "discounts"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("value >= 0", name="value_not_negative"),
         CheckConstraint("times_used >= 0", name="times_used_not_negative"),
@@ -62,6 +63,7 @@ class Discount(TenantModel):
 
 class DiscountUsage(TenantModel):
     __tablename__ = "discount_usages"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     discount_id: Mapped[int] = mapped_column(

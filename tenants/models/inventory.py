@@ -22,6 +22,7 @@ class AdjustmentReason(enum.StrEnum):
 
 class InventoryAdjustment(TenantModel):
     __tablename__ = "inventory_adjustments"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     variant_id: Mapped[int] = mapped_column(

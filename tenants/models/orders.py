@@ -54,6 +54,7 @@ SALE_STATUSES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 
 class Order(TenantModel):
     __tablename__ = "orders"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
         CheckConstraint("subtotal_cents >= 0", name="subtotal_not_negative"),
@@ -128,6 +129,7 @@ class Order(TenantModel):
 
 class OrderLine(TenantModel):
     __tablename__ = "order_lines"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_cents >= 0", name="price_not_negative"),
@@ -166,6 +168,7 @@ class OrderEvent(TenantModel):
     """The order's timeline: every change, who made it and when."""
 
     __tablename__ = "order_events"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -181,6 +184,7 @@ class OrderEvent(TenantModel):
 
 class Fulfillment(TenantModel):
     __tablename__ = "fulfillments"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -197,6 +201,7 @@ class Fulfillment(TenantModel):
 
 class Refund(TenantModel):
     __tablename__ = "refunds"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -214,6 +219,7 @@ class Counter(TenantModel):
     inside the transaction that uses them, so a rolled-back order gives its number back."""
 
     __tablename__ = "counters"
+    storefront_visible = False  # private: never on a shop page
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)

@@ -12,6 +12,7 @@ from saas.db import TenantModel
 
 class OutboxMessage(TenantModel):
     __tablename__ = "outbox_messages"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     to_address: Mapped[str] = mapped_column(String(320))

@@ -18,6 +18,7 @@ class RateKind(enum.StrEnum):
 
 class ShippingZone(TenantModel):
     __tablename__ = "shipping_zones"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -32,6 +33,7 @@ class ShippingZone(TenantModel):
 
 class ShippingRate(TenantModel):
     __tablename__ = "shipping_rates"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("min_value >= 0", name="min_not_negative"),
@@ -54,6 +56,7 @@ class ShippingRate(TenantModel):
 
 class TaxRate(TenantModel):
     __tablename__ = "tax_rates"
+    storefront_visible = False  # private: never on a shop page
     __table_args__ = (CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

@@ -47,6 +47,7 @@ class StaffStatus(enum.StrEnum):
 
 class Staff(UserMixin, TenantModel):
     __tablename__ = "staff"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
@@ -95,6 +96,7 @@ class StaffToken(TenantModel):
     """A password-reset or invitation link. Only its hash is stored; single use."""
 
     __tablename__ = "staff_tokens"
+    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)

@@ -4,9 +4,12 @@ A page is kept in Redis under `t:<tenant id>:page:<version>:<theme>:<url>`. The 
 (`t:<id>:page-version`) is bumped after any commit that changed that shop's data (any
 tenant-table row written while the shop is selected, or its `tenants`/`domains` row),
 so a cached page is never older than the last change; nothing is deleted, old versions
-simply expire. ORM bulk statements on tenant tables count too; SQL run on a bare
-connection bypasses the session events, so code doing that calls `bump()` itself, and
-the TTL bounds whatever still slips through.
+simply expire. Tables no storefront page shows (orders, carts, customers, staff...) say
+so with `storefront_visible = False` and leave the cache alone: a busy checkout must
+not empty it on every order (code that changes what pages show, like stock, bumps).
+ORM bulk statements on tenant tables count too; SQL run on a bare connection bypasses
+the session events, so code doing that calls `bump()` itself, and the TTL bounds
+whatever still slips through.
 
 Only pages that are the same for every visitor are kept: GET/HEAD on a launched shop,
 no signed-in user, no storefront password, nothing else in the session (a cart, a
@@ -305,7 +308,7 @@ def _collect_changed_shops(db_session: Session, flush_context: Any) -> None:
     tenant = get_current_tenant()
     for obj in (*db_session.new, *db_session.dirty, *db_session.deleted):
         if isinstance(obj, TenantModel):
-            if tenant is not None:
+            if tenant is not None and obj.storefront_visible:
                 changed.add(tenant.id)
         elif isinstance(obj, Tenant):
             if obj.id is not None:
@@ -324,7 +327,12 @@ def _collect_bulk_statements(state: ORMExecuteState) -> None:
         return
     mapper = state.bind_mapper
     tenant = get_current_tenant()
-    if tenant is not None and mapper is not None and issubclass(mapper.class_, TenantModel):
+    if (
+        tenant is not None
+        and mapper is not None
+        and issubclass(mapper.class_, TenantModel)
+        and mapper.class_.storefront_visible
+    ):
         state.session.info.setdefault("page_cache_tenants", set()).add(tenant.id)
 
 
