@@ -13,10 +13,14 @@ same interleaved rounds at the end (no drift between the two). Phases:
    rounds over HTTP;
 5. tenant creation latency again, with 1,000 schemas in the catalog;
 6. signup to live shop over HTTP (form submit -> the new back office answering);
-7. storefront: the home page with the page cache off and on, against bare Flask, and
-   search latency over 10,000 products in one shop (`bench/storefront.py`).
+7. storefront: a collection page with the page cache off and on, against bare Flask,
+   search latency over 10,000 products in one shop, product page weight
+   (`bench/storefront.py`);
+8. orders: placement throughput with stock checks, and nothing oversold
+   (`bench/orders.py`).
 
-`python -m bench storefront` runs phase 7 alone, on one throwaway database.
+`python -m bench storefront` / `python -m bench orders` runs phase 7 / 8 alone, on one
+throwaway database.
 
 See README.md for what each figure means. Exit status 0 whenever the run completes,
 goals met or not; non-zero if it failed (the databases are dropped either way).
@@ -40,7 +44,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import storefront
+from bench import orders, storefront
 from bench.environment import bare_app, postgres_memory, storefront_app, throwaway_stores
 from bench.provisioning import (
     CATALOG,
@@ -141,7 +145,7 @@ class Settings:
     http_threads: int
     search_products: int = storefront.SEARCH_PRODUCTS
     search_rounds: int = 10  # passes over storefront.QUERIES
-    phase: str = "all"  # or "storefront": phase 7 alone
+    phase: str = "all"  # or "storefront" / "orders": phase 7 / 8 alone
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
@@ -151,9 +155,9 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
     parser.add_argument(
         "phase",
         nargs="?",
-        choices=("all", "storefront"),
+        choices=("all", "storefront", "orders"),
         default="all",
-        help="run every phase (default) or only the storefront one",
+        help="run every phase (default) or only the storefront or the orders one",
     )
     parser.add_argument("--tenants", type=int, default=1000, help="shops at the scale step")
     parser.add_argument("--creations", type=int, default=50, help="timed tenant creations")
@@ -188,7 +192,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
         parser.error("--tenants must exceed --creations + 1")
     settings.phase = args.phase
     # A phase run alone must not overwrite the full run's figures.
-    default_json = RESULTS / ("storefront.json" if args.phase == "storefront" else "latest.json")
+    default_json = RESULTS / ("latest.json" if args.phase == "all" else f"{args.phase}.json")
     return settings, args.json or default_json
 
 
@@ -497,6 +501,9 @@ def run_all(apps: dict[str, Any], s: Settings, report: Report, control_url: str)
     # --- phase 7: storefront page cache and search -----------------------------------------
     storefront.run(report, Row, control_url, bare, s)
 
+    # --- phase 8: order placement ----------------------------------------------------------
+    orders.run(report, Row, apps["control"])
+
 
 def print_table(report: Report, out: Any = sys.stdout) -> None:
     rows = report.rows
@@ -553,7 +560,8 @@ def main(argv: list[str] | None = None) -> int:
     failure: BaseException | None = None
     try:
         only_storefront = settings.phase == "storefront"
-        roles = ("storefront",) if only_storefront else ROLES
+        alone = settings.phase in ("storefront", "orders")
+        roles = (settings.phase,) if alone else ROLES
         with throwaway_stores(roles) as stores:
             report.meta["embedded"] = stores.embedded
             progress(f"throwaway databases {', '.join(stores.databases)}; Redis DB 14")
@@ -566,6 +574,8 @@ def main(argv: list[str] | None = None) -> int:
                     storefront.run(
                         report, Row, stores.databases["storefront"], bare_app(), settings
                     )
+                elif settings.phase == "orders":
+                    orders.run(report, Row, apps["orders"])
                 else:
                     run_all(apps, settings, report, stores.databases["control"])
             finally:

@@ -1,0 +1,138 @@
+"""Order placement: orders per second with stock checks, and that none was oversold.
+
+`THREADS` buyers place one-line orders through `tenants.services.orders.place_order`
+(the checkout's own unit of work: conditional stock update, order number, order and
+lines, history) for `SECONDS`, on a handful of products in one shop, so every order
+contends for the same few rows, as in a flash sale; stock is sized to run out near the
+end. The rate counts placed orders over the whole run (sold-out attempts included in
+the time), so it is conservative. Afterwards the figures are checked: every order's
+quantity came out of stock, no stock is negative, and order numbers have no gaps.
+"""
+
+from __future__ import annotations
+
+import random
+import threading
+import time
+import uuid
+from typing import Any
+
+from flask import Flask
+from sqlalchemy import func, select
+
+from bench.provisioning import make_shop, progress
+
+THREADS = 8
+SECONDS = 5.0
+PRODUCTS = 5
+STOCK = 250  # per product
+ORDERS_GOAL = 100.0  # per second (the issue's goal)
+
+
+def _seed(app: Flask) -> tuple[Any, list[tuple[int, int]]]:
+    from saas.db import db
+    from saas.tenancy import tenant_context
+    from tenants.services.catalog import create_product
+
+    shop = make_shop(app, "bench-orders", catalog=[])
+    with app.app_context(), tenant_context(shop):
+        items = [
+            create_product(f"Flash Item {n}", 1000 + n, inventory_quantity=STOCK)
+            for n in range(PRODUCTS)
+        ]
+        db.session.commit()
+        variants = [(item.variants[0].id, item.id) for item in items]
+    return shop, variants
+
+
+def _buyer(
+    app: Flask, shop: Any, variants: list[tuple[int, int]], stop: float, tally: dict[str, int]
+) -> None:
+    from saas.db import db
+    from saas.tenancy import tenant_context
+    from tenants.services.orders import LineInput, OrderInput, SoldOut, place_order
+
+    rng = random.Random()
+    placed = sold_out = 0
+    with app.app_context(), tenant_context(shop):
+        while time.perf_counter() < stop:
+            variant_id, product_id = rng.choice(variants)
+            quantity = rng.randint(1, 3)
+            line = LineInput(variant_id, product_id, "Flash Item", quantity, 1000)
+            try:
+                place_order(
+                    OrderInput(
+                        idempotency_key=uuid.uuid4().hex,
+                        email="buyer@example.com",
+                        currency="USD",
+                        lines=[line],
+                        payment_method="cash_on_delivery",
+                        subtotal_cents=1000 * quantity,
+                        total_cents=1000 * quantity,
+                    )
+                )
+                placed += 1
+            except SoldOut:
+                sold_out += 1
+        db.session.remove()
+    with threading.Lock():
+        tally["placed"] += placed
+        tally["sold_out"] += sold_out
+
+
+def run(report: Any, row: Any, app: Flask) -> None:
+    """Add the order-placement rows to `report` (see bench/__main__.py)."""
+    from saas.db import db
+    from saas.tenancy import tenant_context
+    from tenants.models import Order, OrderLine, ProductVariant
+
+    progress(f"orders: {THREADS} buyers, {SECONDS:.0f} s, {PRODUCTS} products x {STOCK} units")
+    shop, variants = _seed(app)
+    tally = {"placed": 0, "sold_out": 0}
+    started = time.perf_counter()
+    stop = started + SECONDS
+    threads = [
+        threading.Thread(target=_buyer, args=(app, shop, variants, stop, tally))
+        for _ in range(THREADS)
+    ]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join()
+    elapsed = time.perf_counter() - started
+    with app.app_context(), tenant_context(shop):
+        sold = db.session.scalar(select(func.coalesce(func.sum(OrderLine.quantity), 0)))
+        left = db.session.scalar(select(func.sum(ProductVariant.inventory_quantity)))
+        lowest = db.session.scalar(select(func.min(ProductVariant.inventory_quantity)))
+        numbers = db.session.execute(
+            select(func.count(), func.min(Order.number), func.max(Order.number))
+        ).one()
+    oversold = sold + left != PRODUCTS * STOCK or lowest < 0
+    gaps = numbers[0] and numbers[2] - numbers[1] + 1 != numbers[0]
+    rate = tally["placed"] / elapsed
+    report.raw["orders"] = tally | {
+        "seconds": round(elapsed, 2),
+        "units_sold": sold,
+        "units_left": left,
+        "lowest_stock": lowest,
+    }
+    report.add(
+        row(
+            "orders_per_second",
+            f"Orders placed per second ({THREADS} threads, stock checked)",
+            round(rate, 1),
+            f"{rate:,.0f}/s ({tally['placed']:,} orders, {tally['sold_out']:,} sold out)",
+            f">= {ORDERS_GOAL:.0f}/s",
+            rate >= ORDERS_GOAL,
+        )
+    )
+    report.add(
+        row(
+            "orders_oversold",
+            "Units oversold / order-number gaps",
+            0 if not (oversold or gaps) else 1,
+            "none" if not (oversold or gaps) else f"sold {sold}, left {left}, lowest {lowest}",
+            "none",
+            not (oversold or gaps),
+        )
+    )
