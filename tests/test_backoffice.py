@@ -589,6 +589,18 @@ def test_nav_shows_only_open_areas(make_tenant, staff_client):
     assert ">Orders</a>" not in nav and ">Settings</a>" not in nav
 
 
+def test_every_nav_link_names_a_real_view(app, make_tenant, staff_client):
+    """A mistyped endpoint would be hidden silently (nobody may open an unknown view)."""
+    from tenants.backoffice import NAV
+
+    assert all(endpoint in app.view_functions for endpoint, _ in NAV), [
+        e for e, _ in NAV if e not in app.view_functions
+    ]
+    nav = staff_client(make_tenant(), role="owner").get("/admin/").text
+    nav = nav.split('aria-label="Back office"')[1].split("</nav>")[0]
+    assert all(f">{label}</a>" in nav for _, label in NAV)
+
+
 def test_another_shops_session_opens_nothing(make_tenant, staff_client, shop_client):
     a, b = make_tenant(), make_tenant()
     owner_a = staff_client(a, role="owner")

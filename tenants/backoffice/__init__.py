@@ -31,7 +31,8 @@ login_manager.blueprint_login_views["backoffice"] = "backoffice.login"
 NAV = [
     ("backoffice.home", "Home"),
     ("backoffice.products", "Products"),
-    ("backoffice.collections", "Collections"),
+    ("backoffice.collections_list", "Collections"),
+    ("backoffice.discounts", "Discounts"),
     ("backoffice.orders", "Orders"),
     ("backoffice.customers", "Customers"),
     ("backoffice.themes", "Themes"),
@@ -60,13 +61,14 @@ def outbox() -> str:
 # View modules register their routes on `bp` (imported last: they import `bp`).
 from tenants.backoffice import (  # noqa: E402
     account,  # login, logout, password reset, own account, hand-off entry
-    areas,  # orders, analytics, billing
+    areas,  # analytics, billing
     catalog,  # products
     collections,  # collections of products
     customers,  # customers and their accounts
     discounts,  # discount codes, automatic discounts
     home,  # dashboard
     online_store,  # themes, homepage sections, menus, pages
+    orders,  # orders: list, order page, fulfilment, refunds, cancellation
     payments,  # payment methods, Stripe account
     product_csv,  # product CSV import and export
     settings,  # shop settings, launch
@@ -84,6 +86,7 @@ __all__ = [
     "discounts",
     "home",
     "online_store",
+    "orders",
     "payments",
     "product_csv",
     "settings",

@@ -1,31 +1,17 @@
-"""Orders, analytics and billing pages (themes: `online_store`; customers: `customers`)."""
+"""Analytics and billing pages (orders: `orders`; themes: `online_store`; customers:
+`customers`)."""
 
 from __future__ import annotations
 
-from typing import Any
+from flask import render_template
 
-from flask import abort, render_template
-
-from saas.paging import Page, current_page
 from saas.plans import subscription_of, usage
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.catalog import PER_PAGE
 from tenants.models import Area
 from tenants.services import dashboard
 from tenants.services.shop_settings import get_settings, shop_zone
-
-
-@bp.get("/orders")
-@requires(Area.ORDERS)
-def orders() -> Any:
-    number = current_page()
-    rows, total = dashboard.orders_page(number, PER_PAGE)
-    page = Page(list(rows), total, number, PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
-    return render_template("backoffice/orders.html", page=page, zone=shop_zone(get_settings()))
 
 
 @bp.get("/analytics")

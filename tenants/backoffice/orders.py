@@ -1,0 +1,201 @@
+"""Orders in the back office: the list with filters, an order's page and what staff do
+to it (mark paid, fulfil with tracking, mark delivered, refund, cancel, add notes)."""
+
+from __future__ import annotations
+
+from datetime import date, datetime, time, timedelta
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+
+from saas.db import db
+from saas.money import format_money
+from saas.paging import Page, paginate
+from tenants.backoffice import bp
+from tenants.backoffice.access import requires
+from tenants.backoffice.catalog import _staff_id
+from tenants.models import Area, FulfillmentStatus, Order, PaymentStatus
+from tenants.services import order_admin, order_emails
+from tenants.services.catalog import ProductError, parse_price
+from tenants.services.shop_settings import get_settings, shop_zone
+
+PER_PAGE = 25
+PAYMENT_FILTERS = [(s.value, s.value.replace("_", " ").capitalize()) for s in PaymentStatus] + [
+    ("cancelled", "Cancelled")
+]
+FULFILLMENT_FILTERS = [(s.value, s.value.replace("_", " ").capitalize()) for s in FulfillmentStatus]
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+@bp.get("/orders")
+@requires(Area.ORDERS)
+def orders() -> Any:
+    zone = shop_zone(get_settings())
+    args = {k: (request.args.get(k) or "").strip() for k in ("q", "payment", "fulfillment")}
+    since, until = _day(request.args.get("from", "")), _day(request.args.get("to", ""))
+    query = order_admin.orders_query(
+        q=args["q"][:200],
+        payment=args["payment"],
+        fulfillment=args["fulfillment"],
+        since=datetime.combine(since, time(), zone) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
+    )
+    page: Page = paginate(query, PER_PAGE)
+    if page.page > page.pages:
+        abort(404)
+    filtered = any(args.values()) or since is not None or until is not None
+    return render_template(
+        "backoffice/orders.html",
+        page=page,
+        zone=zone,
+        filters=args
+        | {"from": since.isoformat() if since else "", "to": until.isoformat() if until else ""},
+        filtered=filtered,
+        payment_filters=PAYMENT_FILTERS,
+        fulfillment_filters=FULFILLMENT_FILTERS,
+        any_orders=filtered and order_admin.count_orders() > 0,
+    )
+
+
+def _order_or_404(number: int) -> Order:
+    order = order_admin.order_by_number(number)
+    if order is None:
+        abort(404)
+    return order
+
+
+def _page(order: Order, errors: dict[str, str] | None = None, status: int = 200) -> Any:
+    zone = shop_zone(get_settings())
+    return render_template(
+        "backoffice/order.html",
+        order=order,
+        zone=zone,
+        errors=errors or {},
+        form=request.form if request.method == "POST" else {},
+        carriers=[(name, name) for name in order_admin.CARRIERS],
+        refundable=order_admin.refundable(order),
+        offline=order_admin.is_offline(order),
+        FulfillmentStatus=FulfillmentStatus,
+        PaymentStatus=PaymentStatus,
+    ), status
+
+
+@bp.get("/orders/<int:number>")
+@requires(Area.ORDERS)
+def order(number: int) -> Any:
+    return _page(_order_or_404(number))
+
+
+def _act(number: int, action: Any, done: str) -> Any:
+    """Lock the order, apply `action(order)`, commit, queue its emails; errors re-render."""
+    found = _order_or_404(number)
+    order = order_admin.locked(found.id)
+    if order is None:
+        abort(404)
+    try:
+        kinds = action(order)
+    except order_admin.OrderActionError as error:
+        db.session.rollback()
+        # At the top (the form it belongs to may not be shown for this order) and by
+        # its field when there is one.
+        errors = {"action": str(error)} | ({error.field: str(error)} if error.field else {})
+        return _page(_order_or_404(number), errors, 400)
+    db.session.commit()
+    order_emails.queue(order, kinds or [])
+    flash(done)
+    return redirect(url_for("backoffice.order", number=number))
+
+
+@bp.post("/orders/<int:number>/paid")
+@requires(Area.ORDERS)
+def order_paid(number: int) -> Any:
+    return _act(
+        number,
+        lambda o: order_admin.mark_paid(o, staff_id=_staff_id()),
+        "Order marked as paid; the customer has been told.",
+    )
+
+
+def _quantities() -> dict[int, int]:
+    out: dict[int, int] = {}
+    for key, value in request.form.items():
+        if key.startswith("quantity-") and key[9:].isdigit():
+            text = value.strip()
+            if not text.isdigit():
+                raise order_admin.OrderActionError("Enter a whole number of items.", key)
+            out[int(key[9:])] = int(text)
+    return out
+
+
+@bp.post("/orders/<int:number>/fulfil")
+@requires(Area.ORDERS)
+def order_fulfil(number: int) -> Any:
+    def action(order: Order) -> list[str]:
+        return order_admin.fulfil(order, _quantities(), request.form, staff_id=_staff_id())
+
+    return _act(number, action, "Items marked as shipped; the customer has the tracking details.")
+
+
+@bp.post("/orders/<int:number>/delivered")
+@requires(Area.ORDERS)
+def order_delivered(number: int) -> Any:
+    return _act(
+        number,
+        lambda o: order_admin.mark_delivered(o, staff_id=_staff_id()),
+        "Order marked as delivered.",
+    )
+
+
+@bp.post("/orders/<int:number>/refund")
+@requires(Area.ORDERS)
+def order_refund(number: int) -> Any:
+    def action(order: Order) -> list[str]:
+        try:
+            amount = parse_price(request.form.get("amount", ""), order.currency)
+        except ProductError as error:
+            raise order_admin.OrderActionError(str(error), "amount") from error
+        return order_admin.refund(
+            order, amount, request.form.get("reason", ""), staff_id=_staff_id()
+        )
+
+    return _act(number, action, "Refund recorded; the customer has been told.")
+
+
+@bp.post("/orders/<int:number>/note")
+@requires(Area.ORDERS)
+def order_note(number: int) -> Any:
+    def action(order: Order) -> list[str]:
+        order_admin.add_note(order, request.form.get("note", ""), staff_id=_staff_id())
+        return []
+
+    return _act(number, action, "Note added.")
+
+
+@bp.route("/orders/<int:number>/cancel", methods=["GET", "POST"])
+@requires(Area.ORDERS)
+def order_cancel(number: int) -> Any:
+    order = _order_or_404(number)
+    if request.method == "GET" or not request.form.get("confirm"):
+        return render_template(
+            "backoffice/order_cancel.html",
+            order=order,
+            refundable=format_money(order_admin.refundable(order), order.currency),
+            can_refund=order_admin.refundable(order) > 0,
+        )
+
+    def action(locked: Order) -> list[str]:
+        return order_admin.cancel(
+            locked,
+            reason=request.form.get("reason", ""),
+            restock=request.form.get("restock") == "1",
+            refund_payment=request.form.get("refund") == "1",
+            staff_id=_staff_id(),
+        )
+
+    return _act(number, action, f"Order {order.name} cancelled; the customer has been told.")
