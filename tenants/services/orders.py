@@ -29,9 +29,9 @@ import secrets
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import and_, bindparam, case, func, or_, select, update
+from sqlalchemy import Integer, Table, and_, bindparam, case, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
@@ -115,6 +115,8 @@ class OrderInput:
     # Called inside the transaction with (discount_id, order_id, email); False means the
     # discount is used up. The discounts service provides it (`discounts.redeem`).
     redeem: Callable[[int, int, str], bool] | None = field(default=None, compare=False)
+    # Called inside the transaction with the new order (to close the cart it came from).
+    within: Callable[[Order], None] | None = field(default=None, compare=False)
 
 
 @dataclass(frozen=True)
@@ -141,8 +143,8 @@ def existing(idempotency_key: str) -> Order | None:
     return db.session.scalar(select(Order).where(Order.idempotency_key == idempotency_key))
 
 
-_variants = ProductVariant.__table__
-_products = Product.__table__
+_variants = cast(Table, ProductVariant.__table__)
+_products = cast(Table, Product.__table__)
 
 
 def _take_stock_statement() -> Any:
@@ -150,7 +152,7 @@ def _take_stock_statement() -> Any:
     variant is not tracked (nothing to decrement) or its product keeps selling.
     Core, not text: the shop's schema is written in by the engine's translate map."""
     v, p = _variants, _products
-    quantity = bindparam("quantity")
+    quantity = bindparam("quantity", type_=Integer)
     return (
         update(v)
         .values(
@@ -171,7 +173,7 @@ def _take_stock_statement() -> Any:
 
 def _product_summary_statement() -> Any:
     p = _products
-    quantity = bindparam("quantity")
+    quantity = bindparam("quantity", type_=Integer)
     return (
         update(p)
         .values(
@@ -190,7 +192,7 @@ def _product_summary_statement() -> Any:
 
 def _next_number_statement() -> Any:
     """The next order number; the first one follows any orders already there."""
-    counters, orders = Counter.__table__, Order.__table__
+    counters, orders = cast(Table, Counter.__table__), cast(Table, Order.__table__)
     first = select(func.coalesce(func.max(orders.c.number), 1000) + 1).scalar_subquery()
     insert_ = pg_insert(counters).values(name="order", value=first)
     return insert_.on_conflict_do_update(
@@ -311,6 +313,8 @@ def place_order(data: OrderInput, *, after_commit: Callable[[Order], None] | Non
             for variant_id, t in taken.items()
             if t.tracked
         )
+        if data.within is not None:
+            data.within(order)
         if any(t.tracked and t.left <= threshold for t in taken.values()):
             # The storefront shows "Only N left" or "Sold out" now: its pages changed.
             # (Orders themselves are private and do not touch the page cache.)

@@ -7,7 +7,7 @@ from typing import Any
 from flask import abort, make_response, redirect, request, send_from_directory, session, url_for
 from flask_login import current_user
 
-from saas.auth import safe_next
+from saas.auth import is_shop_staff, safe_next
 from saas.ratelimit import limiter
 from saas.sites import SiteBlueprint
 from saas.tenancy import current_tenant
@@ -43,10 +43,8 @@ def product_cards(products: list[Any]) -> list[Card]:
 
 def render(template: str, status: int = 200, **context: Any) -> tuple[str, int]:
     # Before launch only signed-in staff (or an operator) get past the gate without the
-    # storefront password: tell them shoppers cannot see this yet.
-    context.setdefault(
-        "staff_preview", not current_tenant.launched and current_user.is_authenticated
-    )
+    # storefront password: tell them shoppers cannot see this yet (customers are shoppers).
+    context.setdefault("staff_preview", not current_tenant.launched and is_shop_staff(current_user))
     return render_theme(current_tenant.theme, template, shop=current_tenant, **context), status
 
 
@@ -73,7 +71,7 @@ def _gate() -> Any:
     """Before launch, shoppers see "coming soon"; staff and password holders see the shop."""
     if current_tenant.launched or request.endpoint in GATE_OPEN:
         return None
-    if current_user.is_authenticated:  # staff (or an operator) signed in on this host
+    if is_shop_staff(current_user):  # staff (or an operator) signed in here; not customers
         return None
     settings = get_settings()
     key = storefront_key(settings)
@@ -174,9 +172,28 @@ def media(filename: str) -> Any:
 
 
 # Route modules register on `bp` (imported last: they import `bp`).
-from tenants.shop import account, cache, cart, collections, pages, search, seo  # noqa: E402
+from tenants.shop import (  # noqa: E402
+    account,
+    cache,
+    cart,
+    checkout,
+    collections,
+    pages,
+    search,
+    seo,
+)
 from tenants.shop.snapshot import shop_snapshot  # noqa: E402
 
 cache.register(bp)  # after the launch gate: a coming-soon page is never served from cache
 
-__all__ = ["account", "bp", "cache", "cart", "collections", "pages", "search", "seo"]
+__all__ = [
+    "account",
+    "bp",
+    "cache",
+    "cart",
+    "checkout",
+    "collections",
+    "pages",
+    "search",
+    "seo",
+]

@@ -1,0 +1,235 @@
+"""Checkout: contact and shipping address, shipping method, payment, review, order.
+
+What the shopper has chosen so far lives in their (signed, host-bound) session, tied to
+their cart's token; everything money depends on is priced again from the database at
+every step (`price`), never taken from the form or the session. The idempotency key of
+an attempt is made when the checkout starts and kept until its order exists, so a
+double click, a reload of the review page or a retry after a timeout places one order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import session
+
+from saas.db import db
+from tenants.models import Cart, Discount, Order, PaymentMethod, ShopSettings
+from tenants.services import discounts, order_emails, shipping, taxes
+from tenants.services.addresses import validate_address
+from tenants.services.cart import Summary
+from tenants.services.orders import LineInput, OrderInput, Placed, place_order
+
+SESSION_KEY = "checkout"
+MAX_EMAIL = 320
+PAYMENT_LABELS = {
+    PaymentMethod.STRIPE: "Card (secure payment page by Stripe)",
+    PaymentMethod.BANK_TRANSFER: "Bank transfer",
+    PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery",
+}
+
+
+class CheckoutError(ValueError):
+    """Something the shopper must fix; `field` names the form field ("" for the page)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- what the shopper chose, kept in the session -------------------------------------
+
+
+def state(cart: Cart) -> dict[str, Any]:
+    """This cart's checkout so far (a fresh one if the session holds another cart's)."""
+    current = session.get(SESSION_KEY)
+    if not isinstance(current, dict) or current.get("cart") != cart.token:
+        current = {"cart": cart.token, "key": secrets.token_urlsafe(18)}
+        session[SESSION_KEY] = current
+    return current
+
+
+def save(cart: Cart, **values: Any) -> None:
+    current = dict(state(cart))
+    current.update(values)
+    session[SESSION_KEY] = current  # a new dict: the session notices the change
+
+
+def finish() -> None:
+    session.pop(SESSION_KEY, None)
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+def save_contact(cart: Cart, form: Mapping[str, Any]) -> dict[str, str]:
+    """Step 1: email and shipping address. Returns errors by field (empty: saved)."""
+    email = " ".join((form.get("email") or "").split()).lower()
+    address, errors = validate_address(form)
+    if not email or "@" not in email or len(email) > MAX_EMAIL or " " in email:
+        errors = {"email": "Enter an email address like name@example.com.", **errors}
+    if errors:
+        return errors
+    cart.email = email
+    cart.checkout_started_at = cart.checkout_started_at or datetime.now(UTC)
+    save(cart, email=email, address=address, marketing=form.get("marketing") == "1")
+    return {}
+
+
+def payment_methods(settings: ShopSettings, *, stripe_ready: bool) -> list[tuple[str, str]]:
+    """The methods this shop takes, as (value, label), card first."""
+    offered = []
+    if stripe_ready and settings.stripe_account_id:
+        offered.append(PaymentMethod.STRIPE)
+    if settings.bank_transfer:
+        offered.append(PaymentMethod.BANK_TRANSFER)
+    if settings.cash_on_delivery:
+        offered.append(PaymentMethod.CASH_ON_DELIVERY)
+    return [(str(m), PAYMENT_LABELS[m]) for m in offered]
+
+
+# --- pricing -------------------------------------------------------------------------
+
+
+@dataclass
+class Priced:
+    """The checkout at today's prices: what the review page shows and the order gets."""
+
+    summary: Summary
+    discount: discounts.Result
+    shipping_options: list[shipping.ShippingOption] = field(default_factory=list)
+    shipping: shipping.ShippingOption | None = None
+    tax: taxes.TaxResult | None = None
+    line_discounts: list[int] = field(default_factory=list)
+    shipping_cents: int = 0
+    total_cents: int = 0
+
+    @property
+    def discount_cents(self) -> int:
+        return self.discount.amount_cents if self.discount.applied else 0
+
+    @property
+    def tax_cents(self) -> int:
+        return self.tax.total_cents if self.tax else 0
+
+
+def price(summary: Summary, chosen: Mapping[str, Any], settings: ShopSettings) -> Priced:
+    """Discount, shipping options and the chosen one, taxes and total, from scratch."""
+    email = chosen.get("email")
+    result = discounts.evaluate(summary.discount_code or None, summary, email)
+    if summary.discount_code and not result.applied:
+        result = discounts.evaluate(None, summary, email)  # the code failed: automatic only
+    priced = Priced(summary=summary, discount=result)
+    priced.line_discounts = [result.lines.get(line.id, 0) for line in summary.lines]
+    after_discount = summary.subtotal_cents - priced.discount_cents
+    address = chosen.get("address")
+    if address:
+        priced.shipping_options = shipping.options(
+            address, after_discount, summary.weight_grams, settings
+        )
+        if result.free_shipping:
+            priced.shipping_options = [
+                shipping.ShippingOption(**{**o.__dict__, "price_cents": 0})
+                for o in priced.shipping_options
+            ]
+        key = chosen.get("shipping")
+        priced.shipping = next((o for o in priced.shipping_options if o.key == key), None)
+    priced.shipping_cents = priced.shipping.price_cents if priced.shipping else 0
+    if address:
+        tax_address = (
+            shipping.pickup_address(settings)
+            if priced.shipping is not None and priced.shipping.is_pickup
+            else address
+        )
+        amounts = [
+            line.total_cents - share
+            for line, share in zip(summary.lines, priced.line_discounts, strict=True)
+        ]
+        priced.tax = taxes.compute(amounts, priced.shipping_cents, tax_address, settings)
+    added_tax = 0 if (priced.tax is None or priced.tax.included) else priced.tax.total_cents
+    priced.total_cents = after_discount + priced.shipping_cents + added_tax
+    return priced
+
+
+# --- placing the order -----------------------------------------------------------------
+
+
+def order_input(
+    priced: Priced,
+    chosen: Mapping[str, Any],
+    payment_method: str,
+    *,
+    customer_id: int | None,
+    cart: Cart,
+    reserved_until: datetime | None = None,
+) -> OrderInput:
+    summary = priced.summary
+    if summary.empty:
+        raise CheckoutError("Your cart is empty.")
+    if priced.shipping is None:
+        raise CheckoutError("Choose a shipping method.", "shipping")
+    address = chosen["address"]
+    tax_lines = priced.tax.line_cents if priced.tax else [0] * len(summary.lines)
+    lines = [
+        LineInput(
+            variant_id=line.variant_id,
+            product_id=line.product_id,
+            title=line.title,
+            variant_title=line.variant_title,
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price_cents=line.unit_price_cents,
+            discount_cents=share,
+            tax_cents=tax,
+            weight_grams=line.weight_grams,
+        )
+        for line, share, tax in zip(summary.lines, priced.line_discounts, tax_lines, strict=True)
+    ]
+    discount = priced.discount.discount if priced.discount.applied else None
+
+    def close_cart(order: Order) -> None:
+        cart.order_id = order.id
+
+    def redeem(discount_id: int, order_id: int, email: str) -> bool:
+        found = db.session.get(Discount, discount_id)
+        return found is not None and discounts.redeem(found, order_id, email)
+
+    return OrderInput(
+        idempotency_key=f"{cart.token}:{chosen['key']}",
+        email=chosen["email"],
+        currency=summary.currency,
+        lines=lines,
+        payment_method=payment_method,
+        subtotal_cents=summary.subtotal_cents,
+        discount_cents=priced.discount_cents,
+        shipping_cents=priced.shipping_cents,
+        tax_cents=priced.tax_cents,
+        taxes_included=bool(priced.tax and priced.tax.included),
+        tax_lines=priced.tax.lines if priced.tax else [],
+        total_cents=priced.total_cents,
+        customer_id=customer_id,
+        customer_name=address.get("name", ""),
+        phone=address.get("phone", ""),
+        discount_id=discount.id if discount is not None else None,
+        discount_code=discount.code if discount is not None else None,
+        shipping_method=priced.shipping.name,
+        shipping_address=dict(address),
+        billing_address=dict(address),
+        reserved_until=reserved_until,
+        redeem=redeem,
+        within=close_cart,
+    )
+
+
+def place(data: OrderInput) -> Placed:
+    """Place the order; its confirmation and the merchant's notice are mailed by jobs."""
+    return place_order(
+        data,
+        after_commit=lambda order: order_emails.queue(
+            order, ["order_confirmation", "new_order_notice"]
+        ),
+    )

@@ -1,0 +1,257 @@
+"""Checkout pages: information (contact and address), shipping, payment, review.
+
+Plain forms, one step per page, working without JavaScript; every step prices the
+cart again (`tenants.services.checkout.price`) and sends the shopper back to the
+first step that is no longer complete (an address removed from shipping zones, a
+method the merchant switched off). Personal pages: never cached, CSRF-protected.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from flask import current_app, flash, redirect, request, url_for
+from flask_login import current_user
+
+from saas.db import db
+from tenants.models import Customer
+from tenants.services import cart as carts
+from tenants.services import checkout as service
+from tenants.services.addresses import form_rules, regions
+from tenants.services.orders import OrderError
+from tenants.services.shop_settings import COUNTRIES, get_settings
+from tenants.shop import bp, render
+
+STEPS = (
+    ("shop.checkout", "Information"),
+    ("shop.checkout_shipping", "Shipping"),
+    ("shop.checkout_payment", "Payment"),
+    ("shop.checkout_review", "Review"),
+)
+
+
+def _customer() -> Customer | None:
+    user = current_user._get_current_object() if current_user else None
+    return user if isinstance(user, Customer) else None
+
+
+def _stripe_ready() -> bool:
+    try:
+        from saas.payments import stripe_api
+    except ImportError:  # pragma: no cover -- the package ships with the app
+        return False
+    return bool(stripe_api.configured())
+
+
+def _start() -> tuple[Any, Any] | Any:
+    """(cart, summary), or a redirect to the cart when there is nothing to check out."""
+    cart = carts.current_cart()
+    if cart is None:
+        flash("Your cart is empty.")
+        return redirect(url_for("shop.cart"))
+    summary = carts.summary(cart)
+    if summary.problems:
+        db.session.commit()  # the cart was corrected: keep that, and say so
+        for problem in summary.problems:
+            flash(problem.message)
+        return redirect(url_for("shop.cart"))
+    if summary.empty:
+        flash("Your cart is empty.")
+        return redirect(url_for("shop.cart"))
+    return cart, summary
+
+
+def _page(template: str, step: str, cart: Any, summary: Any, **context: Any) -> Any:
+    chosen = service.state(cart)
+    priced = context.pop("priced", None) or service.price(summary, chosen, get_settings())
+    db.session.commit()  # the checkout's start time and email, if just set
+    return render(
+        template,
+        status=context.pop("status", 200),
+        steps=STEPS,
+        step=step,
+        chosen=chosen,
+        priced=priced,
+        summary=summary,
+        **context,
+    )
+
+
+@bp.route("/checkout", methods=["GET", "POST"])
+def checkout() -> Any:
+    started = _start()
+    if not isinstance(started, tuple):
+        return started
+    cart, summary = started
+    chosen = service.state(cart)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        errors = service.save_contact(cart, request.form)
+        if not errors:
+            db.session.commit()
+            return redirect(url_for("shop.checkout_shipping"))
+        values = dict(request.form)
+    else:
+        customer = _customer()
+        saved = chosen.get("address") or {}
+        if not saved and customer is not None:
+            default = next((a for a in customer.addresses if a.is_default), None)
+            if default is not None:
+                saved = {k: getattr(default, k) for k in service_address_fields()}
+        values = {
+            **saved,
+            "email": chosen.get("email") or (customer.email if customer else ""),
+        }
+        values.setdefault("country", get_settings().country or "")
+    country = values.get("country", "")
+    return _page(
+        "checkout/information.html",
+        "shop.checkout",
+        cart,
+        summary,
+        status=400 if errors else 200,
+        values=values,
+        errors=errors,
+        countries=COUNTRIES,
+        regions=regions(country),
+        rules=form_rules(),
+    )
+
+
+def service_address_fields() -> tuple[str, ...]:
+    return (
+        "name",
+        "company",
+        "line1",
+        "line2",
+        "city",
+        "region",
+        "postal_code",
+        "country",
+        "phone",
+    )
+
+
+@bp.route("/checkout/shipping", methods=["GET", "POST"])
+def checkout_shipping() -> Any:
+    started = _start()
+    if not isinstance(started, tuple):
+        return started
+    cart, summary = started
+    chosen = service.state(cart)
+    if not chosen.get("address"):
+        return redirect(url_for("shop.checkout"))
+    priced = service.price(summary, chosen, get_settings())
+    error = ""
+    if request.method == "POST":
+        key = request.form.get("shipping", "")
+        if any(option.key == key for option in priced.shipping_options):
+            service.save(cart, shipping=key)
+            return redirect(url_for("shop.checkout_payment"))
+        error = "Choose how your order gets to you."
+    return _page(
+        "checkout/shipping.html",
+        "shop.checkout_shipping",
+        cart,
+        summary,
+        priced=priced,
+        error=error,
+        status=400 if error else 200,
+    )
+
+
+@bp.route("/checkout/payment", methods=["GET", "POST"])
+def checkout_payment() -> Any:
+    started = _start()
+    if not isinstance(started, tuple):
+        return started
+    cart, summary = started
+    chosen = service.state(cart)
+    settings = get_settings()
+    priced = service.price(summary, chosen, settings)
+    if priced.shipping is None:
+        return redirect(
+            url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
+        )
+    methods = service.payment_methods(settings, stripe_ready=_stripe_ready())
+    error = ""
+    if request.method == "POST":
+        method = request.form.get("payment", "")
+        if any(value == method for value, _ in methods):
+            service.save(cart, payment=method)
+            return redirect(url_for("shop.checkout_review"))
+        error = "Choose how you would like to pay."
+    return _page(
+        "checkout/payment.html",
+        "shop.checkout_payment",
+        cart,
+        summary,
+        priced=priced,
+        methods=methods,
+        instructions=settings.bank_transfer_instructions,
+        error=error,
+        status=400 if error else 200,
+    )
+
+
+@bp.route("/checkout/review", methods=["GET", "POST"])
+def checkout_review() -> Any:
+    started = _start()
+    if not isinstance(started, tuple):
+        return started
+    cart, summary = started
+    chosen = service.state(cart)
+    settings = get_settings()
+    priced = service.price(summary, chosen, settings)
+    methods = dict(service.payment_methods(settings, stripe_ready=_stripe_ready()))
+    if priced.shipping is None:
+        return redirect(
+            url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
+        )
+    if chosen.get("payment") not in methods:
+        return redirect(url_for("shop.checkout_payment"))
+    error = ""
+    if request.method == "POST":
+        expected = request.form.get("total", "")
+        if expected != str(priced.total_cents):
+            error = "Prices changed while you were checking out. Please review your order again."
+        else:
+            return _place(cart, priced, chosen)
+    return _page(
+        "checkout/review.html",
+        "shop.checkout_review",
+        cart,
+        summary,
+        priced=priced,
+        payment_label=methods[chosen["payment"]],
+        error=error,
+        status=409 if error else 200,
+    )
+
+
+def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
+    customer = _customer()
+    data = service.order_input(
+        priced,
+        chosen,
+        chosen["payment"],
+        customer_id=customer.id if customer else None,
+        cart=cart,
+    )
+    try:
+        placed = service.place(data)
+    except OrderError as error:
+        flash(str(error))
+        return redirect(url_for("shop.cart"))
+    service.finish()
+    carts.forget()
+    order = placed.order
+    flash(f"Thank you! Your order {order.name} is confirmed. We have emailed {order.email}.")
+    return redirect(order_status_url(order.token or ""))
+
+
+def order_status_url(token: str) -> str:
+    """The order's status page (the customers' module serves it by its random token)."""
+    if "shop.order_status" in current_app.view_functions:
+        return url_for("shop.order_status", token=token)
+    return f"/orders/{token}"
