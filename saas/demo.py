@@ -16,7 +16,17 @@ from saas.plans import start_trial
 from saas.provisioning import create_tenant
 from saas.sites import absolute_url, public_host, shop_host
 from saas.tenancy import tenant_context
-from tenants.models import Area, Order, Role, ShopSettings, Staff, StaffStatus
+from tenants.models import (
+    Area,
+    Discount,
+    Order,
+    Role,
+    ShippingRate,
+    ShippingZone,
+    ShopSettings,
+    Staff,
+    StaffStatus,
+)
 from tenants.services.catalog import create_product
 from tenants.services.onboarding import send_welcome_email
 
@@ -81,6 +91,26 @@ def _fill_shop(spec: dict) -> None:
     settings = db.session.get(ShopSettings, 1)
     if settings is not None:
         settings.theme_chosen = True  # each demo shop shows off a different theme
+        # Shoppers can check out at once: offline payments (Stripe needs keys), shipping
+        # to a few countries, and a code to try.
+        settings.country = settings.country or "US"
+        settings.bank_transfer = True
+        settings.bank_transfer_instructions = (
+            "Pay to Demo Bank, account 12345678; put your order number as the reference."
+        )
+        settings.cash_on_delivery = True
+        settings.payments_ready = True
+    zone = ShippingZone(
+        name="Domestic and Europe", countries=["US", "CA", "GB", "FR", "DE", "NL"], regions=[]
+    )
+    zone.rates = [
+        ShippingRate(name="Standard", kind="flat", price_cents=599, free_over_cents=7500),
+        ShippingRate(name="Express", kind="flat", price_cents=1499),
+    ]
+    db.session.add(zone)
+    db.session.add(
+        Discount(code="WELCOME10", title="10 % off your first order", kind="percentage", value=1000)
+    )
     for i, (title, price, description) in enumerate(spec["products"]):
         # Stock through create_product, so the default variant carries it too.
         create_product(
@@ -153,3 +183,5 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
         url = absolute_url(app, shop_host(app, spec["slug"]), "")
         yield f"  {spec['name']:<17} {url}/"
         yield f"  {'':<17} back office {url}/admin  login {spec['owner']} / {OWNER_PASSWORD}"
+    yield "  Shops ship to US, CA, GB, FR, DE and NL; pay by bank transfer or cash on delivery;"
+    yield "  discount code WELCOME10. Emails land in each back office's outbox (/admin/outbox)."
