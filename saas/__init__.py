@@ -47,12 +47,14 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     assert auth.load_user  # registers the user loader
 
     from saas.operator import bp as operator_bp
+    from saas.payments.webhooks import bp as stripe_bp
     from saas.signup import bp as platform_bp
     from tenants.backoffice import bp as backoffice_bp
     from tenants.shop import bp as shop_bp
 
     app.register_blueprint(platform_bp)
     app.register_blueprint(operator_bp)
+    app.register_blueprint(stripe_bp)
     app.register_blueprint(shop_bp)
     app.register_blueprint(backoffice_bp)
     cli.init_app(app)

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import os
 import secrets
+from collections.abc import Mapping
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -122,6 +123,8 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         if not redis_url:
             redis_url = embedded.redis_url(instance_path)
 
+    stripe = _stripe_settings(env, production)
+
     domain = env.get("SAAS_DOMAIN", "localhost").strip().lower().rstrip(".")
     domain = domain.split(":", 1)[0]  # the port is never part of the identity of a site
 
@@ -179,4 +182,32 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "REMEMBER_COOKIE_DOMAIN": None,
         "REMEMBER_COOKIE_SECURE": production,
         "REMEMBER_COOKIE_HTTPONLY": True,
+        **stripe,
     }
+
+
+def _stripe_settings(env: Mapping[str, str], production: bool) -> dict[str, str]:
+    """Stripe keys and endpoints. With no secret key, Stripe features say "not configured".
+
+    The base URLs exist so tests (and a developer) can point the real SDK at a local
+    fake Stripe server; in production they must stay https, since the secret key
+    travels in every request.
+    """
+    settings = {
+        "STRIPE_SECRET_KEY": env.get("STRIPE_SECRET_KEY", "").strip(),
+        "STRIPE_PUBLISHABLE_KEY": env.get("STRIPE_PUBLISHABLE_KEY", "").strip(),
+        # Several secrets may be listed, comma-separated: the platform's own endpoint and
+        # its Connect endpoint can share the URL, each with its own signing secret.
+        "STRIPE_WEBHOOK_SECRET": env.get("STRIPE_WEBHOOK_SECRET", "").strip(),
+        "STRIPE_CONNECT_CLIENT_ID": env.get("STRIPE_CONNECT_CLIENT_ID", "").strip(),
+        # Where the SDK sends requests: Stripe itself unless a fake stands in for it.
+        "STRIPE_API_BASE": env.get("STRIPE_API_BASE", "https://api.stripe.com"),
+        "STRIPE_CONNECT_BASE": env.get("STRIPE_CONNECT_BASE", "https://connect.stripe.com"),
+    }
+    for name in ("STRIPE_API_BASE", "STRIPE_CONNECT_BASE"):
+        settings[name] = settings[name].strip().rstrip("/")
+    if production:
+        for name in ("STRIPE_API_BASE", "STRIPE_CONNECT_BASE"):
+            if not settings[name].startswith("https://"):
+                raise RuntimeError(f"{name} must be an https:// URL when SAAS_ENV=production")
+    return settings

@@ -1,6 +1,6 @@
 """Platform tables, in the `public` schema: tenants, domains, plans, subscriptions,
-operators, audit events and the one-time tokens that hand a browser from one host to
-another."""
+operators, audit events, the one-time tokens that hand a browser from one host to
+another, and what the platform knows of Stripe (connected accounts, received events)."""
 
 from __future__ import annotations
 
@@ -9,7 +9,7 @@ from datetime import datetime
 from typing import Any
 
 from flask_login import UserMixin
-from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, func, text
+from sqlalchemy import Boolean, DateTime, ForeignKey, Index, Integer, String, Text, func, text
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
@@ -212,3 +212,48 @@ class HandoffToken(PlatformModel):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     operator: Mapped[Operator | None] = relationship()
+
+
+class StripeAccount(PlatformModel):
+    """A merchant's own Stripe account, connected through Stripe Connect.
+
+    Kept in `public` (the shop's settings hold the same id) because a webhook names only
+    the account: this is how an event finds its shop. An account serves one shop.
+    """
+
+    __tablename__ = "stripe_accounts"
+
+    account_id: Mapped[str] = mapped_column(Text, primary_key=True)
+    tenant_id: Mapped[int] = mapped_column(
+        ForeignKey("tenants.id", ondelete="CASCADE"), unique=True
+    )
+    connected_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+
+
+class StripeEventStatus(enum.StrEnum):
+    PROCESSED = "processed"  # handlers ran and committed with the event's row
+    UNHANDLED = "unhandled"  # acknowledged: no handler for this type (or scope)
+    IGNORED = "ignored"  # acknowledged: its account belongs to no shop
+
+
+class StripeEvent(PlatformModel):
+    """A Stripe event received by the webhook, stored once: its id makes redelivery a no-op.
+
+    The row is written in the same transaction as the handlers' effects, so an event is
+    either recorded and acted on, or neither (and Stripe delivers it again).
+    """
+
+    __tablename__ = "stripe_events"
+
+    id: Mapped[str] = mapped_column(Text, primary_key=True)
+    type: Mapped[str] = mapped_column(Text)
+    account: Mapped[str | None] = mapped_column(Text)
+    # Not a foreign key: the record outlives the shop it was about.
+    tenant_id: Mapped[int | None] = mapped_column(Integer, index=True)
+    status: Mapped[str] = mapped_column(String(20))
+    received_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), index=True
+    )
+    processed_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -38,6 +38,8 @@ from saas.tenancy import TenantRecord, tenant_context
 from tenants.models import Product, Staff, StaffStatus
 from tenants.services.catalog import create_product
 
+pytest_plugins = ["tests.fakes.stripe_fixtures"]
+
 TEST_REDIS_DB = int(os.environ.get("TEST_REDIS_DB", "15"))
 
 
