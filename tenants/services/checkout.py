@@ -12,14 +12,14 @@ from __future__ import annotations
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import session
 
 from saas.db import db
 from tenants.models import Cart, Discount, Order, PaymentMethod, ShopSettings
-from tenants.services import discounts, order_emails, shipping, taxes
+from tenants.services import discounts, order_emails, payment_settings, shipping, taxes
 from tenants.services.addresses import validate_address
 from tenants.services.cart import Summary
 from tenants.services.orders import LineInput, OrderInput, Placed, place_order
@@ -80,16 +80,9 @@ def save_contact(cart: Cart, form: Mapping[str, Any]) -> dict[str, str]:
     return {}
 
 
-def payment_methods(settings: ShopSettings, *, stripe_ready: bool) -> list[tuple[str, str]]:
+def payment_methods(settings: ShopSettings) -> list[tuple[str, str]]:
     """The methods this shop takes, as (value, label), card first."""
-    offered = []
-    if stripe_ready and settings.stripe_account_id:
-        offered.append(PaymentMethod.STRIPE)
-    if settings.bank_transfer:
-        offered.append(PaymentMethod.BANK_TRANSFER)
-    if settings.cash_on_delivery:
-        offered.append(PaymentMethod.CASH_ON_DELIVERY)
-    return [(str(m), PAYMENT_LABELS[m]) for m in offered]
+    return [(str(m), PAYMENT_LABELS[m]) for m in payment_settings.offered_methods(settings)]
 
 
 # --- pricing -------------------------------------------------------------------------
@@ -226,10 +219,45 @@ def order_input(
 
 
 def place(data: OrderInput) -> Placed:
-    """Place the order; its confirmation and the merchant's notice are mailed by jobs."""
+    """Place the order; its confirmation and the merchant's notice are mailed by jobs
+    (for a card payment, once Stripe confirms it: `tenants.services.stripe_orders`)."""
+    if data.payment_method == PaymentMethod.STRIPE:
+        return place_order(data)
     return place_order(
         data,
-        after_commit=lambda order: order_emails.queue(
-            order, ["order_confirmation", "new_order_notice"]
-        ),
+        after_commit=lambda order: order_emails.queue(order, PLACED_EMAILS),
     )
+
+
+PLACED_EMAILS = ("order_confirmation", "new_order_notice")
+
+
+# --- paying on Stripe's hosted Checkout ---------------------------------------------------
+
+# How long stock is held for a shopper on Stripe's page (Stripe's minimum session life).
+STRIPE_HOLD = timedelta(minutes=30)
+
+
+def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: str) -> str:
+    """Open a Stripe Checkout Session for an order placed as "payment pending" (its stock
+    held until `reserved_until`); the URL of Stripe's page. One line for the order's
+    total: discounts and included taxes are already in it, and Stripe takes no
+    negative lines. The order's id rides in the metadata for the webhook."""
+    from saas.payments import stripe_api
+
+    session_ = stripe_api.create_checkout_session(
+        account_id,
+        [stripe_api.LineItem(f"Order {order.name}", order.total_cents, 1, order.currency.lower())],
+        success_url=success_url,
+        cancel_url=cancel_url,
+        metadata={"order_id": str(order.id), "order_number": str(order.number)},
+        idempotency_key=f"order-{order.id}-checkout",
+        expires_at=order.reserved_until,
+        customer_email=order.email,
+        client_reference_id=str(order.id),
+    )
+    order.stripe_checkout_session_id = session_.id
+    db.session.commit()
+    if not session_.url:  # a fresh session always has one; be explicit if Stripe disagrees
+        raise stripe_api.StripeFailure("Stripe did not return a payment page.")
+    return session_.url

@@ -98,6 +98,21 @@ def mark_paid(order: Order, *, staff_id: int | None, via: str = "") -> list[str]
     return ["payment_received"]
 
 
+def late_payment(order: Order) -> None:
+    """Money arrived for an order already cancelled (its card payment came after the
+    hold ran out): recorded as paid, and said so, for the merchant to refund or ship."""
+    order.payment_status = PaymentStatus.PAID
+    order.paid_at = datetime.now(UTC)
+    _event(
+        order,
+        "paid",
+        "Payment received through Stripe after the order was cancelled: refund it, or "
+        "contact the customer.",
+        None,
+    )
+    db.session.flush()
+
+
 def tracking_link(carrier: str, number: str, url: str) -> str:
     """The link shoppers get: the one typed, else the carrier's page for the number."""
     if url:

@@ -8,15 +8,17 @@ method the merchant switched off). Personal pages: never cached, CSRF-protected.
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
 from saas.db import db
-from tenants.models import Customer
+from tenants.models import Customer, PaymentMethod, PaymentStatus
 from tenants.services import cart as carts
 from tenants.services import checkout as service
+from tenants.services import stripe_orders  # noqa: F401 (registers the webhook handlers)
 from tenants.services.addresses import form_rules, regions
 from tenants.services.orders import OrderError
 from tenants.services.shop_settings import COUNTRIES, get_settings
@@ -33,14 +35,6 @@ STEPS = (
 def _customer() -> Customer | None:
     user = current_user._get_current_object() if current_user else None
     return user if isinstance(user, Customer) else None
-
-
-def _stripe_ready() -> bool:
-    try:
-        from saas.payments import stripe_api
-    except ImportError:  # pragma: no cover -- the package ships with the app
-        return False
-    return bool(stripe_api.configured())
 
 
 def _start() -> tuple[Any, Any] | Any:
@@ -173,7 +167,7 @@ def checkout_payment() -> Any:
         return redirect(
             url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
         )
-    methods = service.payment_methods(settings, stripe_ready=_stripe_ready())
+    methods = service.payment_methods(settings)
     error = ""
     if request.method == "POST":
         method = request.form.get("payment", "")
@@ -203,7 +197,7 @@ def checkout_review() -> Any:
     chosen = service.state(cart)
     settings = get_settings()
     priced = service.price(summary, chosen, settings)
-    methods = dict(service.payment_methods(settings, stripe_ready=_stripe_ready()))
+    methods = dict(service.payment_methods(settings))
     if priced.shipping is None:
         return redirect(
             url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
@@ -231,12 +225,14 @@ def checkout_review() -> Any:
 
 def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
     customer = _customer()
+    by_card = chosen["payment"] == PaymentMethod.STRIPE
     data = service.order_input(
         priced,
         chosen,
         chosen["payment"],
         customer_id=customer.id if customer else None,
         cart=cart,
+        reserved_until=datetime.now(UTC) + service.STRIPE_HOLD if by_card else None,
     )
     try:
         placed = service.place(data)
@@ -246,8 +242,23 @@ def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
     service.finish()
     carts.forget()
     order = placed.order
+    status_url = order_status_url(order.token or "")
+    if by_card and order.payment_status == PaymentStatus.PENDING:
+        from saas.payments.stripe_api import StripeFailure
+
+        try:
+            url = service.stripe_session(
+                order,
+                get_settings().stripe_account_id or "",
+                success_url=request.host_url.rstrip("/") + status_url,
+                cancel_url=request.host_url.rstrip("/") + status_url,
+            )
+        except StripeFailure as error:
+            flash(f"Card payments are not available right now ({error}). Your order is saved.")
+            return redirect(status_url)
+        return redirect(url, code=303)
     flash(f"Thank you! Your order {order.name} is confirmed. We have emailed {order.email}.")
-    return redirect(order_status_url(order.token or ""))
+    return redirect(status_url)
 
 
 def order_status_url(token: str) -> str:
