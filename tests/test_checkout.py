@@ -119,6 +119,12 @@ def test_a_shopper_checks_out_and_pays_by_bank_transfer(
     with app.app_context(), tenant_context(shop):
         subjects = list(db.session.scalars(select(OutboxMessage.subject)))
     assert "Order #1001 confirmed" in subjects and any("New order #1001" in s for s in subjects)
+    with app.app_context(), tenant_context(shop):
+        confirmation = db.session.scalars(
+            select(OutboxMessage.body).where(OutboxMessage.subject == "Order #1001 confirmed")
+        ).one()
+    assert "Please pay £28.99 by bank transfer, with #1001 as the reference." in confirmation
+    assert "Pay to 12-34-56 12345678." in confirmation and "/orders/" in confirmation
 
 
 def test_the_information_step_keeps_what_was_typed_and_names_the_fields(

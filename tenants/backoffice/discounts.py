@@ -1,3 +1,197 @@
 """Discount codes and automatic discounts in the back office."""
 
 from __future__ import annotations
+
+from datetime import UTC, datetime
+from typing import Any
+
+from flask import abort, flash, redirect, render_template, request, url_for
+from sqlalchemy.exc import IntegrityError
+
+from saas import audit
+from saas.db import db
+from saas.paging import paginate
+from tenants.backoffice import bp
+from tenants.backoffice.access import requires
+from tenants.models import Area, Discount
+from tenants.services import discounts as service
+from tenants.services.shop_settings import get_settings, shop_zone
+
+PER_PAGE = 25
+# Status -> the back office's pill colour (backoffice.css): green, blue, red.
+STATUS_CLASSES = {
+    "active": "status-active",
+    "scheduled": "status-draft",
+    "expired": "status-cancelled",
+    "used_up": "status-cancelled",
+    "inactive": "status-cancelled",
+}
+
+
+def _discount(discount_id: int) -> Discount:
+    discount = db.session.get(Discount, discount_id)  # only this shop's schema
+    if discount is None:
+        abort(404)
+    return discount
+
+
+def _label(discount: Discount) -> str:
+    return discount.code or discount.title or "Automatic discount"
+
+
+@bp.get("/discounts", endpoint="discounts")
+@requires(Area.PRODUCTS)
+def discounts_list() -> Any:
+    search = (request.args.get("q") or "").strip()[: service.MAX_CODE]
+    status = request.args.get("status") or ""
+    if status not in service.STATUS_FILTERS:
+        status = ""
+    now = datetime.now(UTC)
+    page = paginate(service.discounts_query(search, status, now), PER_PAGE)
+    if page.page > page.pages:
+        abort(404)
+    settings = get_settings()
+    rows = [
+        {
+            "discount": d,
+            "status": (state := service.status_of(d, now)),
+            "status_label": service.STATUS_LABELS[state],
+            "status_class": STATUS_CLASSES[state],
+            "gives": service.describe(d, settings.currency),
+        }
+        for d in page.items
+    ]
+    return render_template(
+        "backoffice/discounts.html",
+        page=page,
+        rows=rows,
+        filters={"q": search, "status": status},
+        filtered=bool(search or status),
+        status_options=list(service.STATUS_FILTERS.items()),
+        zone=shop_zone(settings),
+        currency=settings.currency,
+    )
+
+
+def _form(
+    discount: Discount | None, values: dict[str, Any], errors: dict[str, str], status: int = 200
+) -> Any:
+    settings = get_settings()
+    state = service.status_of(discount) if discount is not None else None
+    return render_template(
+        "backoffice/discounts_form.html",
+        discount=discount,
+        values=values,
+        errors=errors,
+        currency=settings.currency,
+        timezone=settings.timezone or "UTC",
+        collections=service.form_collections(),
+        kinds=[(str(k), label) for k, label in service.KIND_LABELS.items()],
+        status_label=service.STATUS_LABELS[state] if state else "",
+        status_class=STATUS_CLASSES[state] if state else "",
+        gives=service.describe(discount, settings.currency) if discount is not None else "",
+    ), status
+
+
+def _submitted() -> dict[str, Any]:
+    values: dict[str, Any] = dict(request.form.items())
+    values["collections"] = request.form.getlist("collections")
+    values.pop("csrf_token", None)
+    return values
+
+
+def _code_taken(code: str) -> dict[str, str]:
+    return {"code": f"Another discount already uses the code “{code}”."}
+
+
+@bp.route("/discounts/new", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def discount_new() -> Any:
+    settings = get_settings()
+    zone = shop_zone(settings)
+    if request.method == "GET":
+        return _form(None, service.form_values(None, settings.currency, zone), {})
+    try:
+        discount = service.save_discount(None, request.form, settings.currency, zone)
+    except service.DiscountFormInvalid as invalid:
+        db.session.rollback()
+        return _form(None, _submitted(), invalid.errors, 400)
+    except IntegrityError:  # the same code saved a moment ago by someone else
+        db.session.rollback()
+        return _form(None, _submitted(), _code_taken(request.form.get("code", "")), 400)
+    audit.record("discount.created", discount_id=discount.id, code=discount.code)
+    db.session.commit()
+    flash(f"Discount {_label(discount)} was created.")
+    return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
+
+
+@bp.route("/discounts/<int:discount_id>", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def discount_edit(discount_id: int) -> Any:
+    discount = _discount(discount_id)
+    settings = get_settings()
+    zone = shop_zone(settings)
+    if request.method == "GET":
+        return _form(discount, service.form_values(discount, settings.currency, zone), {})
+    try:
+        service.save_discount(discount, request.form, settings.currency, zone)
+    except service.DiscountFormInvalid as invalid:
+        db.session.rollback()
+        return _form(_discount(discount_id), _submitted(), invalid.errors, 400)
+    except IntegrityError:
+        db.session.rollback()
+        return _form(
+            _discount(discount_id), _submitted(), _code_taken(request.form.get("code", "")), 400
+        )
+    audit.record("discount.updated", discount_id=discount.id, code=discount.code)
+    db.session.commit()
+    flash("Discount saved.")
+    return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
+
+
+def _set_active(discount_id: int, active: bool) -> Any:
+    discount = _discount(discount_id)
+    if discount.active != active:
+        discount.active = active
+        audit.record(
+            "discount.activated" if active else "discount.deactivated",
+            discount_id=discount.id,
+            code=discount.code,
+        )
+        db.session.commit()
+    if active:
+        flash(f"Discount {_label(discount)} is active again.")
+    else:
+        flash(f"Discount {_label(discount)} was deactivated: shoppers can no longer use it.")
+    return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
+
+
+@bp.post("/discounts/<int:discount_id>/deactivate")
+@requires(Area.PRODUCTS)
+def discount_deactivate(discount_id: int) -> Any:
+    return _set_active(discount_id, False)
+
+
+@bp.post("/discounts/<int:discount_id>/activate")
+@requires(Area.PRODUCTS)
+def discount_activate(discount_id: int) -> Any:
+    return _set_active(discount_id, True)
+
+
+@bp.route("/discounts/<int:discount_id>/delete", methods=["GET", "POST"])
+@requires(Area.PRODUCTS)
+def discount_delete(discount_id: int) -> Any:
+    discount = _discount(discount_id)
+    if request.method == "POST":
+        label = _label(discount)
+        audit.record("discount.deleted", discount_id=discount.id, code=discount.code)
+        db.session.delete(discount)
+        db.session.commit()
+        flash(f"Discount {label} was deleted. Orders that used it keep their discount.")
+        return redirect(url_for("backoffice.discounts"))
+    return render_template(
+        "backoffice/discounts_delete.html",
+        discount=discount,
+        label=_label(discount),
+        uses=service.usage_count(discount),
+    )

@@ -168,8 +168,9 @@ def checklist(settings: ShopSettings, tenant: TenantRecord) -> list[Step]:
             "payments",
             "Set up payments",
             settings.payments_ready,
-            "Taking card payments is coming soon; your billing page will say when.",
-            "backoffice.billing",
+            "Choose how shoppers pay: card through your Stripe account, bank transfer or "
+            "cash on delivery.",
+            "backoffice.payments_settings",
         ),
         Step(
             "launch",

@@ -19,6 +19,7 @@ from saas.sites import absolute_url, shop_host
 from saas.tenancy import current_tenant
 from tenants.models import Order
 from tenants.services.inventory import owner_email
+from tenants.services.shop_settings import get_settings
 
 SUBJECTS = {
     "order_confirmation": "Order {name} confirmed",
@@ -99,8 +100,24 @@ def body(order: Order, kind: str) -> str:
         )
     return (
         f"Thank you for your order from {shop}!\n\nOrder {order.name}\n{_lines(order)}\n\n"
-        f"{_totals(order)}\n\nFollow your order: {link}"
+        f"{_totals(order)}{_how_to_pay(order)}\n\nFollow your order: {link}"
     )
+
+
+def _how_to_pay(order: Order) -> str:
+    """What an offline payment needs from the shopper, as the merchant wrote it."""
+    if order.payment_status != "pending":
+        return ""
+    if order.payment_method == "bank_transfer":
+        instructions = get_settings().bank_transfer_instructions.strip()
+        total = format_money(order.total_cents, order.currency)
+        return (
+            f"\n\nPlease pay {total} by bank transfer, with {order.name} as the reference."
+            f"\n{instructions}"
+        )
+    if order.payment_method == "cash_on_delivery":
+        return "\n\nYou pay in cash when your order is delivered."
+    return ""
 
 
 def send(order_id: int, kind: str, key: str) -> None:
