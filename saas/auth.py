@@ -7,26 +7,41 @@ request is for:
 * console: `op:<operator id>:<session version>`;
 * shop back office: `staff:<tenant id>:<staff id>:<session version>`, accepted only on
   that tenant's host, or `imp:<tenant id>:<hand-off id>` for an operator's
-  impersonation session, accepted only while its row says it is running.
+  impersonation session, accepted only while its row says it is running;
+* storefront: `customer:<tenant id>:<customer id>:<session version>`, a shopper with an
+  account, accepted only on that tenant's host and never under the back office's
+  `/admin` prefix.
 
 Session cookies are already signed per host (`saas.sessions`); the tenant id in the
-user id is the second lock. Bumping a session version (password change, removal)
-ends every session issued before it.
+user id is the second lock. Bumping a session version (password change, removal,
+logout) ends every session issued before it.
+
+The back office and the storefront share the shop's host, so they share one session:
+one login per browser per shop. Logging in as a customer ends a staff session and the
+other way round (`start_session` clears the session). Inside the back office a
+customer's session loads as nobody at all, so every back-office check (the guard, the
+layout, the audit trail) sees an anonymous visitor and sends them to the staff login;
+on the storefront, code that means "staff" asks `is_shop_staff`, never
+`is_authenticated`, which is also true for customers.
 """
 
 from __future__ import annotations
 
+from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Any
+from typing import TYPE_CHECKING, Any
 from urllib.parse import urlsplit
 
-from flask import g, session
+from flask import current_app, g, has_request_context, request, session
 from flask_login import AnonymousUserMixin, login_user, logout_user
 
 from saas import login_manager
 from saas.db import db
 from saas.tenancy import get_current_tenant
+
+if TYPE_CHECKING:
+    from tenants.models import Customer
 
 
 @dataclass
@@ -120,12 +135,66 @@ def load_user(user_id: str) -> Any:
             reason=row.reason or "",
             expires_at=row.session_expires_at,  # type: ignore[arg-type]
         )
+    if kind == "customer" and len(numbers) == 3:
+        if in_back_office():
+            return None
+        from tenants.models import Customer
+
+        customer = db.session.get(Customer, numbers[1])
+        if (
+            customer is not None
+            and customer.password_hash is not None  # a guest row never logs in
+            and customer.session_version == numbers[2]
+        ):
+            return customer
+        return None
     return None
 
 
-def start_session(user: Any) -> None:
-    """Log `user` in on this host with a fresh session (nothing carried over from before)."""
+def in_back_office() -> bool:
+    """Whether this request is for the shop's back office (`/admin`, 404s there too)."""
+    if not has_request_context():
+        return False
+    if request.blueprint == "backoffice":
+        return True
+    back_office = current_app.blueprints.get("backoffice")
+    prefix = (back_office.url_prefix if back_office is not None else None) or "/admin"
+    return request.path == prefix or request.path.startswith(prefix + "/")
+
+
+def is_shop_staff(user: Any) -> bool:
+    """A member of the shop's staff, or an operator inside it: not a customer, not nobody.
+
+    The storefront asks this (never `is_authenticated`, also true for customers) to let
+    staff past the launch gate and to show them the preview bar.
+    """
+    from tenants.models import Staff
+
+    return isinstance(user, Staff | ImpersonationUser)
+
+
+def current_customer() -> Customer | None:
+    """The shopper logged in on this storefront, or None (nobody, or a staff session)."""
+    from flask_login import current_user
+
+    from tenants.models import Customer
+
+    if not has_request_context():
+        return None
+    user = current_user._get_current_object()
+    return user if isinstance(user, Customer) else None
+
+
+def start_session(user: Any, *, keep: Iterable[str] = ()) -> None:
+    """Log `user` in on this host with a fresh session.
+
+    Nothing is carried over from before except the session keys named in `keep`, which
+    must say nothing about who the visitor is (the storefront password, say). Whoever
+    was logged in on this host before, staff or customer, is logged out.
+    """
+    kept = {key: session[key] for key in keep if key in session}
     session.clear()
+    session.update(kept)
     login_user(user)
     session.permanent = True
 

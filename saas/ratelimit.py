@@ -33,6 +33,13 @@ RULES: dict[str, list[tuple[str, str]]] = {
     "invite": [("account", "30/hour")],
     "storefront-password": [("ip", "20/15 minutes")],
     "newsletter": [("ip", "10/hour")],  # storefront signups: keeps bots from filling the list
+    # Shoppers' accounts on a storefront: counted apart from staff logins on the same host.
+    "customer-login": [("ip", "20/15 minutes"), ("account", "8/15 minutes")],
+    "customer-register": [("ip", "10/hour")],
+    "customer-reset": [("ip", "10/hour"), ("account", "3/hour")],
+    # Guest order lookup by number and email; "account" is the order number, so nobody
+    # can walk through the emails that might go with one order.
+    "order-lookup": [("ip", "20/15 minutes"), ("account", "5/15 minutes")],
 }
 
 

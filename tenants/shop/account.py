@@ -1,3 +1,583 @@
-"""Customer accounts on the storefront: register, log in, orders, addresses, wishlist."""
+"""Customer accounts on the storefront: register, log in, orders, addresses, wishlist;
+and the order status page guests reach by link or by order number and email.
+
+The back office shares this host and its session: one login per browser per shop.
+Logging in here as a customer ends a staff session (`saas.auth.start_session`), and the
+pages say so first. A staff session is not a customer: account pages treat it as nobody.
+
+Every page here is personal: answered `private, no-store`, so neither the storefront's
+page cache nor any other cache keeps one, and kept out of search engines. Pages for
+everybody (the product page's wishlist button, the header's account link) show
+customer-only parts only to logged-in customers, whose pages are never cached anyway
+(they have a session).
+"""
 
 from __future__ import annotations
+
+import functools
+from collections.abc import Callable
+from typing import Any
+
+from flask import Response, abort, flash, make_response, redirect, request, url_for
+from flask_login import current_user
+
+from saas.auth import (
+    current_customer,
+    end_session,
+    is_shop_staff,
+    revoke_sessions,
+    safe_next,
+    start_session,
+)
+from saas.db import db
+from saas.paging import paginate
+from saas.ratelimit import limiter
+from tenants.models import Customer, CustomerAddress, Order, PaymentMethod
+from tenants.services import cart as cart_service
+from tenants.services import customers
+from tenants.services.addresses import format_lines, regions
+from tenants.services.customers import CustomerProblem, LinkProblem
+from tenants.services.shop_settings import COUNTRIES, get_settings, shop_zone
+from tenants.shop import ACCESS_KEY, bp, product_cards, render
+
+LOGIN_FAILED = "Email or password is incorrect."
+RESET_SENT = (
+    "If an account exists for that email, we've sent a link to reset its password. "
+    "It works for one hour."
+)
+LOOKUP_FAILED = (
+    "We couldn't find an order with that number and email address. Check both, "
+    "and use the email the order confirmation was sent to."
+)
+ORDERS_PER_PAGE = 20
+# Session keys a customer login keeps: the storefront password (before launch) says
+# nothing about who the visitor is.
+KEPT_AT_LOGIN = (ACCESS_KEY,)
+
+
+@bp.app_context_processor
+def _account_context() -> dict[str, Any]:
+    # Functions, not values: only templates that ask (the header, the product page)
+    # pay for loading the visitor.
+    return {"current_customer": current_customer, "wishlisted": _wishlisted}
+
+
+def _wishlisted(product_id: int) -> bool:
+    customer = current_customer()
+    return customer is not None and customers.in_wishlist(customer, product_id)
+
+
+def page(template: str, status: int = 200, **context: Any) -> Response:
+    """A themed account page: personal, so never cached or indexed."""
+    context.setdefault("customer", current_customer())
+    context.setdefault("format_address", format_lines)
+    body, status = render(template, status, **context)
+    response = make_response(body, status)
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["X-Robots-Tag"] = "noindex"
+    return response
+
+
+def not_found() -> Response:
+    return page("404.html", 404)
+
+
+def customer_required(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view needs a logged-in customer (passed as its first argument)."""
+
+    @functools.wraps(view)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        customer = current_customer()
+        if customer is None:
+            target = request.full_path.rstrip("?") if request.method == "GET" else None
+            return redirect(url_for("shop.account_login", next=target))
+        return view(customer, *args, **kwargs)
+
+    return wrapper
+
+
+def _staff_session() -> Any:
+    """The staff member (or operator) logged in on this host, whom a customer login ends."""
+    user = current_user._get_current_object()
+    return user if is_shop_staff(user) else None
+
+
+def _log_in(customer: Customer, *, renewal: bool = False) -> None:
+    """Start the customer's session; the cart filled before logging in comes along.
+
+    `renewal`: the customer was logged in already (a new session after a password
+    change), so it is not recorded as a login.
+    """
+    cart_before = cart_service.current_cart()  # read before the session is cleared
+    start_session(customer, keep=KEPT_AT_LOGIN)
+    if not renewal:
+        customers.record_login(customer)
+    _, messages = cart_service.claim_for_customer(cart_before, customer.id)
+    for message in messages:
+        flash(message, "info")
+
+
+# --- logging in and out --------------------------------------------------------------------
+
+
+@bp.route("/account/login", methods=["GET", "POST"])
+def account_login() -> Any:
+    raw_next = request.values.get("next")
+    target = safe_next(raw_next, url_for("shop.account"))
+    if current_customer() is not None:
+        return redirect(target)
+    email = ""
+    error = None
+    status = 200
+    if request.method == "POST":
+        email = customers.normalise_email(request.form.get("email"))
+        password = request.form.get("password", "")
+        if limited := limiter().hit("customer-login", email):
+            error, status = limited.message, 429
+        elif customer := customers.authenticate(email, password):
+            limiter().reset("customer-login", email)
+            _log_in(customer)
+            db.session.commit()
+            return redirect(target)
+        else:
+            error, status = LOGIN_FAILED, 401
+    return page(
+        "account/login.html",
+        status,
+        email=email,
+        error=error,
+        next=safe_next(raw_next, ""),
+        staff=_staff_session(),
+    )
+
+
+@bp.route("/account/register", methods=["GET", "POST"])
+def account_register() -> Any:
+    raw_next = request.values.get("next")
+    target = safe_next(raw_next, url_for("shop.account"))
+    if current_customer() is not None:
+        return redirect(target)
+    values: dict[str, Any] = {"name": "", "email": "", "accepts_marketing": False}
+    errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        values = {
+            "name": request.form.get("name", ""),
+            "email": request.form.get("email", ""),
+            "accepts_marketing": bool(request.form.get("accepts_marketing")),
+        }
+        if limited := limiter().hit("customer-register"):
+            errors, status = {"": limited.message}, 429
+        else:
+            try:
+                done = customers.register(
+                    values["email"],
+                    request.form.get("password", ""),
+                    request.form.get("confirm", ""),
+                    name=values["name"],
+                    accepts_marketing=values["accepts_marketing"],
+                )
+            except CustomerProblem as problem:
+                db.session.rollback()
+                errors, status = problem.errors, 400
+            else:
+                email = customers.normalise_email(values["email"])
+                if done.customer is None:
+                    db.session.commit()
+                    customers.request_password_reset(email)
+                    return page("account/check_email.html", email=email)
+                _log_in(done.customer)
+                db.session.commit()
+                flash("Welcome! Your account is ready.", "success")
+                return redirect(target)
+    return page(
+        "account/register.html",
+        status,
+        values=values,
+        errors=errors,
+        next=safe_next(raw_next, ""),
+        staff=_staff_session(),
+    )
+
+
+@bp.post("/account/logout")
+def account_logout() -> Any:
+    customer = current_customer()
+    if customer is None:  # nobody, or staff: a customer's logout button ends no staff session
+        return redirect(url_for("shop.home"))
+    # Logging out ends this account's other sessions too: a copied cookie dies with it.
+    revoke_sessions(customer)
+    db.session.commit()
+    end_session()
+    flash("You're logged out.", "info")
+    return redirect(url_for("shop.account_login"))
+
+
+# --- password reset ------------------------------------------------------------------------
+
+
+@bp.route("/account/reset", methods=["GET", "POST"])
+def account_reset_request() -> Any:
+    email = ""
+    error = None
+    status = 200
+    sent = False
+    if request.method == "POST":
+        email = customers.normalise_email(request.form.get("email"))
+        if limited := limiter().hit("customer-reset", email):
+            error, status = limited.message, 429
+        elif problem := customers.email_problem(email):
+            error, status = problem, 400
+        else:
+            # The same answer and work for every address: the job decides who gets mail.
+            customers.request_password_reset(email)
+            sent = True
+    return page(
+        "account/reset_request.html",
+        status,
+        email=email,
+        error=error,
+        sent=sent,
+        sent_message=RESET_SENT,
+    )
+
+
+def _link_problem(problem: LinkProblem) -> Response:
+    return page("account/link_problem.html", problem.status, message=problem.message)
+
+
+@bp.route("/account/reset/<token>", methods=["GET", "POST"])
+def account_reset(token: str) -> Any:
+    try:
+        row = customers.usable_token(token)
+        owner = customers.token_customer(row)
+    except LinkProblem as problem:
+        return _link_problem(problem)
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        finishing = not owner.has_account
+        try:
+            customer = customers.reset_password(
+                row, request.form.get("password", ""), request.form.get("confirm", "")
+            )
+        except CustomerProblem as problem:
+            db.session.rollback()
+            errors = problem.errors
+        except LinkProblem as problem:
+            db.session.rollback()
+            return _link_problem(problem)
+        else:
+            _log_in(customer)
+            limiter().reset("customer-login", customer.email)
+            db.session.commit()
+            flash(
+                "Your account is ready, and you are logged in."
+                if finishing
+                else "Your password was changed, and you are logged in.",
+                "success",
+            )
+            return redirect(url_for("shop.account"))
+    return page(
+        "account/reset.html",
+        400 if errors else 200,
+        email=owner.email,
+        finishing=not owner.has_account,
+        errors=errors,
+        staff=_staff_session(),
+    )
+
+
+# --- the account: orders ---------------------------------------------------------------------
+
+
+@bp.get("/account")
+@customer_required
+def account(customer: Customer) -> Any:
+    orders = paginate(customers.orders_query(customer), ORDERS_PER_PAGE)
+    if orders.page > orders.pages:
+        return not_found()
+    zone = shop_zone(get_settings())
+    return page("account/orders.html", orders=orders, zone=zone, section="orders")
+
+
+PAYMENT_METHODS = {
+    PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery",
+    PaymentMethod.BANK_TRANSFER: "Bank transfer",
+    PaymentMethod.STRIPE: "Card",
+}
+
+
+def _order_page(order: Order, *, guest: bool) -> Response:
+    settings = get_settings()
+    return page(
+        "account/order.html",
+        order=order,
+        guest=guest,
+        section=None if guest else "orders",
+        zone=shop_zone(settings),
+        payment_methods={str(k): v for k, v in PAYMENT_METHODS.items()},
+        bank_instructions=settings.bank_transfer_instructions if settings.bank_transfer else "",
+        tracking=[(f, customers.tracking_link(f)) for f in order.fulfillments],
+    )
+
+
+@bp.get("/account/orders/<int:number>")
+@customer_required
+def account_order(customer: Customer, number: int) -> Any:
+    order = customers.customer_order(customer, number)
+    if order is None:
+        return not_found()
+    return _order_page(order, guest=False)
+
+
+@bp.get("/orders/<token>")
+def order_status(token: str) -> Any:
+    """The order status page of the link in the shopper's emails (and of the lookup)."""
+    order = customers.order_by_token(token)
+    if order is None:
+        return not_found()
+    response = _order_page(order, guest=True)
+    # The token is the key to this page: never sent on to another site.
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response
+
+
+@bp.route("/orders/lookup", methods=["GET", "POST"])
+def order_lookup() -> Any:
+    number = ""
+    email = ""
+    error = None
+    status = 200
+    if request.method == "POST":
+        number = request.form.get("number", "").strip()[:20]
+        email = customers.normalise_email(request.form.get("email"))
+        if limited := limiter().hit("order-lookup", number.lstrip("#").strip() or "-"):
+            error, status = limited.message, 429
+        elif (order := customers.lookup_order(number, email)) is not None:
+            db.session.commit()  # the status link's token, if the order had none yet
+            return redirect(url_for("shop.order_status", token=order.token))
+        else:
+            error, status = LOOKUP_FAILED, 404
+    return page("account/lookup.html", status, number=number, email=email, error=error)
+
+
+# --- addresses -----------------------------------------------------------------------------
+
+
+def _address_form(
+    customer: Customer,
+    *,
+    address: CustomerAddress | None,
+    values: dict[str, Any],
+    errors: dict[str, str],
+    status: int = 200,
+) -> Response:
+    return page(
+        "account/address_form.html",
+        status,
+        address=address,
+        values=values,
+        errors=errors,
+        countries=COUNTRIES,
+        regions=regions(str(values.get("country") or "")),
+        section="addresses",
+    )
+
+
+@bp.get("/account/addresses")
+@customer_required
+def account_addresses(customer: Customer) -> Any:
+    return page(
+        "account/addresses.html", addresses=customers.addresses(customer), section="addresses"
+    )
+
+
+def _submitted_address() -> dict[str, Any]:
+    values: dict[str, Any] = {name: request.form.get(name, "") for name in customers.ADDRESS_FIELDS}
+    values["default"] = bool(request.form.get("default"))
+    return values
+
+
+@bp.route("/account/addresses/new", methods=["GET", "POST"])
+@customer_required
+def account_address_new(customer: Customer) -> Any:
+    if request.method == "GET":
+        values: dict[str, Any] = dict.fromkeys(customers.ADDRESS_FIELDS, "")
+        values["name"] = customer.name
+        values["country"] = get_settings().country or ""
+        values["default"] = False
+        return _address_form(customer, address=None, values=values, errors={})
+    values = _submitted_address()
+    try:
+        customers.add_address(customer, request.form, default=values["default"])
+    except CustomerProblem as problem:
+        db.session.rollback()
+        return _address_form(
+            customer, address=None, values=values, errors=problem.errors, status=400
+        )
+    db.session.commit()
+    flash("Address added.", "success")
+    return redirect(url_for("shop.account_addresses"))
+
+
+@bp.route("/account/addresses/<int:address_id>", methods=["GET", "POST"])
+@customer_required
+def account_address_edit(customer: Customer, address_id: int) -> Any:
+    address = customers.address_of(customer, address_id)
+    if address is None:
+        return not_found()
+    if request.method == "GET":
+        values: dict[str, Any] = customers.address_dict(address)
+        values["default"] = address.is_default
+        return _address_form(customer, address=address, values=values, errors={})
+    values = _submitted_address()
+    try:
+        customers.update_address(customer, address, request.form, default=values["default"])
+    except CustomerProblem as problem:
+        db.session.rollback()
+        return _address_form(
+            customer,
+            address=customers.address_of(customer, address_id),
+            values=values,
+            errors=problem.errors,
+            status=400,
+        )
+    db.session.commit()
+    flash("Address saved.", "success")
+    return redirect(url_for("shop.account_addresses"))
+
+
+@bp.route("/account/addresses/<int:address_id>/delete", methods=["GET", "POST"])
+@customer_required
+def account_address_delete(customer: Customer, address_id: int) -> Any:
+    address = customers.address_of(customer, address_id)
+    if address is None:
+        return not_found()
+    if request.method == "GET":
+        return page("account/address_delete.html", address=address, section="addresses")
+    customers.delete_address(customer, address)
+    db.session.commit()
+    flash("Address deleted.", "success")
+    return redirect(url_for("shop.account_addresses"))
+
+
+@bp.post("/account/addresses/<int:address_id>/default")
+@customer_required
+def account_address_default(customer: Customer, address_id: int) -> Any:
+    address = customers.address_of(customer, address_id)
+    if address is None:
+        return not_found()
+    customers.set_default_address(customer, address)
+    db.session.commit()
+    flash("Default address changed.", "success")
+    return redirect(url_for("shop.account_addresses"))
+
+
+# --- wishlist ------------------------------------------------------------------------------
+
+
+@bp.get("/account/wishlist")
+@customer_required
+def account_wishlist(customer: Customer) -> Any:
+    products = customers.wishlist_products(customer)
+    return page("account/wishlist.html", products=product_cards(products), section="wishlist")
+
+
+def _product_id() -> int | None:
+    raw = request.form.get("product_id", "")
+    return int(raw) if raw.isdigit() and len(raw) < 10 else None
+
+
+@bp.post("/account/wishlist")
+@customer_required
+def account_wishlist_add(customer: Customer) -> Any:
+    back = safe_next(request.form.get("next"), url_for("shop.account_wishlist"))
+    product_id = _product_id()
+    try:
+        added = product_id is not None and customers.add_to_wishlist(customer, product_id)
+    except CustomerProblem as problem:
+        db.session.rollback()
+        flash(problem.errors[""], "error")
+        return redirect(url_for("shop.account_wishlist"))
+    if not added:
+        return not_found()
+    db.session.commit()
+    return redirect(back)
+
+
+@bp.post("/account/wishlist/<int:product_id>/remove")
+@customer_required
+def account_wishlist_remove(customer: Customer, product_id: int) -> Any:
+    back = safe_next(request.form.get("next"), url_for("shop.account_wishlist"))
+    if customers.remove_from_wishlist(customer, product_id):
+        db.session.commit()
+        if back == url_for("shop.account_wishlist"):
+            flash("Removed from your wishlist.", "success")
+    return redirect(back)
+
+
+# --- the customer's own details ------------------------------------------------------------
+
+
+@bp.route("/account/settings", methods=["GET", "POST"])
+@customer_required
+def account_settings(customer: Customer) -> Any:
+    details: dict[str, Any] = {
+        "name": customer.name,
+        "accepts_marketing": customer.accepts_marketing,
+    }
+    details_errors: dict[str, str] = {}
+    password_errors: dict[str, str] = {}
+    status = 200
+    if request.method == "POST":
+        which = request.form.get("form")
+        if which == "details":
+            details = {
+                "name": request.form.get("name", ""),
+                "accepts_marketing": bool(request.form.get("accepts_marketing")),
+            }
+            try:
+                changed = customers.update_details(
+                    customer, details["name"], details["accepts_marketing"]
+                )
+            except CustomerProblem as problem:
+                db.session.rollback()
+                details_errors, status = problem.errors, 400
+            else:
+                db.session.commit()
+                flash("Your details were saved." if changed else "Nothing changed.", "success")
+                return redirect(url_for("shop.account_settings"))
+        elif which == "password":
+            if limited := limiter().hit("customer-login", customer.email):
+                password_errors, status = {"": limited.message}, 429
+            else:
+                try:
+                    customers.change_password(
+                        customer,
+                        request.form.get("current_password", ""),
+                        request.form.get("new_password", ""),
+                        request.form.get("confirm", ""),
+                    )
+                except CustomerProblem as problem:
+                    db.session.rollback()
+                    password_errors, status = problem.errors, 400
+                else:
+                    # The new session version ends every other session; this browser
+                    # gets a fresh session under it and stays logged in.
+                    _log_in(customer, renewal=True)
+                    db.session.commit()
+                    flash(
+                        "Your password was changed. Any other sessions were logged out.",
+                        "success",
+                    )
+                    return redirect(url_for("shop.account_settings"))
+        else:
+            abort(400)
+    return page(
+        "account/settings.html",
+        status,
+        details=details,
+        details_errors=details_errors,
+        password_errors=password_errors,
+        section="settings",
+    )
