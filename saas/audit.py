@@ -27,6 +27,10 @@ def actor_of(user: Any) -> tuple[str, int | None, str | None]:
         return "operator", user.id, user.email
     if getattr(user, "is_impersonation", False):
         return "operator", user.operator_id, user.operator_email
+    from tenants.models import Customer
+
+    if isinstance(user, Customer):
+        return "customer", user.id, user.email
     return "staff", getattr(user, "id", None), getattr(user, "email", None)
 
 

@@ -243,3 +243,16 @@ def test_product_totals_in_orders_match_their_lines(app, make_tenant, shop_clien
     assert sum(line.total_cents for line in order.lines) == order.subtotal_cents
     with app.app_context(), tenant_context(shop):
         assert db.session.scalars(select(Product)).one().units_sold == 3
+
+
+def test_a_guest_buyer_becomes_a_customer_of_the_shop(app, make_tenant, shop_client):
+    from tenants.models import Customer
+
+    shop = make_tenant()
+    add_to_cart(client := shop_client(shop), open_shop(app, shop))
+    client.post("/checkout/review", data={"total": total_on(through_to_review(client))})
+    [order] = orders(app, shop)
+    with app.app_context(), tenant_context(shop):
+        guest = db.session.scalars(select(Customer)).one()
+        assert (guest.email, guest.name, guest.has_account) == ("ann@example.com", "Ann Lee", False)
+    assert order.customer_id == guest.id

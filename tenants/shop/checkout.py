@@ -18,7 +18,10 @@ from saas.db import db
 from tenants.models import Customer, PaymentMethod, PaymentStatus
 from tenants.services import cart as carts
 from tenants.services import checkout as service
-from tenants.services import stripe_orders  # noqa: F401 (registers the webhook handlers)
+from tenants.services import (
+    customers,
+    stripe_orders,  # noqa: F401 (registers the webhook handlers)
+)
 from tenants.services.addresses import form_rules, regions
 from tenants.services.orders import OrderError
 from tenants.services.shop_settings import COUNTRIES, get_settings
@@ -225,12 +228,18 @@ def checkout_review() -> Any:
 
 def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
     customer = _customer()
+    if customer is None:
+        # A guest is still a customer of the shop (the back office lists them; an
+        # account made later with this email takes the orders over once proven).
+        customer = customers.find_or_create_guest(
+            chosen["email"], chosen["address"].get("name", "")
+        )
     by_card = chosen["payment"] == PaymentMethod.STRIPE
     data = service.order_input(
         priced,
         chosen,
         chosen["payment"],
-        customer_id=customer.id if customer else None,
+        customer_id=customer.id,
         cart=cart,
         reserved_until=datetime.now(UTC) + service.STRIPE_HOLD if by_card else None,
     )
