@@ -90,7 +90,9 @@ def test_merchant_builds_a_catalog_and_a_shopper_picks_a_variant(
 
     # A manual collection holding the shirt.
     admin.get_by_role("link", name="Back to products").click()
-    admin.get_by_role("link", name="Collections").click()
+    admin.get_by_role("navigation", name="Back office").get_by_role(
+        "link", name="Collections"
+    ).click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("Collections")
     admin.get_by_role("link", name="Add collection").click()
     admin.get_by_label("Title").fill("Shirts")
