@@ -157,8 +157,9 @@ def checkout_shipping() -> Any:
     )
 
 
-@bp.route("/checkout/payment", methods=["GET", "POST"])
-def checkout_payment() -> Any:
+def _with_shipping() -> tuple[Any, Any, dict[str, Any], Any, Any] | Any:
+    """(cart, summary, chosen, settings, priced) once a shipping method is chosen and
+    still offered; else a redirect to the step that needs doing again."""
     started = _start()
     if not isinstance(started, tuple):
         return started
@@ -170,6 +171,15 @@ def checkout_payment() -> Any:
         return redirect(
             url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
         )
+    return cart, summary, chosen, settings, priced
+
+
+@bp.route("/checkout/payment", methods=["GET", "POST"])
+def checkout_payment() -> Any:
+    ready = _with_shipping()
+    if not isinstance(ready, tuple):
+        return ready
+    cart, summary, _chosen, settings, priced = ready
     methods = service.payment_methods(settings)
     error = ""
     if request.method == "POST":
@@ -193,18 +203,11 @@ def checkout_payment() -> Any:
 
 @bp.route("/checkout/review", methods=["GET", "POST"])
 def checkout_review() -> Any:
-    started = _start()
-    if not isinstance(started, tuple):
-        return started
-    cart, summary = started
-    chosen = service.state(cart)
-    settings = get_settings()
-    priced = service.price(summary, chosen, settings)
+    ready = _with_shipping()
+    if not isinstance(ready, tuple):
+        return ready
+    cart, summary, chosen, settings, priced = ready
     methods = dict(service.payment_methods(settings))
-    if priced.shipping is None:
-        return redirect(
-            url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
-        )
     if chosen.get("payment") not in methods:
         return redirect(url_for("shop.checkout_payment"))
     error = ""
