@@ -133,3 +133,26 @@ def test_a_webhook_for_another_shops_account_changes_nothing_here(
     )
     fake_stripe.deliver(forged)
     assert order_state(app, a)[0] == "pending"  # B's account cannot pay A's order
+
+
+def test_refunds_of_card_payments_go_through_stripe(
+    stripe_app, fake_stripe, make_tenant, shop_client, staff_client, connect_stripe
+):
+    app = stripe_app
+    shop = make_tenant()
+    variant = open_shop(app, shop, stock=5)
+    account = connect_stripe(shop)
+    client = shop_client(shop)
+    add_to_cart(client, variant, 2)
+    fake_stripe.pay(to_stripe(client, fake_stripe))
+    merchant = staff_client(shop, permissions=["orders"])
+    too_much = merchant.post("/admin/orders/1001/refund", data={"amount": "500"})
+    assert too_much.status_code == 400
+    done = merchant.post("/admin/orders/1001/refund", data={"amount": "5", "reason": "Late"})
+    assert done.status_code == 302
+    refunds = fake_stripe.objects("refund", account)
+    assert [r["amount"] for r in refunds] == [500]
+    with app.app_context(), tenant_context(shop):
+        order = db.session.scalars(select(Order)).one()
+        assert (order.payment_status, order.refunded_cents) == ("partially_refunded", 500)
+    assert fake_stripe.objects("refund", connect_stripe(make_tenant())) == []

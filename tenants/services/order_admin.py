@@ -235,14 +235,52 @@ def _restock(order: Order, staff_id: int | None) -> int:
     return returned
 
 
+def _stripe_refund(order: Order, amount: int) -> str | None:
+    """Give a card payment back through Stripe first; the refund's id (None: offline).
+
+    The idempotency key names the order's refund state, so a retried request (a double
+    click, a commit that failed after Stripe said yes) makes one refund, not two.
+    """
+    if order.payment_method != PaymentMethod.STRIPE or not order.stripe_payment_intent_id:
+        return None
+    from saas.payments import stripe_api
+    from tenants.services.shop_settings import get_settings
+
+    account = get_settings().stripe_account_id
+    if not account:
+        raise OrderActionError("Connect your Stripe account again to refund a card payment.")
+    try:
+        done = stripe_api.refund(
+            account,
+            order.stripe_payment_intent_id,
+            amount,
+            f"order-{order.id}-refund-{order.refunded_cents}-{amount}",
+            metadata={"order_id": str(order.id)},
+        )
+    except stripe_api.StripeFailure as error:
+        raise OrderActionError(
+            f"Stripe could not refund this payment: {error}", "amount"
+        ) from error
+    return done.id
+
+
 def _add_refund(order: Order, amount: int, reason: str, staff_id: int | None) -> None:
+    stripe_refund_id = _stripe_refund(order, amount)
     order.refunded_cents += amount
     order.payment_status = (
         PaymentStatus.REFUNDED
         if order.refunded_cents >= order.total_cents
         else PaymentStatus.PARTIALLY_REFUNDED
     )
-    db.session.add(Refund(order_id=order.id, amount_cents=amount, reason=reason, staff_id=staff_id))
+    db.session.add(
+        Refund(
+            order_id=order.id,
+            amount_cents=amount,
+            reason=reason,
+            staff_id=staff_id,
+            stripe_refund_id=stripe_refund_id,
+        )
+    )
 
 
 def refundable(order: Order) -> int:
@@ -252,9 +290,8 @@ def refundable(order: Order) -> int:
 
 
 def refund(order: Order, amount_cents: int, reason: str, *, staff_id: int | None) -> list[str]:
-    """Record money given back. Stripe orders are refunded through Stripe by the caller
-    first (issue: refunds from the back office go through Stripe); offline ones are
-    recorded as done by the merchant."""
+    """Give money back: card payments through Stripe (the shop's connected account),
+    offline ones recorded as done by the merchant."""
     most = refundable(order)
     if most == 0:
         raise OrderActionError("Only a paid order can be refunded.", "amount")
