@@ -201,6 +201,35 @@ def tenants_purge() -> None:
     click.echo(f"{purged} shop{'' if purged == 1 else 's'} purged, {waiting} waiting.")
 
 
+@tenants_cli.command("sweep")
+def tenants_sweep() -> None:
+    """Send due abandoned-checkout reminders and release expired card-payment holds in
+    every active shop (run from cron every few minutes; the same work is also scheduled
+    as delayed jobs, this catches what a lost Redis dropped)."""
+    from saas.models import Tenant, TenantStatus
+    from saas.tenancy import TenantRecord, tenant_context
+    from tenants.services.recovery import sweep
+
+    shops = db.session.scalars(
+        select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
+    ).all()
+    records = [TenantRecord.of(t) for t in shops]
+    db.session.rollback()
+    reminded = released = 0
+    with click.progressbar(records, label=f"Sweeping {len(records)} shops") as bar:
+        for record in bar:
+            with tenant_context(record):
+                try:
+                    done = sweep()
+                except Exception as error:  # one shop's trouble must not stop the rest
+                    db.session.rollback()
+                    click.echo(f"\n  {record.slug}: {error}", err=True)
+                    continue
+            reminded += done.reminded
+            released += done.released
+    click.echo(f"{reminded} reminder(s) sent, {released} card hold(s) released.")
+
+
 @tenants_cli.command("add-domain")
 @click.argument("slug")
 @click.argument("host")

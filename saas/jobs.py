@@ -11,6 +11,7 @@ from __future__ import annotations
 import importlib
 import logging
 from collections.abc import Callable
+from datetime import timedelta
 from typing import Any
 
 from flask import Flask, current_app
@@ -46,6 +47,7 @@ def enqueue(
     tenant_id: int | None = None,
     retries: int = 3,
     timeout: int | None = None,
+    delay: timedelta | None = None,
     **kwargs: Any,
 ) -> Job:
     """Queue `func(*args, **kwargs)` to run as the current tenant (or `tenant_id`).
@@ -53,21 +55,23 @@ def enqueue(
     Call it after the commit that made the job's data visible. Jobs are retried with
     backoff (10 s, 60 s, 5 min) because most of them talk to the outside world.
     `timeout` (seconds) overrides RQ's default of 180 for long jobs such as imports.
+    With `delay` the job runs that much later (the worker's scheduler holds it; it lives
+    in Redis, so work that must happen also has a cron-run sweep behind it).
     """
     if tenant_id is None:
         tenant = get_current_tenant()
         tenant_id = tenant.id if tenant else None
-    return get_queue(queue).enqueue(
-        run_job,
-        tenant_id,
-        _dotted(func),
-        list(args),
-        kwargs,
-        meta={"tenant_id": tenant_id},
-        retry=Retry(max=retries, interval=[10, 60, 300]) if retries else None,
-        description=f"{_dotted(func)} for tenant {tenant_id or '-'}",
-        job_timeout=timeout,
-    )
+    options: dict[str, Any] = {
+        "meta": {"tenant_id": tenant_id},
+        "retry": Retry(max=retries, interval=[10, 60, 300]) if retries else None,
+        "description": f"{_dotted(func)} for tenant {tenant_id or '-'}",
+        "job_timeout": timeout,
+    }
+    queue_ = get_queue(queue)
+    call = (run_job, tenant_id, _dotted(func), list(args), kwargs)
+    if delay is not None:
+        return queue_.enqueue_in(delay, *call, **options)
+    return queue_.enqueue(*call, **options)
 
 
 def run_job(tenant_id: int | None, func_path: str, args: list[Any], kwargs: dict[str, Any]) -> Any:

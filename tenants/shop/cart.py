@@ -14,6 +14,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from saas import csrf
@@ -210,4 +211,18 @@ def cart_discount_remove() -> Any:
         current.discount_code = ""
         db.session.commit()
         flash("Discount code removed.", FLASH_CATEGORY)
+    return redirect(url_for("shop.cart"))
+
+
+@bp.get("/cart/recover/<token>")
+def cart_recover(token: str) -> Any:
+    """The abandoned-checkout email's link: this cart becomes this browser's cart."""
+    found = db.session.scalar(select(Cart).where(Cart.token == token[:64], Cart.order_id.is_(None)))
+    if found is None:
+        flash(
+            "That cart is no longer available: it was checked out or has expired.", FLASH_CATEGORY
+        )
+        return redirect(url_for("shop.cart"))
+    carts.remember(found)
+    flash("Your cart is back. Check out whenever you are ready.", FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))

@@ -20,6 +20,7 @@ from tenants.services import cart as carts
 from tenants.services import checkout as service
 from tenants.services import (
     customers,
+    recovery,
     stripe_orders,  # noqa: F401 (registers the webhook handlers)
 )
 from tenants.services.addresses import form_rules, regions
@@ -83,9 +84,12 @@ def checkout() -> Any:
     chosen = service.state(cart)
     errors: dict[str, str] = {}
     if request.method == "POST":
+        first_time = cart.checkout_started_at is None
         errors = service.save_contact(cart, request.form)
         if not errors:
             db.session.commit()
+            if first_time:
+                recovery.schedule_reminder(cart)
             return redirect(url_for("shop.checkout_shipping"))
         values = dict(request.form)
     else:
@@ -256,6 +260,8 @@ def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
     order = placed.order
     status_url = order_status_url(order.token or "")
     if by_card and order.payment_status == PaymentStatus.PENDING:
+        if placed.created:
+            recovery.schedule_release(order)
         from saas.payments.stripe_api import StripeFailure
 
         try:
