@@ -40,6 +40,9 @@ RULES: dict[str, list[tuple[str, str]]] = {
     # Guest order lookup by number and email; "account" is the order number, so nobody
     # can walk through the emails that might go with one order.
     "order-lookup": [("ip", "20/15 minutes"), ("account", "5/15 minutes")],
+    # Guessing discount codes, and bots making a cart on every add.
+    "discount-code": [("ip", "30/15 minutes")],
+    "cart-add": [("ip", "300/hour")],
 }
 
 

@@ -518,3 +518,16 @@ def test_back_office_discount_pages_are_valid_html(app, make_tenant, staff_clien
     pages["filtered, nothing"] = client.get("/admin/discounts?status=expired").text
     pages["delete"] = client.get(edit_url + "/delete").text
     assert_valid(check_html(command, pages, tmp_path / "pages"), list(pages))
+
+
+def test_guessing_codes_is_rate_limited(app, make_tenant, shop_client):
+    from tests.test_cart import make_product
+
+    tenant = make_tenant()
+    ids = make_product(app, tenant, stock=5)
+    client = shop_client(tenant)
+    client.post("/cart/add", data={"variant": ids["variant"], "quantity": 1})
+    for n in range(30):
+        assert client.post("/cart/discount", data={"code": f"GUESS{n}"}).status_code == 400
+    limited = client.post("/cart/discount", data={"code": "GUESS99"})
+    assert limited.status_code == 429 and "Too many attempts" in limited.text

@@ -19,6 +19,7 @@ from werkzeug.wrappers import Response
 
 from saas import csrf
 from saas.db import db
+from saas.ratelimit import limiter
 from saas.security import same_origin
 from tenants.models import Cart, Product, ProductStatus, ProductVariant
 from tenants.services import cart as carts
@@ -53,6 +54,8 @@ def _product_page(product: Product | None, variant_id: int | None) -> str:
 def cart_add() -> Any:
     if not same_origin(request):
         abort(403)
+    if limited := limiter().hit("cart-add"):
+        abort(429, limited.message)
     variant_id = _id(request.form.get("variant"))
     variant = db.session.get(ProductVariant, variant_id) if variant_id else None
     product_id = _id(request.form.get("product"))
@@ -186,6 +189,8 @@ def cart_discount() -> Any:
     code = discounts.normalize_code(request.form.get("code"))
     if not code:
         return _render_cart(current, code_error="Enter a discount code.", status=400)
+    if limited := limiter().hit("discount-code"):
+        return _render_cart(current, code_value=code[:100], code_error=limited.message, status=429)
     if len(code) > discounts.MAX_CODE:
         return _render_cart(
             current, code_value=code[:100], code_error=discounts.UNKNOWN, status=400
