@@ -80,6 +80,63 @@ def _buyer(
         tally["sold_out"] += sold_out
 
 
+CHECKOUT_ROUNDS = 200
+
+
+def checkout_latency(app: Flask, shop: Any, variants: list[tuple[int, int]]) -> dict[str, float]:
+    """GET /checkout/review for a cart of three lines, shipping and payment chosen: the
+    page that prices everything afresh (cart, discount, shipping, taxes)."""
+    from bench.provisioning import summary_ms
+    from saas.db import db
+    from saas.tenancy import tenant_context
+    from tenants.models import Cart, CartLine, ShippingRate, ShippingZone, ShopSettings, TaxRate
+
+    with app.app_context(), tenant_context(shop):
+        settings = db.session.get(ShopSettings, 1)
+        settings.bank_transfer = True
+        zone = ShippingZone(name="Home", countries=["US"], regions=[])
+        zone.rates = [ShippingRate(name="Standard", kind="flat", price_cents=500)]
+        db.session.add_all([zone, TaxRate(country="US", region="US-NY", name="NY", rate_bp=400)])
+        cart = Cart(token=uuid.uuid4().hex, email="buyer@example.com")
+        cart.lines = [CartLine(variant_id=v, quantity=1) for v, _ in variants[:3]]
+        db.session.add(cart)
+        db.session.commit()
+        token, rate = cart.token, f"rate-{zone.rates[0].id}"
+    address = {
+        "name": "Bo Buyer",
+        "company": "",
+        "line1": "1 Main St",
+        "line2": "",
+        "city": "Albany",
+        "region": "US-NY",
+        "postal_code": "12207",
+        "country": "US",
+        "phone": "",
+    }
+    client = app.test_client()
+    base = f"http://{shop.slug}.localhost"
+    with client.session_transaction(base_url=base) as session:
+        session["cart_token"] = token
+        session["checkout"] = {
+            "cart": token,
+            "key": "bench",
+            "email": "buyer@example.com",
+            "address": address,
+            "shipping": rate,
+            "payment": "bank_transfer",
+        }
+    for _ in range(20):
+        client.get("/checkout/review", base_url=base)
+    timings = []
+    for _ in range(CHECKOUT_ROUNDS):
+        started = time.perf_counter()
+        response = client.get("/checkout/review", base_url=base)
+        timings.append(time.perf_counter() - started)
+        if response.status_code != 200:
+            raise RuntimeError(f"/checkout/review answered {response.status}")
+    return summary_ms(timings)
+
+
 def run(report: Any, row: Any, app: Flask) -> None:
     """Add the order-placement rows to `report` (see bench/__main__.py)."""
     from saas.db import db
@@ -88,6 +145,17 @@ def run(report: Any, row: Any, app: Flask) -> None:
 
     progress(f"orders: {THREADS} buyers, {SECONDS:.0f} s, {PRODUCTS} products x {STOCK} units")
     shop, variants = _seed(app)
+    progress(f"orders: checkout review page latency, {CHECKOUT_ROUNDS} requests")
+    latency = checkout_latency(app, shop, variants)
+    report.raw["checkout_review"] = latency
+    report.add(
+        row(
+            "checkout_review_p50_ms",
+            "Checkout review page p50 / p95 (in-process, 3 lines, shipping and tax)",
+            latency["median_ms"],
+            f"{latency['median_ms']:.1f} / {latency['p95_ms']:.1f} ms",
+        )
+    )
     tally = {"placed": 0, "sold_out": 0}
     started = time.perf_counter()
     stop = started + SECONDS
