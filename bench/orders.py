@@ -2,10 +2,10 @@
 
 `THREADS` buyers place one-line orders through `tenants.services.orders.place_order`
 (the checkout's own unit of work: conditional stock update, order number, order and
-lines, history) for `SECONDS`, on a handful of products in one shop, so every order
-contends for the same few rows, as in a flash sale; stock is sized to run out near the
-end. The rate counts placed orders over the whole run (sold-out attempts included in
-the time), so it is conservative. Afterwards the figures are checked: every order's
+lines, history) in `ROUNDS` rounds of `SECONDS`, on a handful of products in one shop,
+so every order contends for the same few rows, as in a flash sale; stock is sized to
+run out near the end. The figure is the median round's placed orders per second
+(sold-out attempts included in the time). Afterwards the figures are checked: every order's
 quantity came out of stock, no stock is negative, and order numbers have no gaps.
 """
 
