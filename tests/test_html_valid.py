@@ -161,6 +161,61 @@ def storefront_pages(app: Any, shop: Showcase, theme: str) -> dict[str, str]:
     return pages
 
 
+SHOPPER = {
+    "email": "ann@example.com",
+    "name": "Ann Lee",
+    "line1": "1 Main Street",
+    "city": "Albany",
+    "region": "US-NY",
+    "postal_code": "12207",
+    "country": "US",
+}
+
+
+def shopping_pages(app: Any, shop: Showcase, theme: str) -> dict[str, str]:
+    """Cart, every checkout step (and an error), and the order status page."""
+    from tenants.models import ShippingRate, ShippingZone
+
+    with app.app_context(), tenant_context(shop.tenant):
+        settings = get_settings()
+        settings.bank_transfer = True
+        settings.bank_transfer_instructions = "Pay to account 12345678."
+        zone = ShippingZone(name="US", countries=["US"], regions=[])
+        zone.rates = [ShippingRate(name="Ground", kind="flat", price_cents=500)]
+        db.session.add(zone)
+        db.session.commit()
+        from tenants.services.catalog import create_product
+
+        tote = create_product(f"Canvas Tote {theme}", 2500, inventory_quantity=10)
+        db.session.commit()
+        variant_id = tote.variants[0].id
+    client = client_for(app, shop.host)
+    added = client.post("/cart/add", data={"variant": variant_id, "quantity": 1})
+    assert added.status_code == 302 and added.location.endswith("/cart"), (
+        added.status,
+        added.location,
+        variant_id,
+    )
+    pages = {f"{theme} cart": get(client, "/cart")}
+    pages[f"{theme} checkout, information"] = get(client, "/checkout")
+    pages[f"{theme} checkout, information with errors"] = post(
+        client, "/checkout", {"email": "nope", "country": "US"}, status=400
+    )
+    assert client.post("/checkout", data=SHOPPER).status_code == 302
+    pages[f"{theme} checkout, shipping"] = get(client, "/checkout/shipping")
+    rate = pages[f"{theme} checkout, shipping"].split('name="shipping" value="')[1].split('"')[0]
+    client.post("/checkout/shipping", data={"shipping": rate})
+    pages[f"{theme} checkout, payment"] = get(client, "/checkout/payment")
+    client.post("/checkout/payment", data={"payment": "bank_transfer"})
+    review = get(client, "/checkout/review")
+    pages[f"{theme} checkout, review"] = review
+    total = review.split('name="total" value="')[1].split('"')[0]
+    placed = client.post("/checkout/review", data={"total": total})
+    assert placed.status_code == 302, placed.status
+    pages[f"{theme} order status"] = get(client, urlsplit(placed.location).path)
+    return pages
+
+
 def coming_soon_pages(app: Any, theme: str) -> dict[str, str]:
     """A shop before launch: the coming-soon page, with its password form and its error,
     and the shop as its staff preview it."""
@@ -216,6 +271,14 @@ def backoffice_pages(app: Any, shop: Showcase) -> dict[str, str]:
         "back office: products": get(client, "/admin/products"),
         "back office: product edit": get(client, f"/admin/products/{product_id}"),
         "back office: theme customize": get(client, "/admin/themes/customize"),
+        "back office: orders": get(client, "/admin/orders"),
+        "back office: order": get(client, "/admin/orders/1001"),
+        "back office: order cancel": get(client, "/admin/orders/1001/cancel"),
+        "back office: customers": get(client, "/admin/customers"),
+        "back office: discounts": get(client, "/admin/discounts"),
+        "back office: payments": get(client, "/admin/settings/payments"),
+        "back office: shipping": get(client, "/admin/settings/shipping"),
+        "back office: taxes": get(client, "/admin/settings/taxes"),
     }
     assert "Trail Jacket" in pages["back office: product edit"]
     assert client.post("/admin/themes/preview").status_code in {302, 303}
@@ -239,6 +302,7 @@ def messages(
     pages: dict[str, str] = {"broken on purpose": BROKEN}
     for theme, shop in showcases.items():
         pages |= storefront_pages(app, shop, theme)
+        pages |= shopping_pages(app, shop, theme)
         pages |= coming_soon_pages(app, theme)
     pages |= backoffice_pages(app, showcases["base"])
     platform = client_for(app, "localhost")
@@ -263,7 +327,7 @@ def test_platform_pages_are_valid_html(messages: dict[str, list[Any]]) -> None:
 
 def test_backoffice_pages_are_valid_html(messages: dict[str, list[Any]]) -> None:
     names = [name for name in messages if name.startswith(("back office: ", "storefront: "))]
-    assert len(names) == 4
+    assert len(names) == 12
     assert_valid(messages, names)
 
 
