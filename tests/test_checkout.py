@@ -256,3 +256,33 @@ def test_a_guest_buyer_becomes_a_customer_of_the_shop(app, make_tenant, shop_cli
         guest = db.session.scalars(select(Customer)).one()
         assert (guest.email, guest.name, guest.has_account) == ("ann@example.com", "Ann Lee", False)
     assert order.customer_id == guest.id
+
+
+def test_twenty_concurrent_submits_of_one_checkout_make_one_order(app, make_tenant, shop_client):
+    """Twenty tabs (or retries) posting the same review page at once, through the app."""
+    import threading
+
+    shop = make_tenant()
+    add_to_cart(client := shop_client(shop), variant := open_shop(app, shop, stock=5))
+    review = through_to_review(client)
+    host = f"{shop.slug}.localhost"
+    cookie = client.get_cookie("session", domain=host)
+    assert cookie is not None
+    start = threading.Barrier(20)
+    answers: list[int] = []
+
+    def submit() -> None:
+        tab = shop_client(shop)
+        tab.set_cookie("session", cookie.value, domain=host)
+        start.wait()
+        answers.append(tab.post("/checkout/review", data={"total": total_on(review)}).status_code)
+
+    threads = [threading.Thread(target=submit) for _ in range(20)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(60)
+    assert len(answers) == 20 and set(answers) == {302}
+    assert len(orders(app, shop)) == 1
+    with app.app_context(), tenant_context(shop):
+        assert db.session.get(ProductVariant, variant).inventory_quantity == 4
