@@ -60,3 +60,16 @@ def _words(value: str) -> list[str]:
     words = value.replace("@", " ").replace(".", " ").replace("-", " ").split()
     parts = [value, "".join(words), *words]
     return [p for p in parts if len(p) >= 3]
+
+
+def check_new_password(
+    password: str, confirm: str, related: Iterable[str], field_name: str = "password"
+) -> dict[str, str]:
+    """Form errors for a new password and its confirmation (empty: fine), by field."""
+    errors: dict[str, str] = {}
+    problem = password_problem(password, related=related) if password else "Enter a password."
+    if problem:
+        errors[field_name] = problem
+    elif password != confirm:
+        errors["confirm"] = "The two passwords do not match."
+    return errors

@@ -39,7 +39,7 @@ from saas.auth import revoke_sessions
 from saas.db import db
 from saas.jobs import enqueue
 from saas.mail import send_email
-from saas.passwords import hash_password, password_problem, verify_password
+from saas.passwords import check_new_password, hash_password, verify_password
 from saas.sites import absolute_url, shop_host
 from saas.tenancy import current_tenant
 from saas.tokens import new_token, token_hash
@@ -150,18 +150,6 @@ def find_or_create_guest(email: str, name: str = "") -> Customer:
 def related_words(email: str, name: str = "") -> list[str]:
     """Words a customer's password must not lean on."""
     return [w for w in (email, name, current_tenant.name, current_tenant.slug) if w]
-
-
-def check_new_password(
-    password: str, confirm: str, related: list[str], field_name: str = "password"
-) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    problem = password_problem(password, related=related) if password else "Enter a password."
-    if problem:
-        errors[field_name] = problem
-    elif password != confirm:
-        errors["confirm"] = "The two passwords do not match."
-    return errors
 
 
 @dataclass(frozen=True)

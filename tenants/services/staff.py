@@ -25,7 +25,7 @@ from saas.db import db
 from saas.jobs import enqueue
 from saas.mail import send_email
 from saas.models import Subscription, Tenant
-from saas.passwords import hash_password, password_problem, verify_password
+from saas.passwords import check_new_password, hash_password, verify_password
 from saas.sites import absolute_url, shop_host
 from saas.tenancy import current_tenant
 from saas.tokens import new_token, token_hash
@@ -117,18 +117,6 @@ def related_words(staff: Staff, name: str | None = None) -> list[str]:
     """Words a person's password must not lean on."""
     words = (staff.email, name or staff.name, current_tenant.name, current_tenant.slug)
     return [w for w in words if w]
-
-
-def check_new_password(
-    password: str, confirm: str, related: Iterable[str], field_name: str = "password"
-) -> dict[str, str]:
-    errors: dict[str, str] = {}
-    problem = password_problem(password, related=related) if password else "Enter a password."
-    if problem:
-        errors[field_name] = problem
-    elif password != confirm:
-        errors["confirm"] = "The two passwords do not match."
-    return errors
 
 
 def set_password(staff: Staff, password: str) -> None:
