@@ -15,6 +15,7 @@ from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.catalog import _staff_id
 from tenants.models import Area, FulfillmentStatus, Order, PaymentStatus
+from tenants.models.orders import PAYMENT_METHOD_LABELS
 from tenants.services import order_admin, order_emails
 from tenants.services.catalog import ProductError, parse_price
 from tenants.services.shop_settings import get_settings, shop_zone
@@ -81,6 +82,7 @@ def _page(order: Order, errors: dict[str, str] | None = None, status: int = 200)
         carriers=[(name, name) for name in order_admin.CARRIERS],
         refundable=order_admin.refundable(order),
         offline=order_admin.is_offline(order),
+        payment_label=PAYMENT_METHOD_LABELS.get(order.payment_method or "", "—"),
         FulfillmentStatus=FulfillmentStatus,
         PaymentStatus=PaymentStatus,
     ), status

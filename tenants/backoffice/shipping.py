@@ -322,6 +322,17 @@ def _tax_input() -> dict[str, str]:
     return {name: request.form.get(name, "") for name in ("country", "region", "name", "rate")}
 
 
+def _audit_tax(action: str, rate: TaxRate) -> None:
+    audit.record(
+        action,
+        tax_rate_id=rate.id,
+        country=rate.country,
+        region=rate.region,
+        name=rate.name,
+        rate_bp=rate.rate_bp,
+    )
+
+
 @bp.route("/settings/taxes/new", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
 def tax_new() -> Any:
@@ -332,14 +343,7 @@ def tax_new() -> Any:
     except taxes.TaxFormInvalid as invalid:
         db.session.rollback()
         return _tax_form(None, _tax_input(), invalid.errors, 400)
-    audit.record(
-        "tax.rate_created",
-        tax_rate_id=rate.id,
-        country=rate.country,
-        region=rate.region,
-        name=rate.name,
-        rate_bp=rate.rate_bp,
-    )
+    _audit_tax("tax.rate_created", rate)
     db.session.commit()
     flash(f"Tax rate “{taxes.line_name(rate.name, rate.rate_bp)}” was added.")
     return redirect(url_for("backoffice.taxes_settings"))
@@ -356,14 +360,7 @@ def tax_edit(rate_id: int) -> Any:
     except taxes.TaxFormInvalid as invalid:
         db.session.rollback()
         return _tax_form(_tax_rate(rate_id), _tax_input(), invalid.errors, 400)
-    audit.record(
-        "tax.rate_updated",
-        tax_rate_id=rate.id,
-        country=rate.country,
-        region=rate.region,
-        name=rate.name,
-        rate_bp=rate.rate_bp,
-    )
+    _audit_tax("tax.rate_updated", rate)
     db.session.commit()
     flash(f"Tax rate “{taxes.line_name(rate.name, rate.rate_bp)}” saved.")
     return redirect(url_for("backoffice.taxes_settings"))
@@ -375,14 +372,7 @@ def tax_delete(rate_id: int) -> Any:
     rate = _tax_rate(rate_id)
     if request.method == "POST":
         label = taxes.line_name(rate.name, rate.rate_bp)
-        audit.record(
-            "tax.rate_deleted",
-            tax_rate_id=rate.id,
-            country=rate.country,
-            region=rate.region,
-            name=rate.name,
-            rate_bp=rate.rate_bp,
-        )
+        _audit_tax("tax.rate_deleted", rate)
         db.session.delete(rate)
         db.session.commit()
         flash(f"Tax rate “{label}” was deleted. Orders already placed keep their taxes.")

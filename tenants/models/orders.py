@@ -48,6 +48,13 @@ class PaymentMethod(enum.StrEnum):
     STRIPE = "stripe"
 
 
+# How people name the methods (order pages, emails); the checkout may say more.
+PAYMENT_METHOD_LABELS: dict[str, str] = {
+    PaymentMethod.STRIPE: "Card",
+    PaymentMethod.BANK_TRANSFER: "Bank transfer",
+    PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery",
+}
+
 # Orders that count as sales (dashboard, customers' totals): money was taken.
 SALE_STATUSES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 

@@ -19,6 +19,7 @@ from flask import session
 
 from saas.db import db
 from tenants.models import Cart, Discount, Order, PaymentMethod, ShopSettings
+from tenants.models.orders import PAYMENT_METHOD_LABELS
 from tenants.services import discounts, order_emails, payment_settings, shipping, taxes
 from tenants.services.addresses import validate_address
 from tenants.services.cart import Summary
@@ -27,9 +28,8 @@ from tenants.services.orders import LineInput, OrderInput, Placed, place_order
 SESSION_KEY = "checkout"
 MAX_EMAIL = 320
 PAYMENT_LABELS = {
+    **PAYMENT_METHOD_LABELS,
     PaymentMethod.STRIPE: "Card (secure payment page by Stripe)",
-    PaymentMethod.BANK_TRANSFER: "Bank transfer",
-    PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery",
 }
 
 

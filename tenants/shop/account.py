@@ -32,7 +32,8 @@ from saas.auth import (
 from saas.db import db
 from saas.paging import paginate
 from saas.ratelimit import limiter
-from tenants.models import Customer, CustomerAddress, Order, PaymentMethod
+from tenants.models import Customer, CustomerAddress, Order
+from tenants.models.orders import PAYMENT_METHOD_LABELS
 from tenants.services import cart as cart_service
 from tenants.services import customers
 from tenants.services.addresses import format_lines, regions
@@ -300,13 +301,6 @@ def account(customer: Customer) -> Any:
     return page("account/orders.html", orders=orders, zone=zone, section="orders")
 
 
-PAYMENT_METHODS = {
-    PaymentMethod.CASH_ON_DELIVERY: "Cash on delivery",
-    PaymentMethod.BANK_TRANSFER: "Bank transfer",
-    PaymentMethod.STRIPE: "Card",
-}
-
-
 def _order_page(order: Order, *, guest: bool) -> Response:
     settings = get_settings()
     return page(
@@ -315,7 +309,7 @@ def _order_page(order: Order, *, guest: bool) -> Response:
         guest=guest,
         section=None if guest else "orders",
         zone=shop_zone(settings),
-        payment_methods={str(k): v for k, v in PAYMENT_METHODS.items()},
+        payment_methods={str(k): v for k, v in PAYMENT_METHOD_LABELS.items()},
         bank_instructions=settings.bank_transfer_instructions if settings.bank_transfer else "",
         tracking=[(f, customers.tracking_link(f)) for f in order.fulfillments],
     )
