@@ -286,3 +286,34 @@ def test_twenty_concurrent_submits_of_one_checkout_make_one_order(app, make_tena
     assert len(orders(app, shop)) == 1
     with app.app_context(), tenant_context(shop):
         assert db.session.get(ProductVariant, variant).inventory_quantity == 4
+
+
+def test_a_logged_in_customer_starts_from_their_default_address(app, make_tenant, shop_client):
+    from saas.passwords import hash_password
+    from tenants.models import Customer, CustomerAddress
+    from tests.conftest import log_in_as
+
+    shop = make_tenant()
+    variant = open_shop(app, shop)
+    with app.app_context(), tenant_context(shop):
+        ann = Customer(email="ann@example.com", name="Ann Lee", password_hash=hash_password("x"))
+        ann.addresses = [
+            CustomerAddress(
+                name="Ann Lee",
+                line1="9 Dock Road",
+                city="Hull",
+                postal_code="HU1 1AA",
+                country="GB",
+                is_default=True,
+            )
+        ]
+        db.session.add(ann)
+        db.session.commit()
+        principal = ann.get_id()
+    client = shop_client(shop)
+    log_in_as(client, principal)
+    add_to_cart(client, variant)
+    page = client.get("/checkout").text
+    assert 'value="9 Dock Road"' in page and 'value="ann@example.com"' in page
+    review = client.get("/checkout/review")
+    assert review.status_code == 302  # nothing chosen yet: back to the first step

@@ -26,7 +26,6 @@ from tenants.models import (
     InventoryAdjustment,
     Order,
     OrderEvent,
-    OrderLine,
     PaymentMethod,
     PaymentStatus,
     Product,
@@ -354,10 +353,6 @@ def add_note(order: Order, text: str, *, staff_id: int | None) -> None:
 
 def is_offline(order: Order) -> bool:
     return order.payment_method in (PaymentMethod.CASH_ON_DELIVERY, PaymentMethod.BANK_TRANSFER)
-
-
-def line_for(order: Order, line_id: int) -> OrderLine | None:
-    return next((line for line in order.lines if line.id == line_id), None)
 
 
 # --- the orders list -----------------------------------------------------------------

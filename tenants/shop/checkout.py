@@ -96,9 +96,9 @@ def checkout() -> Any:
         customer = _customer()
         saved = chosen.get("address") or {}
         if not saved and customer is not None:
-            default = next((a for a in customer.addresses if a.is_default), None)
+            default = customers.default_address(customer)
             if default is not None:
-                saved = {k: getattr(default, k) for k in service_address_fields()}
+                saved = customers.address_dict(default)
         values = {
             **saved,
             "email": chosen.get("email") or (customer.email if customer else ""),
@@ -118,19 +118,6 @@ def checkout() -> Any:
         rules=form_rules(),
     )
 
-
-def service_address_fields() -> tuple[str, ...]:
-    return (
-        "name",
-        "company",
-        "line1",
-        "line2",
-        "city",
-        "region",
-        "postal_code",
-        "country",
-        "phone",
-    )
 
 
 @bp.route("/checkout/shipping", methods=["GET", "POST"])

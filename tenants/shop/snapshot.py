@@ -79,8 +79,3 @@ def _read(theme: Theme) -> ShopSnapshot:
 def shop_snapshot(theme: Theme) -> ShopSnapshot:
     """The current shop's snapshot for `theme`."""
     return remembered(("snapshot", theme.name), lambda: _read(theme))
-
-
-def clear() -> None:
-    with _lock:
-        _entries.clear()
