@@ -119,7 +119,6 @@ def checkout() -> Any:
     )
 
 
-
 @bp.route("/checkout/shipping", methods=["GET", "POST"])
 def checkout_shipping() -> Any:
     started = _start()
