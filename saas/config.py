@@ -169,6 +169,12 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MEDIA_PATH": str(Path(env.get("MEDIA_PATH", instance_path / "media")).resolve()),
         "EXPORT_PATH": str(Path(env.get("EXPORT_PATH", instance_path / "exports")).resolve()),
         "SMTP_URL": env.get("SMTP_URL", ""),
+        # Billing: days a shop keeps selling after a failed payment (or an unpaid trial's
+        # end) before its storefront closes, and the days into that grace period on which
+        # the owner is reminded (the first notice goes out at once).
+        "BILLING_GRACE_DAYS": int(env.get("BILLING_GRACE_DAYS", "14")),
+        "BILLING_REMINDER_DAYS": env.get("BILLING_REMINDER_DAYS", "3,7,12"),
+        "TRIAL_REMINDER_DAYS": int(env.get("TRIAL_REMINDER_DAYS", "3")),
         # Off only for load tests and benchmarks, never in production.
         "RATELIMIT_ENABLED": production or _bool(env.get("RATELIMIT_ENABLED"), default=True),
         "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,

@@ -46,6 +46,10 @@ class Tenant(PlatformModel):
     deleted_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     purge_after: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     export_path: Mapped[str | None] = mapped_column(String(500))
+    # When unpaid billing closes the storefront (see saas/billing/standing.py). Kept here
+    # so the host cache carries it: shutting the door at that moment needs no job and
+    # costs no query.
+    billing_closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -79,6 +83,32 @@ class Domain(PlatformModel):
     tenant: Mapped[Tenant] = relationship(back_populates="domains")
 
 
+class Feature(enum.StrEnum):
+    """What a plan may switch off. A plan lists the features it includes."""
+
+    DISCOUNT_CODES = "discount_codes"
+    ABANDONED_CHECKOUT_EMAILS = "abandoned_checkout_emails"
+    CUSTOM_DOMAIN = "custom_domain"
+    API_ACCESS = "api_access"
+
+    @property
+    def label(self) -> str:
+        return FEATURE_LABELS[self]
+
+
+FEATURE_LABELS = {
+    Feature.DISCOUNT_CODES: "Discount codes",
+    Feature.ABANDONED_CHECKOUT_EMAILS: "Abandoned-checkout emails",
+    Feature.CUSTOM_DOMAIN: "Custom domains",
+    Feature.API_ACCESS: "API access",
+}
+
+
+class BillingInterval(enum.StrEnum):
+    MONTH = "month"
+    YEAR = "year"
+
+
 class Plan(PlatformModel):
     """What a merchant pays for. Limits of None mean unlimited."""
 
@@ -93,11 +123,19 @@ class Plan(PlatformModel):
     code: Mapped[str] = mapped_column(String(63), unique=True)
     name: Mapped[str] = mapped_column(String(100))
     price_cents: Mapped[int] = mapped_column(Integer)  # per month
+    yearly_price_cents: Mapped[int | None] = mapped_column(Integer)  # None: monthly only
     currency: Mapped[str] = mapped_column(String(3), default="usd")
     trial_days: Mapped[int] = mapped_column(Integer, default=14)
     max_products: Mapped[int | None] = mapped_column(Integer)
     max_staff: Mapped[int | None] = mapped_column(Integer)
     max_domains: Mapped[int | None] = mapped_column(Integer)
+    max_storage_mb: Mapped[int | None] = mapped_column(Integer)  # uploaded media
+    # The Feature values the plan includes (a new plan includes them all).
+    features: Mapped[list[str]] = mapped_column(JSONB, default=lambda: [f.value for f in Feature])
+    # Stripe prices made for the current amounts (saas/billing/prices.py); cleared when an
+    # amount changes, so the next subscription gets a price at the new amount.
+    stripe_price_month: Mapped[str | None] = mapped_column(Text)
+    stripe_price_year: Mapped[str | None] = mapped_column(Text)
     transaction_fee_bps: Mapped[int] = mapped_column(Integer, default=0)  # 100 bps = 1 %
     is_default: Mapped[bool] = mapped_column(Boolean, default=False)
     sort_order: Mapped[int] = mapped_column(Integer, default=0)
@@ -109,11 +147,22 @@ class Plan(PlatformModel):
     def retired(self) -> bool:
         return self.retired_at is not None
 
+    def includes(self, feature: Feature | str) -> bool:
+        return str(feature) in (self.features or ())
+
+    def price_for(self, interval: str) -> int | None:
+        """What one period costs, in cents (None: the plan is not sold by that period)."""
+        return self.yearly_price_cents if interval == BillingInterval.YEAR else self.price_cents
+
+    @property
+    def free(self) -> bool:
+        return self.price_cents == 0 and not self.yearly_price_cents
+
 
 class SubscriptionStatus(enum.StrEnum):
     TRIALING = "trialing"
     ACTIVE = "active"
-    PAST_DUE = "past_due"
+    PAST_DUE = "past_due"  # a payment failed (or the trial ended unpaid): dunning
     CANCELED = "canceled"
 
 
@@ -127,9 +176,22 @@ class Subscription(PlatformModel):
         ForeignKey("tenants.id", ondelete="CASCADE"), unique=True
     )
     plan_id: Mapped[int] = mapped_column(ForeignKey("plans.id"), index=True)
-    status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.TRIALING)
+    status: Mapped[str] = mapped_column(String(20), default=SubscriptionStatus.TRIALING, index=True)
+    interval: Mapped[str] = mapped_column(String(5), default=BillingInterval.MONTH)
     trial_ends_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     current_period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    cancel_at_period_end: Mapped[bool] = mapped_column(Boolean, default=False)
+    canceled_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Start of the current dunning episode (first failed payment, or the trial's end).
+    past_due_since: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    dunning_notices: Mapped[int] = mapped_column(Integer, default=0)
+    trial_reminder_sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # Stripe Billing (None in manual billing mode, or before the first checkout).
+    stripe_customer_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    stripe_subscription_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    payment_method: Mapped[str | None] = mapped_column(String(100))  # "Visa •••• 4242"
+    # Stripe's clock for the state we hold: an object older than this changes nothing.
+    stripe_synced_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
@@ -137,6 +199,48 @@ class Subscription(PlatformModel):
 
     tenant: Mapped[Tenant] = relationship(back_populates="subscription")
     plan: Mapped[Plan] = relationship()
+
+    @property
+    def price_cents(self) -> int:
+        return self.plan.price_for(self.interval) or self.plan.price_cents
+
+
+class InvoiceStatus(enum.StrEnum):
+    OPEN = "open"  # owed: not paid yet (a failed payment leaves it open)
+    PAID = "paid"
+    VOID = "void"
+    UNCOLLECTIBLE = "uncollectible"
+
+
+class Invoice(PlatformModel):
+    """One bill of a shop's subscription: Stripe's (mirrored from webhooks) or, in manual
+    billing mode, one the operator recorded as paid."""
+
+    __tablename__ = "billing_invoices"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    # Not a foreign key: the billing history outlives the shop it is about.
+    tenant_id: Mapped[int] = mapped_column(Integer, index=True)
+    stripe_invoice_id: Mapped[str | None] = mapped_column(Text, unique=True)
+    number: Mapped[str | None] = mapped_column(String(64))
+    status: Mapped[str] = mapped_column(String(20))
+    description: Mapped[str | None] = mapped_column(String(300))
+    billing_reason: Mapped[str | None] = mapped_column(String(40))
+    amount_due_cents: Mapped[int] = mapped_column(Integer, default=0)
+    amount_paid_cents: Mapped[int] = mapped_column(Integer, default=0)
+    currency: Mapped[str] = mapped_column(String(3), default="usd")
+    period_start: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    period_end: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    attempt_count: Mapped[int] = mapped_column(Integer, default=0)
+    next_attempt_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    hosted_url: Mapped[str | None] = mapped_column(Text)
+    pdf_url: Mapped[str | None] = mapped_column(Text)
+    issued_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), index=True)
+    paid_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
 
 
 class Operator(UserMixin, PlatformModel):

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import logging
+import time
 from collections.abc import Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
@@ -18,7 +19,7 @@ from dataclasses import asdict, dataclass
 from typing import Any
 
 from flask import Flask, current_app, g, redirect, render_template, request
-from sqlalchemy import event, inspect, select
+from sqlalchemy import event, func, inspect, select
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.orm import Session
 from werkzeug.exceptions import BadRequest, HTTPException, NotFound, ServiceUnavailable
@@ -43,10 +44,16 @@ class TenantRecord:
     status: str
     theme: str
     launched: bool = True
+    # Unix time from which unpaid billing closes the storefront (None: it does not).
+    closes_at: float | None = None
 
     @property
     def schema(self) -> str:
         return schema_for(self.id)
+
+    @property
+    def closed_for_billing(self) -> bool:
+        return self.closes_at is not None and time.time() >= self.closes_at
 
     @classmethod
     def of(cls, tenant: Tenant | TenantRecord) -> TenantRecord:
@@ -59,7 +66,34 @@ class TenantRecord:
             tenant.status,
             tenant.theme,
             tenant.launched_at is not None,
+            tenant.billing_closes_at.timestamp() if tenant.billing_closes_at else None,
         )
+
+    @classmethod
+    def from_row(cls, row: Any) -> TenantRecord:
+        """A record from a row of `RECORD_COLUMNS`."""
+        id_, slug, name, status, theme, launched, closes_at = row
+        return cls(
+            id_,
+            slug,
+            name,
+            status,
+            theme,
+            launched,
+            None if closes_at is None else float(closes_at),
+        )
+
+
+# What a TenantRecord is read from (`TenantRecord.from_row`).
+RECORD_COLUMNS = (
+    Tenant.id,
+    Tenant.slug,
+    Tenant.name,
+    Tenant.status,
+    Tenant.theme,
+    Tenant.launched_at.is_not(None),
+    func.extract("epoch", Tenant.billing_closes_at),
+)
 
 
 class UnknownShop(NotFound):
@@ -68,6 +102,14 @@ class UnknownShop(NotFound):
 
 class ShopUnavailable(ServiceUnavailable):
     description = "This shop is temporarily unavailable."
+
+
+class ShopClosed(ServiceUnavailable):
+    """The shop's plan is unpaid past its grace period: shoppers see a friendly page."""
+
+    def __init__(self, name: str) -> None:
+        super().__init__(f"{name} is closed for the moment. Please come back soon.")
+        self.shop_name = name
 
 
 _current_tenant: ContextVar[TenantRecord | None] = ContextVar("current_tenant", default=None)
@@ -131,21 +173,14 @@ def host_cache_key(site: Site) -> str:
 def _load(by_slug: str | None = None, by_domain: str | None = None) -> TenantRecord | None:
     # Core on its own short connection: the request's session must not begin its
     # transaction before the tenant is chosen.
-    query = select(
-        Tenant.id,
-        Tenant.slug,
-        Tenant.name,
-        Tenant.status,
-        Tenant.theme,
-        Tenant.launched_at.is_not(None),
-    )
+    query = select(*RECORD_COLUMNS)
     if by_slug is not None:
         query = query.where(Tenant.slug == by_slug)
     else:
         query = query.join(Domain, Domain.tenant_id == Tenant.id).where(Domain.host == by_domain)
     with db.engine.connect() as conn:
         row = conn.execute(query).first()
-    return TenantRecord(*row) if row else None
+    return TenantRecord.from_row(row) if row else None
 
 
 def _cached(key: str, loader: Any) -> TenantRecord | None:
@@ -193,6 +228,10 @@ def resolve_shop(site: Site, *, back_office: bool = False) -> TenantRecord:
         if record is None or record.status == TenantStatus.DELETED:
             raise UnknownShop()
     if record.status == TenantStatus.ACTIVE:
+        # Unpaid past the grace period: the back office stays open (for billing only,
+        # see tenants/backoffice/billing.py) so the merchant can pay and reopen.
+        if record.closed_for_billing and not back_office:
+            raise ShopClosed(record.name)
         return record
     if record.status == TenantStatus.SUSPENDED and back_office:
         return record
@@ -300,7 +339,7 @@ def error_page(error: HTTPException) -> Any:
             404: "Page not found",
             413: "File too large",
             429: "Too many requests",
-            503: "Temporarily unavailable",
+            503: "Closed for now" if isinstance(error, ShopClosed) else "Temporarily unavailable",
         }.get(error.code or 500, error.name),
         message=(
             f"What you sent is larger than {_size(app.config['MAX_CONTENT_LENGTH'])}. "

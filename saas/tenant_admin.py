@@ -128,12 +128,22 @@ def extend_trial(tenant: Tenant, days: int, reason: str | None, *, actor: Any = 
     subscription = subscription_of(tenant.id)
     if subscription is None:
         raise ActionRefused("This shop has no subscription yet: choose a plan for it first.")
+    if subscription.stripe_subscription_id and subscription.status != SubscriptionStatus.CANCELED:
+        raise ActionRefused(
+            "This shop pays through Stripe, which keeps its trial and periods; "
+            "record nothing by hand while that subscription runs."
+        )
     now = datetime.now(UTC)
     # An ended trial restarts from today: adding days to a date in the past gives nothing.
     base = max(subscription.trial_ends_at or now, now)
     old_end = subscription.trial_ends_at
     subscription.trial_ends_at = base + timedelta(days=days)
     subscription.status = SubscriptionStatus.TRIALING
+    # A trial is good standing: any dunning ends and a closed shop reopens at once.
+    subscription.past_due_since = None
+    subscription.dunning_notices = 0
+    subscription.canceled_at = None
+    tenant.billing_closes_at = None
     if subscription.current_period_end is None or subscription.current_period_end < (
         subscription.trial_ends_at
     ):

@@ -51,7 +51,7 @@ from saas.models import StripeAccount, StripeEvent, StripeEventStatus, Tenant, T
 from saas.payments import stripe_api
 from saas.payments.stripe_api import WebhookEvent
 from saas.sites import SiteBlueprint, absolute_url, shop_host
-from saas.tenancy import TenantRecord, tenant_context
+from saas.tenancy import RECORD_COLUMNS, TenantRecord, tenant_context
 
 log = logging.getLogger(__name__)
 
@@ -140,20 +140,13 @@ def receive() -> Response:
 def _shop_of(account: str) -> TenantRecord | None:
     # A short connection of its own: the event's transaction opens inside the shop.
     query = (
-        select(
-            Tenant.id,
-            Tenant.slug,
-            Tenant.name,
-            Tenant.status,
-            Tenant.theme,
-            Tenant.launched_at.is_not(None),
-        )
+        select(*RECORD_COLUMNS)
         .join(StripeAccount, StripeAccount.tenant_id == Tenant.id)
         .where(StripeAccount.account_id == account)
     )
     with db.engine.connect() as conn:
         row = conn.execute(query).first()
-    return TenantRecord(*row) if row else None
+    return TenantRecord.from_row(row) if row else None
 
 
 def _claim(event: WebhookEvent, tenant_id: int | None, status: StripeEventStatus) -> bool:

@@ -22,6 +22,7 @@ import functools
 import hashlib
 import json
 import logging
+import time
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
@@ -215,6 +216,7 @@ local raw = redis.call('GET', KEYS[1])
 if not raw then return false end
 local shop = cjson.decode(raw)
 if shop == cjson.null or shop.status ~= 'active' or shop.launched ~= true then return false end
+if type(shop.closes_at) == 'number' and shop.closes_at <= tonumber(ARGV[2]) then return false end
 local id = string.format('%d', shop.id)
 local version = redis.call('GET', 't:' .. id .. ':page-version') or '0'
 return redis.call('GET', 't:' .. id .. ':page:' .. version .. ':' .. shop.theme .. ':' .. ARGV[1])
@@ -278,7 +280,7 @@ class FrontCache:
         try:
             if self._script is None:
                 self._script = self.app.extensions["redis"].register_script(_FRONT_GET)
-            return self._script(keys=[host_key], args=[_page_url(environ)])
+            return self._script(keys=[host_key], args=[_page_url(environ), time.time()])
         except Exception:  # Flask's path logs the outage; here it only means "no hit"
             return None
 
