@@ -46,6 +46,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     login_manager.init_app(app)
     assert auth.load_user  # registers the user loader
 
+    from saas.billing import webhooks as billing_webhooks  # noqa: F401 (registers handlers)
     from saas.operator import bp as operator_bp
     from saas.payments.webhooks import bp as stripe_bp
     from saas.signup import bp as platform_bp

@@ -18,7 +18,7 @@ from saas.db import db
 
 
 def init_app(app: Flask) -> None:
-    for command in (db_cli, tenants_cli, operator_cli, demo, worker, serve):
+    for command in (db_cli, tenants_cli, billing_cli, operator_cli, demo, worker, serve):
         app.cli.add_command(command)
 
 
@@ -265,6 +265,49 @@ def tenants_remove_domain(host: str) -> None:
 
 
 # --- operators ------------------------------------------------------------------------
+
+
+@click.group("billing", cls=AppGroup)
+def billing_cli() -> None:
+    """Merchants' subscriptions: the clock (trials, dunning) and reconciliation."""
+
+
+def _progress(label: str) -> Any:
+    """A `progress(done, total)` callback that draws a bar once the total is known."""
+    state: dict[str, Any] = {}
+
+    def step(done: int, total: int) -> None:
+        if "bar" not in state:
+            state["bar"] = click.progressbar(length=total, label=label)
+            state["bar"].__enter__()
+        state["bar"].update(1)
+        if done == total:
+            state["bar"].__exit__(None, None, None)
+
+    return step
+
+
+@billing_cli.command("sweep")
+def billing_sweep() -> None:
+    """End unpaid trials and periods, send trial and payment reminders, tell owners of
+    closed shops (run hourly from cron; safe to run any time)."""
+    from saas.billing.dunning import sweep
+
+    report = sweep(progress=_progress("Billing sweep"))
+    click.echo(str(report))
+    if report.failed:
+        raise SystemExit(1)
+
+
+@billing_cli.command("reconcile")
+def billing_reconcile() -> None:
+    """Compare every Stripe-billed shop with Stripe and repair drift (run nightly)."""
+    from saas.billing.reconcile import reconcile
+
+    report = reconcile(progress=_progress("Reconciling with Stripe"))
+    click.echo(str(report))
+    if report.failed:
+        raise SystemExit(1)
 
 
 @click.group("operator", cls=AppGroup)

@@ -143,6 +143,7 @@ def extend_trial(tenant: Tenant, days: int, reason: str | None, *, actor: Any = 
     subscription.past_due_since = None
     subscription.dunning_notices = 0
     subscription.canceled_at = None
+    subscription.trial_reminder_sent_at = None  # the new end gets its own reminder
     tenant.billing_closes_at = None
     if subscription.current_period_end is None or subscription.current_period_end < (
         subscription.trial_ends_at
