@@ -61,7 +61,8 @@ def outbox() -> str:
 # View modules register their routes on `bp` (imported last: they import `bp`).
 from tenants.backoffice import (  # noqa: E402
     account,  # login, logout, password reset, own account, hand-off entry
-    areas,  # analytics, billing
+    areas,  # analytics
+    billing,  # plan, invoices, subscription changes
     catalog,  # products
     collections,  # collections of products
     customers,  # customers and their accounts
@@ -79,6 +80,7 @@ from tenants.backoffice import (  # noqa: E402
 __all__ = [
     "account",
     "areas",
+    "billing",
     "bp",
     "catalog",
     "collections",

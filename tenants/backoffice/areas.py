@@ -1,12 +1,10 @@
-"""Analytics and billing pages (orders: `orders`; themes: `online_store`; customers:
+"""Analytics pages (orders: `orders`; themes: `online_store`; customers:
 `customers`)."""
 
 from __future__ import annotations
 
 from flask import render_template
 
-from saas.plans import subscription_of, usage
-from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.models import Area
@@ -23,17 +21,4 @@ def analytics() -> str:
         sales=dashboard.sales(zone),
         days=dashboard.daily_sales(zone),
         currency=get_settings().currency,
-    )
-
-
-@bp.get("/billing")
-@requires(Area.BILLING)
-def billing() -> str:
-    subscription = subscription_of(current_tenant.id)
-    return render_template(
-        "backoffice/billing.html",
-        subscription=subscription,
-        plan=subscription.plan if subscription else None,
-        usage=usage(current_tenant.id, subscription.plan) if subscription else [],
-        settings=get_settings(),
     )
