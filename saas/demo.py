@@ -43,6 +43,7 @@ SHOPS: list[dict] = [
         "name": "Acme Outdoor",
         "theme": "base",
         "owner": "owner@acme.example",
+        "billing": "paid",  # on Growth, a month recorded as paid
         "products": [
             ("Trail Backpack 30L", 8900, "Light, roomy and rain-proof."),
             ("Camping Mug", 1450, "Enamel steel, 350 ml."),
@@ -66,6 +67,7 @@ SHOPS: list[dict] = [
         "name": "Pixel Games",
         "theme": "midnight",
         "owner": "owner@pixel.example",
+        "billing": "past_due",  # its trial ended unpaid: the dunning banner shows
         "products": [
             ("Retro Handheld Console", 12900, "400 built-in classics."),
             ("Arcade Stick", 7900, "Sanwa-style buttons."),
@@ -139,6 +141,32 @@ def _fill_shop(spec: dict) -> None:
     db.session.commit()
 
 
+def _bill(tenant: Tenant, state: str | None) -> None:
+    """Show billing's states on the demo (manual billing: there are no Stripe keys)."""
+    from datetime import UTC, datetime, timedelta
+
+    from saas.billing import standing
+    from saas.billing.manual import record_payment
+    from saas.models import Plan
+    from saas.plans import subscription_of
+
+    subscription = subscription_of(tenant.id)
+    if subscription is None or state is None:
+        return
+    actor = ("system", None, "demo")
+    if state == "paid":
+        growth = db.session.scalar(select(Plan).where(Plan.code == "growth"))
+        if growth is not None:
+            subscription.plan_id = growth.id
+            db.session.flush()
+            db.session.refresh(subscription)
+        record_payment(tenant, 1, "demo: paid by bank transfer", actor=actor)
+    elif state == "past_due":
+        ended = datetime.now(UTC) - timedelta(days=3)
+        subscription.trial_ends_at = ended
+        standing.enter_past_due(subscription, ended, actor=actor, reason="demo: trial ended")
+
+
 def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
     """Create what is missing of the demo platform, then yield lines to show the user."""
     from saas.theming import themes
@@ -163,6 +191,7 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
             continue
         tenant = create_tenant(spec["slug"], spec["name"], owner_email=spec["owner"], theme=theme)
         start_trial(tenant)
+        _bill(tenant, spec.get("billing"))
         db.session.commit()
         with tenant_context(tenant):
             _fill_shop(spec)
@@ -185,3 +214,5 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
         yield f"  {'':<17} back office {url}/admin  login {spec['owner']} / {OWNER_PASSWORD}"
     yield "  Shops ship to US, CA, GB, FR, DE and NL; pay by bank transfer or cash on delivery;"
     yield "  discount code WELCOME10. Emails land in each back office's outbox (/admin/outbox)."
+    yield "  Billing is manual (no Stripe keys): Acme pays for Growth, Bloom is on a free trial,"
+    yield "  Pixel's trial ended unpaid (see /admin/billing; the console records payments)."

@@ -97,6 +97,30 @@ def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = 
     if plan.retired:
         raise ActionRefused(f"The plan “{plan.name}” is retired; choose another.")
     subscription = subscription_of(tenant.id)
+    if subscription is not None and subscription.plan_id != plan.id:
+        from saas.billing.limits import downgrade_problems
+        from saas.billing.subscribe import BillingRefused, live_in_stripe
+        from saas.billing.subscribe import change_plan as change_in_stripe
+        from saas.payments.stripe_api import StripeFailure
+
+        problems = downgrade_problems(tenant.id, plan)
+        if problems:
+            raise ActionRefused(
+                f"The shop uses more than “{plan.name}” allows. First: " + " ".join(problems)
+            )
+        if live_in_stripe(subscription):
+            # Stripe bills this shop: the change goes through Stripe (prorated), and its
+            # audit event records the operator.
+            try:
+                change_in_stripe(tenant, plan, subscription.interval, actor=actor)
+            except (BillingRefused, StripeFailure) as error:
+                raise ActionRefused(str(error)) from error
+            audit.record(
+                "tenant.plan_changed", tenant_id=tenant.id, actor=actor, reason=why,
+                new_plan=plan.code, through="stripe",
+            )  # fmt: skip
+            db.session.flush()
+            return
     if subscription is None:
         subscription = start_trial(tenant, plan)
         old_code = None
