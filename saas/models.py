@@ -202,7 +202,11 @@ class Subscription(PlatformModel):
 
     @property
     def price_cents(self) -> int:
-        return self.plan.price_for(self.interval) or self.plan.price_cents
+        """What one period costs (a yearly price the plan no longer lists: 12 months)."""
+        price = self.plan.price_for(self.interval)
+        if price is not None:
+            return price
+        return self.plan.price_cents * (12 if self.interval == BillingInterval.YEAR else 1)
 
 
 class InvoiceStatus(enum.StrEnum):

@@ -16,12 +16,12 @@ def test_a_trial_merchant_subscribes_to_a_paid_plan(
 ):
     expect = playwright_api.expect
     live_server = stripe_live
-    starter = make_plan(app, None, name="Starter", price_cents=900, sort_order=1)
-    growth = make_plan(
-        app, None, name="Growth", price_cents=2900, yearly_price_cents=29000, sort_order=2
+    seedling = make_plan(app, None, name="Seedling", price_cents=900, sort_order=1)
+    orchard = make_plan(
+        app, None, name="Orchard", price_cents=2900, yearly_price_cents=29000, sort_order=2
     )
     shop = make_tenant(owner_email="merchant@example.com")
-    subscribe(app, shop, starter)
+    subscribe(app, shop, seedling)
     owner = make_staff(shop, role="owner")
     host = f"{shop.slug}.localhost"
 
@@ -31,23 +31,23 @@ def test_a_trial_merchant_subscribes_to_a_paid_plan(
     page.get_by_label("Password").fill(owner.password)
     page.get_by_role("button", name="Log in").click()
     page.get_by_role("link", name="Billing").click()
-    expect(page.get_by_role("heading", name="Your plan: Starter")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your plan: Seedling")).to_be_visible()
     expect(page.get_by_text("Free trial", exact=True)).to_be_visible()
 
-    page.get_by_role("link", name="Choose Growth monthly").click()
-    expect(page.get_by_role("heading", name=re.compile("Switch to Growth"))).to_be_visible()
+    page.get_by_role("link", name="Choose Orchard monthly").click()
+    expect(page.get_by_role("heading", name=re.compile("Switch to Orchard"))).to_be_visible()
     page.get_by_role("button", name="Continue to payment").click()
 
     expect(page).to_have_url(re.compile(re.escape(fake_stripe.url("/pay/"))))
     page.get_by_role("button", name="Pay", exact=True).click()
 
-    expect(page.get_by_text("Thank you! Your Growth plan is active.")).to_be_visible()
-    expect(page.get_by_role("heading", name="Your plan: Growth")).to_be_visible()
+    expect(page.get_by_text("Thank you! Your Orchard plan is active.")).to_be_visible()
+    expect(page.get_by_role("heading", name="Your plan: Orchard")).to_be_visible()
     expect(page.get_by_text("Active, in its free trial")).to_be_visible()
     expect(page.get_by_text("Visa •••• 4242")).to_be_visible()
     with app.app_context():
         from saas.plans import subscription_of
 
         sub = subscription_of(shop.id)
-        assert sub.plan_id == growth and sub.stripe_subscription_id
-        assert db.session.get(Plan, growth).stripe_price_month
+        assert sub.plan_id == orchard and sub.stripe_subscription_id
+        assert db.session.get(Plan, orchard).stripe_price_month

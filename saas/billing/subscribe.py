@@ -6,6 +6,10 @@ mode and later changes through the subscription itself (with Stripe's proration)
 without Stripe keys, billing is manual: choosing a plan switches it at once and the
 operator records payments (`saas.billing.manual`).
 
+Changes take a fresh idempotency key per request (the SDK's own retries reuse it); a
+double click is stopped by the subscription row's lock instead: the second request
+waits, then finds the change made ("already on that plan").
+
 A trial keeps its remaining days when the merchant subscribes (Stripe starts charging
 at the trial's end), because asking for a card should not cost a merchant free days.
 
@@ -16,6 +20,7 @@ audits and flushes; the caller commits.
 from __future__ import annotations
 
 import time
+import uuid
 from datetime import timedelta
 from typing import Any
 
@@ -111,8 +116,9 @@ def checkout_url(
         and row.trial_ends_at - standing.now() >= MIN_TRIAL_LEFT
     ):
         trial_end = row.trial_ends_at
-    # One session per shop, plan and quarter hour: a double click opens the same page.
-    bucket = int(time.time() // 900)
+    # One session per shop, plan, previous subscription and quarter hour: a double click
+    # opens the same page; subscribing again after a plan ended opens a new one.
+    bucket = f"{row.stripe_subscription_id or 'first'}-{int(time.time() // 900)}"
     session = stripe_api.create_subscription_checkout(
         customer=customer,
         price=price,
@@ -184,7 +190,7 @@ def change_plan(tenant: Tenant, plan: Plan, interval: str, *, actor: Any = None)
         updated = stripe_api.update_subscription(
             row.stripe_subscription_id,
             {"items": [{"id": items[0]["id"], "price": price}], "proration_behavior": behaviour},
-            idempotency_key=f"plan-change-{row.stripe_subscription_id}-{price}-{_minute()}",
+            idempotency_key=f"plan-change-{row.stripe_subscription_id}-{uuid.uuid4().hex}",
         )
         updated = stripe_api.retrieve_subscription(updated["id"])
         apply_subscription(row, updated, why="plan changed in the back office")
@@ -214,12 +220,6 @@ def change_plan(tenant: Tenant, plan: Plan, interval: str, *, actor: Any = None)
     return message
 
 
-def _minute() -> int:
-    # Keys scoped to the minute: a double click repeats one request, a change made again
-    # later is a new one.
-    return int(time.time() // 60)
-
-
 def _monthly(plan: Plan, interval: str) -> float:
     amount = plan.price_for(interval) or 0
     return amount / 12 if interval == BillingInterval.YEAR else amount
@@ -239,7 +239,7 @@ def set_cancel_at_period_end(tenant: Tenant, cancel: bool, *, actor: Any = None)
         stripe_api.update_subscription(
             row.stripe_subscription_id,
             {"cancel_at_period_end": cancel},
-            idempotency_key=f"cancel-{row.stripe_subscription_id}-{cancel}-{_minute()}",
+            idempotency_key=f"cancel-{row.stripe_subscription_id}-{uuid.uuid4().hex}",
         )
         data = stripe_api.retrieve_subscription(row.stripe_subscription_id)
         apply_subscription(row, data, why="cancelled" if cancel else "resumed")

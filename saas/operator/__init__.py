@@ -23,7 +23,12 @@ login_manager.blueprint_login_views["console"] = "console.login"
 
 # The console's navigation: (endpoint, label, endpoints that count as "in" the section).
 NAV = [
-    ("console.tenants", "Shops", ("console.tenants", "console.tenant", "console.delete_tenant")),
+    (
+        "console.tenants",
+        "Shops",
+        ("console.tenants", "console.tenant", "console.delete_tenant", "console.record_payment"),
+    ),
+    ("console.billing", "Billing", ("console.billing",)),
     ("console.plans", "Plans", ("console.plans", "console.new_plan", "console.edit_plan")),
     ("console.audit", "Audit log", ("console.audit",)),
 ]
@@ -47,6 +52,6 @@ def _console_context() -> dict[str, Any]:
 
 
 # View modules register their routes on `bp` (imported last: they import `bp`).
-from saas.operator import audit_log, auth, plans, tenants  # noqa: E402
+from saas.operator import audit_log, auth, billing, plans, tenants  # noqa: E402
 
-__all__ = ["audit_log", "auth", "bp", "plans", "tenants"]
+__all__ = ["audit_log", "auth", "billing", "bp", "plans", "tenants"]

@@ -167,6 +167,9 @@ def render_tenant(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> Any:
+    # Imported here: the billing views import this module's action helpers.
+    from saas.operator.billing import tenant_billing
+
     events = db.session.scalars(
         select(AuditEvent)
         .where(AuditEvent.tenant_id == tenant.id)
@@ -178,6 +181,7 @@ def render_tenant(
         tenant=tenant,
         subscription=tenant.subscription,
         facts=_shop_facts(tenant),
+        billing=tenant_billing(tenant),
         events=events,
         plan_options=[
             (p.id, f"{p.name} — {format_money(p.price_cents, p.currency.upper())}/month")

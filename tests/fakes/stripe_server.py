@@ -5,13 +5,19 @@ bracketed keys, `Authorization: Bearer <secret key>`, `Stripe-Account`,
 `Idempotency-Key`; JSON objects and errors in Stripe's shapes) for what the platform
 uses so far:
 
-* Checkout (mode=payment): `POST /v1/checkout/sessions`, `GET /v1/checkout/sessions/{id}`,
-  `POST /v1/checkout/sessions/{id}/expire`, and a hosted payment page `GET /pay/{id}`
-  with "Pay", "Pay with a declined card" and "Cancel" buttons;
+* Checkout (mode=payment and mode=subscription): `POST /v1/checkout/sessions`,
+  `GET /v1/checkout/sessions/{id}`, `POST /v1/checkout/sessions/{id}/expire`, and a
+  hosted payment page `GET /pay/{id}` with "Pay", "Pay with a declined card" and
+  "Cancel" buttons;
 * `GET /v1/payment_intents/{id}`, `GET /v1/charges/{id}`, `POST /v1/refunds`,
   `GET /v1/refunds/{id}`;
 * Connect OAuth: `GET /oauth/authorize` (a page with "Authorize" and "Deny"),
-  `POST /oauth/token`, `POST /oauth/deauthorize`.
+  `POST /oauth/token`, `POST /oauth/deauthorize`;
+* Billing (in `tests/fakes/stripe_billing.py`, which `FakeStripe` inherits): customers,
+  payment methods, products, prices, subscriptions (update with prorations, cancel),
+  invoices with hosted pages and PDFs, and the customer portal (`POST
+  /v1/billing_portal/sessions`, a page `GET /portal/{id}` with "Update card" and
+  "Cancel plan").
 
 Objects live in memory, per fake instance and per account: a request with
 `Stripe-Account: acct_x` sees only acct_x's objects (another's answer 404, as on
@@ -31,12 +37,15 @@ locks cannot deadlock on its own webhook; `wait_for_webhooks()` waits for them.
 
 Test helpers: `make_event`, `signature_header`, `deliver` (with a stale timestamp, a
 wrong secret or a forged header), `deliver_concurrently`, `send_event`, `pay`,
-`expire_session`, `connect_account`, `revoke_account`.
+`expire_session`, `connect_account`, `revoke_account`; for Billing `renew`,
+`retry_invoice`, `decline_cards`, `update_card`, `trial_will_end`, `mutate` (drift with
+no event) and the getters `subscription`, `invoice`, `customer`.
 
-Extending for Billing (customers, prices, subscriptions, invoices, the portal): add
-routes to `_routes()` and handlers in the same pattern: validate with `_require` /
-`_reject_unknown`, keep objects in `Account.objects[<kind>]`, answer `_json(...)`,
-raise `ApiError` for Stripe-shaped errors, emit events with `_emit(...)`.
+Extending: add routes to `_routes()` and handlers in the same pattern: validate with
+`_require` / `_reject_unknown`, keep objects in `Account.objects[<kind>]`, return the
+answer (or raise `ApiError` for Stripe-shaped errors), and queue the events an API call
+causes on `_outbox` (sent from the background) or send a page's or helper's with
+`_send_or_hold` after releasing `_lock`.
 
 By hand (then run the app with the printed settings):
 
@@ -48,6 +57,7 @@ from __future__ import annotations
 
 import argparse
 import contextlib
+import copy
 import hashlib
 import hmac
 import html
@@ -68,6 +78,8 @@ from werkzeug.exceptions import HTTPException, NotFound
 from werkzeug.routing import Map, Rule
 from werkzeug.serving import WSGIRequestHandler, make_server
 from werkzeug.wrappers import Request, Response
+
+from tests.fakes.stripe_billing import BillingMixin
 
 API_VERSION = "2026-10-28.endive"
 SECRET_KEY = "sk_test_fake_platform_key"
@@ -250,7 +262,7 @@ def app_target(app: Any, host: str = "localhost", path: str = "/webhooks/stripe"
     return post
 
 
-class FakeStripe:
+class FakeStripe(BillingMixin):
     """One fake Stripe with its own keys, accounts and objects (see the module docstring)."""
 
     def __init__(
@@ -278,6 +290,7 @@ class FakeStripe:
         self._outbox: queue.Queue[dict[str, Any]] = queue.Queue()
         self._server: Any = None
         self.base_url = ""
+        self._init_billing()
         self.url_map = Map(self._routes())
 
     # --- running ----------------------------------------------------------------------
@@ -285,7 +298,10 @@ class FakeStripe:
     def start(self, host: str = "127.0.0.1", port: int = 0) -> FakeStripe:
         self._server = make_server(host, port, self, threaded=True, request_handler=_Quiet)
         self.base_url = f"http://{host}:{self._server.server_port}"
-        threading.Thread(target=self._server.serve_forever, daemon=True).start()
+        # A short poll interval lets `stop()` return at once (tests start their own fakes).
+        threading.Thread(
+            target=self._server.serve_forever, kwargs={"poll_interval": 0.05}, daemon=True
+        ).start()
         threading.Thread(target=self._deliver_outbox, daemon=True).start()
         return self
 
@@ -325,6 +341,7 @@ class FakeStripe:
             Rule("/oauth/deauthorize", methods=["POST"], endpoint="oauth_deauthorize"),
             Rule("/pay/<sid>", methods=["GET"], endpoint="pay_page"),
             Rule("/pay/<sid>", methods=["POST"], endpoint="pay_action"),
+            *self._billing_routes(),
         ]
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Iterable[bytes]:
@@ -436,13 +453,14 @@ class FakeStripe:
     _INTENT_DATA_PARAMS = ("metadata", "application_fee_amount", "description", "receipt_email")
 
     def create_session(self, space: Account, params: dict[str, Any]) -> dict[str, Any]:
-        _reject_unknown(params, self._SESSION_PARAMS)
         mode = _require(params, "mode")
+        if mode == "subscription":
+            return self._create_subscription_session(space, params)
+        _reject_unknown(params, self._SESSION_PARAMS)
         if mode != "payment":
             raise ApiError(
                 400,
-                f"The fake Stripe supports mode=payment only, not {mode!r} (Billing comes "
-                "later: extend tests/fakes/stripe_server.py).",
+                f"The fake Stripe supports mode=payment and mode=subscription, not {mode!r}.",
                 param="mode",
             )
         items = _require(params, "line_items")
@@ -568,6 +586,8 @@ class FakeStripe:
                     "has_more": False,
                     "url": f"/v1/checkout/sessions/{session['id']}/line_items",
                 }
+            elif path in ("customer", "subscription", "invoice") and path in session:
+                self._expand_path(space, shown, [path], path)
         return shown
 
     def get_session(self, space: Account, params: dict[str, Any], sid: str) -> dict[str, Any]:
@@ -688,13 +708,15 @@ class FakeStripe:
             for line in lines
         )
         email = html.escape(session["customer_email"] or "")
+        with self._lock:
+            plan = self._plan_note(space, session)
         alert = f'<p role="alert" class="error">{html.escape(error)}</p>' if error else ""
         body = f"""
 <p>Fake Stripe Checkout for account {html.escape(space.id or "platform")}.</p>
 <table><thead><tr><th scope="col">Item</th><th scope="col">Quantity</th>
 <th scope="col">Amount</th></tr></thead><tbody>{rows}</tbody></table>
 <p>Total: <strong id="total">{_money(session["amount_total"], session["currency"])}</strong></p>
-{alert}
+{plan}{alert}
 <form method="post">
   <label for="email">Email</label>
   <input id="email" name="email" type="email" value="{email or "shopper@example.com"}">
@@ -725,6 +747,8 @@ class FakeStripe:
 
     def pay(self, session_id: str, *, email: str | None = None, name: str = "Sam Shopper") -> str:
         """Complete a session as "Pay" does; returns the success URL to send the browser to."""
+        if self.session(session_id)["mode"] == "subscription":
+            return self._pay_subscription(session_id, email=email, name=name)
         with self._lock:
             space, session = self._find_session(session_id)
             if session["status"] != "open" or session["expires_at"] < time.time():
@@ -1064,10 +1088,11 @@ class FakeStripe:
             return dict(self._find_session(session_id)[1])
 
     def objects(self, kind: str, account_id: str | None = None) -> list[dict[str, Any]]:
-        """Every object of `kind` ("checkout.session", "refund", ...) in an account."""
+        """Every object of `kind` ("checkout.session", "refund", "customer", "price",
+        "subscription", "invoice", ...) in an account, oldest first."""
         with self._lock:
             space = self._platform if account_id is None else self._accounts[account_id]
-            return [dict(o) for o in space.table(kind).values()]
+            return [copy.deepcopy(o) for o in space.table(kind).values()]
 
 
 # --- small HTTP helpers ---------------------------------------------------------------
@@ -1119,4 +1144,7 @@ def main() -> None:
 
 
 if __name__ == "__main__":
-    main()
+    # Run the importable copy of this module: the one whose ApiError stripe_billing raises.
+    from tests.fakes import stripe_server
+
+    stripe_server.main()
