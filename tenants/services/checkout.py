@@ -243,7 +243,9 @@ def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: 
     held until `reserved_until`); the URL of Stripe's page. One line for the order's
     total: discounts and included taxes are already in it, and Stripe takes no
     negative lines. The order's id rides in the metadata for the webhook."""
+    from saas.billing.fees import transaction_fee
     from saas.payments import stripe_api
+    from saas.tenancy import current_tenant
 
     session_ = stripe_api.create_checkout_session(
         account_id,
@@ -255,6 +257,7 @@ def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: 
         expires_at=order.reserved_until,
         customer_email=order.email,
         client_reference_id=str(order.id),
+        application_fee_amount=transaction_fee(current_tenant.id, order.total_cents),
     )
     order.stripe_checkout_session_id = session_.id
     db.session.commit()
