@@ -280,10 +280,56 @@ def backoffice_pages(app: Any, shop: Showcase) -> dict[str, str]:
         "back office: shipping": get(client, "/admin/settings/shipping"),
         "back office: taxes": get(client, "/admin/settings/taxes"),
     }
+    pages |= billing_pages(app, client, shop)
     assert "Trail Jacket" in pages["back office: product edit"]
     assert client.post("/admin/themes/preview").status_code in {302, 303}
     pages["storefront: theme preview bar"] = get(client, "/")
     assert "unpublished theme changes" in pages["storefront: theme preview bar"]
+    return pages
+
+
+def billing_pages(app: Any, client: Any, shop: Showcase) -> dict[str, str]:
+    """The billing page on a trial with an invoice and an overdue banner, and its
+    confirmation pages."""
+    from datetime import UTC, datetime
+
+    from saas.billing import standing
+    from saas.models import Invoice, Plan, Tenant
+    from saas.plans import start_trial, subscription_of
+
+    with app.app_context():
+        tenant = db.session.get(Tenant, shop.tenant.id)
+        subscription = subscription_of(tenant.id) or start_trial(tenant)
+        now = datetime.now(UTC)
+        db.session.add(
+            Invoice(
+                tenant_id=tenant.id,
+                number="ABC-0001",
+                status="open",
+                description="Starter plan",
+                amount_due_cents=900,
+                amount_paid_cents=0,
+                currency="usd",
+                attempt_count=1,
+                hosted_url="https://invoice.stripe.com/i/abc",
+                pdf_url="https://pay.stripe.com/invoice/abc/pdf",
+                issued_at=now,
+            )
+        )
+        standing.enter_past_due(subscription, now, actor=("system", None, "test"), reason="t")
+        db.session.commit()
+        code = db.session.scalars(select(Plan.code).where(Plan.retired_at.is_(None))).first()
+    pages = {
+        "back office: billing": get(client, "/admin/billing"),
+        "back office: billing plan": get(client, f"/admin/billing/plan?plan={code}&interval=month"),
+        "back office: billing cancel": get(client, "/admin/billing/cancel"),
+    }
+    assert "ABC-0001" in pages["back office: billing"]
+    assert "payment is overdue" in pages["back office: billing"]
+    with app.app_context():  # the rest of the module sees the shop as it was
+        tenant = db.session.get(Tenant, shop.tenant.id)
+        standing.settle(subscription_of(tenant.id), actor=("system", None, "test"), reason="t")
+        db.session.commit()
     return pages
 
 
@@ -327,7 +373,7 @@ def test_platform_pages_are_valid_html(messages: dict[str, list[Any]]) -> None:
 
 def test_backoffice_pages_are_valid_html(messages: dict[str, list[Any]]) -> None:
     names = [name for name in messages if name.startswith(("back office: ", "storefront: "))]
-    assert len(names) == 12
+    assert len(names) == 15
     assert_valid(messages, names)
 
 
