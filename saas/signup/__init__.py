@@ -10,7 +10,7 @@ from sqlalchemy import select
 
 from saas.cache import redis_client
 from saas.db import db
-from saas.models import Tenant, TenantStatus
+from saas.models import FEATURE_LABELS, Tenant, TenantStatus
 from saas.plans import offered_plans
 from saas.ratelimit import limiter
 from saas.signup.service import SignupFailed, SignupRequest, check_slug, sign_up, suggest_slug
@@ -36,12 +36,16 @@ def landing() -> str:
         )
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     links = [(s, absolute_url(app, shop_host(app, s.slug))) for s in shops]
-    return render_template("platform/landing.html", shops=links, plans=offered_plans())
+    return render_template(
+        "platform/landing.html", shops=links, plans=offered_plans(), feature_labels=FEATURE_LABELS
+    )
 
 
 @bp.get("/pricing")
 def pricing() -> str:
-    return render_template("platform/pricing.html", plans=offered_plans())
+    return render_template(
+        "platform/pricing.html", plans=offered_plans(), feature_labels=FEATURE_LABELS
+    )
 
 
 def _signup_form(req: SignupRequest, errors: dict[str, str], status: int = 200) -> Any:
