@@ -6,23 +6,31 @@ trial of the default plan.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import func, select
 
+# `Usage` and `usage` live with the other limits in saas.billing.limits (kept importable
+# from here for the pages that show usage).
+from saas.billing.limits import Usage as Usage
+from saas.billing.limits import usage as usage
 from saas.db import db
-from saas.models import Plan, Subscription, SubscriptionStatus, Tenant
+from saas.models import Feature, Plan, Subscription, SubscriptionStatus, Tenant
 
+_STARTER_FEATURES = [Feature.DISCOUNT_CODES.value, Feature.CUSTOM_DOMAIN.value]
+_GROWTH_FEATURES = [*_STARTER_FEATURES, Feature.ABANDONED_CHECKOUT_EMAILS.value]
 # The plans a fresh platform starts with (`flask db upgrade` leaves plans alone;
-# `seed_default_plans` adds these when there are none).
+# `seed_default_plans` adds these when there are none). Yearly: ten months' price.
 DEFAULT_PLANS = [
-    dict(code="starter", name="Starter", price_cents=900, trial_days=14, max_products=50,
-         max_staff=2, max_domains=1, transaction_fee_bps=200, is_default=True, sort_order=1),
-    dict(code="growth", name="Growth", price_cents=2900, trial_days=14, max_products=1000,
-         max_staff=5, max_domains=3, transaction_fee_bps=100, sort_order=2),
-    dict(code="pro", name="Pro", price_cents=7900, trial_days=14, max_products=None,
-         max_staff=15, max_domains=10, transaction_fee_bps=50, sort_order=3),
+    dict(code="starter", name="Starter", price_cents=900, yearly_price_cents=9000,
+         trial_days=14, max_products=50, max_staff=2, max_domains=1, max_storage_mb=1024,
+         features=_STARTER_FEATURES, transaction_fee_bps=200, is_default=True, sort_order=1),
+    dict(code="growth", name="Growth", price_cents=2900, yearly_price_cents=29000,
+         trial_days=14, max_products=1000, max_staff=5, max_domains=3, max_storage_mb=10240,
+         features=_GROWTH_FEATURES, transaction_fee_bps=100, sort_order=2),
+    dict(code="pro", name="Pro", price_cents=7900, yearly_price_cents=79000,
+         trial_days=14, max_products=None, max_staff=15, max_domains=10, max_storage_mb=None,
+         features=[f.value for f in Feature], transaction_fee_bps=50, sort_order=3),
 ]  # fmt: skip
 
 
@@ -78,45 +86,3 @@ def start_trial(tenant: Tenant, plan: Plan | None = None) -> Subscription:
 
 def subscription_of(tenant_id: int) -> Subscription | None:
     return db.session.scalar(select(Subscription).where(Subscription.tenant_id == tenant_id))
-
-
-@dataclass(frozen=True)
-class Usage:
-    """How much of one plan limit a shop uses. `limit` None: unlimited."""
-
-    label: str
-    used: int
-    limit: int | None
-
-    @property
-    def over(self) -> bool:
-        return self.limit is not None and self.used > self.limit
-
-    @property
-    def at_limit(self) -> bool:
-        return self.limit is not None and self.used >= self.limit
-
-
-def usage(tenant_id: int, plan: Plan) -> list[Usage]:
-    """The shop's use of each limit of `plan`: products, staff seats, custom domains."""
-    from saas.models import Domain
-    from saas.tenancy import tenant_context
-    from tenants.models import Product, Staff, StaffStatus
-
-    tenant = db.session.get(Tenant, tenant_id)
-    if tenant is None:
-        return []
-    domains = db.session.scalar(select(func.count(Domain.id)).where(Domain.tenant_id == tenant_id))
-    with tenant_context(tenant):
-        products = db.session.scalar(select(func.count(Product.id))) or 0
-        staff = (
-            db.session.scalar(
-                select(func.count(Staff.id)).where(Staff.status != StaffStatus.DISABLED)
-            )
-            or 0
-        )
-    return [
-        Usage("Products", products, plan.max_products),
-        Usage("Staff seats", staff, plan.max_staff),
-        Usage("Custom domains", domains or 0, plan.max_domains),
-    ]

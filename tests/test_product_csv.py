@@ -421,9 +421,11 @@ def test_plan_limit_is_checked_at_preview(app, make_tenant, staff_client):
     )
     _, page = preview(staff_client(tenant, permissions=["products"]), body)
     assert (
-        "This file would add 2 new products, but your Tiny plan allows 2 and your catalog "
-        "has 1. Change your plan, or import fewer new products."
+        "This file would add 2 products to your catalog, but your Tiny plan allows 2 and your "
+        "catalog has 1: 1 too many (the first over the limit is “three”, row 3)."
     ) in page
+    assert "Import at most 1 new product, or archive products you no longer sell." in page
+    assert '<a href="/admin/billing">Upgrade your plan</a> to add more products.' in page
     assert '<button type="submit">Import' not in page
 
 
@@ -702,7 +704,10 @@ def test_a_plan_limit_reached_after_the_preview_fails_the_import(app, make_tenan
     work(app)
     run = run_row(app, tenant, run_id)
     assert run.status == "failed"
-    assert "your Tiny plan allows 3 and your catalog has 2" in run.failure
+    assert "would now take the catalog over your plan's product limit" in run.failure
+    [problem] = run.problems
+    assert "your Tiny plan allows 3 and your catalog has 2: 1 too many" in problem["message"]
+    assert problem["upgrade"] == "add more products"
     assert catalog_state(app, tenant) == before
 
 

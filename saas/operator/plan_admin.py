@@ -3,12 +3,16 @@
 Amounts are typed the way people write them (9.99, 2.5 %) and stored as integers
 (cents, basis points). Exactly one plan is the default: setting a new one unsets the
 old one in the same transaction (a partial unique index backs this up).
+
+A plan's Stripe prices (`stripe_price_month`, `stripe_price_year`) were made for its
+amounts at the time: changing an amount (or the currency) clears them, and the next
+subscription gets a price at the new amount (saas/billing/prices.py).
 """
 
 from __future__ import annotations
 
 import re
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from decimal import Decimal, InvalidOperation
 from typing import Any
@@ -17,7 +21,7 @@ from sqlalchemy import func, select, update
 
 from saas import audit
 from saas.db import db
-from saas.models import Plan
+from saas.models import Feature, Plan
 
 CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_PRICE = Decimal("100000")
@@ -26,11 +30,13 @@ FIELDS = (
     "code",
     "name",
     "price",
+    "yearly_price",
     "currency",
     "trial_days",
     "max_products",
     "max_staff",
     "max_domains",
+    "max_storage_mb",
     "fee_percent",
     "sort_order",
 )
@@ -38,7 +44,11 @@ LIMIT_FIELDS = {
     "max_products": "Products",
     "max_staff": "Staff seats",
     "max_domains": "Custom domains",
+    "max_storage_mb": "Storage",
 }
+# Sent with the feature checkboxes: a post without it (an older form, a script) leaves
+# the plan's features as they are, rather than reading "no box ticked" as "none".
+FEATURES_SHOWN = "features_shown"
 
 
 class PlanRefused(ValueError):
@@ -53,6 +63,7 @@ class PlanForm:
     is_default: bool
     values: dict[str, Any]
     errors: dict[str, str]
+    features: list[str] = field(default_factory=lambda: [f.value for f in Feature])
 
     @classmethod
     def from_plan(cls, plan: Plan | None) -> PlanForm:
@@ -67,16 +78,27 @@ class PlanForm:
         raw = {
             "code": plan.code,
             "name": plan.name,
-            "price": f"{Decimal(plan.price_cents).scaleb(-2):.2f}",
+            "price": _amount(plan.price_cents),
+            "yearly_price": _amount(plan.yearly_price_cents),
             "currency": plan.currency,
             "trial_days": str(plan.trial_days),
-            "max_products": "" if plan.max_products is None else str(plan.max_products),
-            "max_staff": "" if plan.max_staff is None else str(plan.max_staff),
-            "max_domains": "" if plan.max_domains is None else str(plan.max_domains),
             "fee_percent": _trim(Decimal(plan.transaction_fee_bps).scaleb(-2)),
             "sort_order": str(plan.sort_order),
         }
-        return cls(raw, plan.is_default, {}, {})
+        for name in LIMIT_FIELDS:
+            limit = getattr(plan, name)
+            raw[name] = "" if limit is None else str(limit)
+        return cls(raw, plan.is_default, {}, {}, _known_features(plan.features or []))
+
+
+def _amount(cents: int | None) -> str:
+    return "" if cents is None else f"{Decimal(cents).scaleb(-2):.2f}"
+
+
+def _known_features(chosen: Any) -> list[str]:
+    """The Feature values among `chosen`, in the order of `Feature`."""
+    picked = {str(c) for c in chosen}
+    return [f.value for f in Feature if f.value in picked]
 
 
 def _trim(value: Decimal) -> str:
@@ -128,17 +150,19 @@ def read_form(form: Any, plan: Plan | None = None) -> PlanForm:
         errors["name"] = "Keep the name under 100 characters."
     values["name"] = name
 
-    price = _decimal(raw["price"]) if raw["price"] else None
     if not raw["price"]:
         errors["price"] = "Enter the monthly price, for example 29.00 (0 for free)."
-    elif price is None:
-        errors["price"] = "Enter the price as a number, for example 29.00."
-    elif price < 0 or price > MAX_PRICE:
-        errors["price"] = f"The price must be between 0 and {MAX_PRICE:,}."
-    elif price != price.quantize(Decimal("0.01")):
-        errors["price"] = "Use at most two decimals (cents)."
+    elif (problem := _price_problem(raw["price"])) is not None:
+        errors["price"] = problem
     else:
-        values["price_cents"] = int(price * 100)
+        values["price_cents"] = _cents(raw["price"])
+
+    values["yearly_price_cents"] = None  # blank: sold by the month only
+    if raw["yearly_price"]:
+        if (problem := _price_problem(raw["yearly_price"], "290.00")) is not None:
+            errors["yearly_price"] = f"Yearly price: {problem[0].lower()}{problem[1:]}"
+        else:
+            values["yearly_price_cents"] = _cents(raw["yearly_price"])
 
     if not re.fullmatch(r"[a-z]{3}", raw["currency"]):
         errors["currency"] = "Enter a three-letter currency code, for example usd."
@@ -149,17 +173,28 @@ def read_form(form: Any, plan: Plan | None = None) -> PlanForm:
         errors["trial_days"] = "Enter a whole number of days from 0 to 365 (0: no trial)."
     values["trial_days"] = trial
 
-    for field, label in LIMIT_FIELDS.items():
-        if not raw[field]:
-            values[field] = None  # unlimited
+    for name, label in LIMIT_FIELDS.items():
+        if not raw[name]:
+            values[name] = None  # unlimited
             continue
-        limit = _whole(raw[field], 0, MAX_LIMIT)
+        limit = _whole(raw[name], 0, MAX_LIMIT)
         if limit is None:
-            errors[field] = (
-                f"{label}: enter a whole number from 0 to {MAX_LIMIT:,}, or leave it blank "
-                "for unlimited."
+            unit = " of MB" if name == "max_storage_mb" else ""
+            errors[name] = (
+                f"{label}: enter a whole number{unit} from 0 to {MAX_LIMIT:,}, or leave it "
+                "blank for unlimited."
             )
-        values[field] = limit
+        values[name] = limit
+
+    chosen = form.getlist("features") if hasattr(form, "getlist") else []
+    features = _known_features(chosen)
+    if form.get(FEATURES_SHOWN):
+        values["features"] = features
+    elif plan is not None:  # no checkboxes in this post: keep the plan's features
+        features = _known_features(plan.features or [])
+    else:
+        features = [f.value for f in Feature]
+        values["features"] = features
 
     fee = _decimal(raw["fee_percent"] or "0")
     if fee is None:
@@ -180,7 +215,24 @@ def read_form(form: Any, plan: Plan | None = None) -> PlanForm:
     if is_default and plan is not None and plan.retired:
         errors["is_default"] = "A retired plan cannot be the default; put it back on offer first."
     values["is_default"] = is_default
-    return PlanForm(raw, is_default, values, errors)
+    return PlanForm(raw, is_default, values, errors, features)
+
+
+def _price_problem(text: str, example: str = "29.00") -> str | None:
+    price = _decimal(text)
+    if price is None:
+        return f"Enter the price as a number, for example {example}."
+    if price < 0 or price > MAX_PRICE:
+        return f"The price must be between 0 and {MAX_PRICE:,}."
+    if price != price.quantize(Decimal("0.01")):
+        return "Use at most two decimals (cents)."
+    return None
+
+
+def _cents(text: str) -> int:
+    price = _decimal(text)
+    assert price is not None
+    return int(price * 100)
 
 
 def _make_default(plan_id: int | None) -> None:
@@ -208,6 +260,13 @@ def save_plan(form: PlanForm, plan: Plan | None, *, actor: Any) -> Plan:
         for key, value in values.items()
         if getattr(plan, key) != value
     }
+    # Stripe prices are made for one amount in one currency: a new amount needs a new one.
+    if {"price_cents", "currency"} & changes.keys() and plan.stripe_price_month:
+        changes["stripe_price_month"] = [plan.stripe_price_month, None]
+        plan.stripe_price_month = None
+    if {"yearly_price_cents", "currency"} & changes.keys() and plan.stripe_price_year:
+        changes["stripe_price_year"] = [plan.stripe_price_year, None]
+        plan.stripe_price_year = None
     for key, value in values.items():
         setattr(plan, key, value)
     db.session.flush()
@@ -248,11 +307,14 @@ def _public(plan: Plan) -> dict[str, Any]:
     return {
         "name": plan.name,
         "price_cents": plan.price_cents,
+        "yearly_price_cents": plan.yearly_price_cents,
         "currency": plan.currency,
         "trial_days": plan.trial_days,
         "max_products": plan.max_products,
         "max_staff": plan.max_staff,
         "max_domains": plan.max_domains,
+        "max_storage_mb": plan.max_storage_mb,
+        "features": list(plan.features or []),
         "transaction_fee_bps": plan.transaction_fee_bps,
         "is_default": plan.is_default,
     }

@@ -10,9 +10,10 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from saas.db import db
-from saas.models import Plan
+from saas.models import FEATURE_LABELS, Feature, Plan
 from saas.operator import bp
 from saas.operator.plan_admin import (
+    FEATURES_SHOWN,
     LIMIT_FIELDS,
     PlanForm,
     PlanRefused,
@@ -36,12 +37,23 @@ def plans() -> str:
     rows = db.session.scalars(
         select(Plan).order_by(Plan.retired_at.is_not(None), Plan.sort_order, Plan.id)
     ).all()
-    return render_template("console/plans.html", plans=rows, subscribers=subscriber_counts())
+    return render_template(
+        "console/plans.html",
+        plans=rows,
+        subscribers=subscriber_counts(),
+        features=list(Feature),
+        feature_labels=FEATURE_LABELS,
+    )
 
 
 def _form_page(form: PlanForm, plan: Plan | None, status: int = 200) -> Any:
     return render_template(
-        "console/plan_form.html", form=form, plan=plan, limit_fields=LIMIT_FIELDS
+        "console/plan_form.html",
+        form=form,
+        plan=plan,
+        limit_fields=LIMIT_FIELDS,
+        features=[(f.value, FEATURE_LABELS[f]) for f in Feature],
+        features_shown=FEATURES_SHOWN,
     ), status
 
 

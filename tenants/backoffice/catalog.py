@@ -7,8 +7,11 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
+from markupsafe import Markup
 
 from saas import audit
+from saas.billing import limits
+from saas.billing.limits import Limit
 from saas.db import db
 from saas.jobs import enqueue
 from saas.paging import Page, paginate
@@ -67,6 +70,10 @@ def products_bulk() -> Any:
         return render_template("backoffice/products_archive.html", products=chosen)
     try:
         changed = catalog.bulk_update(ids, action, request.form.get("tag", ""))
+    except catalog.ProductLimitReached as full:
+        db.session.rollback()
+        flash(full.problem.html(), "error")
+        return redirect(back)
     except catalog.ProductError as error:
         db.session.rollback()
         flash(str(error))
@@ -109,9 +116,15 @@ def product_new() -> Any:
         values=values,
         errors=errors,
         currency=currency,
-        limit_problem=errors.get("form") or catalog.product_limit_problem(current_tenant.id),
+        limit_problem=errors.get("form") or _limit_notice(),
         statuses=catalog.FORM_STATUSES,
     ), status
+
+
+def _limit_notice() -> Markup | None:
+    """Said before the merchant types anything: the plan has no room for a product."""
+    problem = limits.limit_problem(current_tenant.id, Limit.PRODUCTS)
+    return problem.html() if problem else None
 
 
 # --- the product page -------------------------------------------------------------
@@ -265,16 +278,21 @@ def product_image_upload(product_id: int) -> Any:
     product = _product(product_id)
     alt = request.form.get("alt", "")
     upload = request.files.get("image")
-    try:
-        image = images.add_image(product, upload.stream if upload else None, alt)
-    except images.ImageError as error:
+    errors: dict[str, str] = {}
+    size = limits.upload_size(upload.stream if upload else None)
+    if 0 < size <= images.MAX_IMAGE_BYTES:  # (larger ones are refused for their size)
+        problem = limits.limit_problem(current_tenant.id, Limit.STORAGE, size, lock=True)
+        if problem is not None:
+            errors["image"] = problem.html()
+    if not errors:
+        try:
+            image = images.add_image(product, upload.stream if upload else None, alt)
+        except images.ImageError as error:
+            errors[error.field] = str(error)
+    if errors:
         db.session.rollback()
         return _render(
-            _product(product_id),
-            form="images",
-            values={"alt": alt},
-            errors={error.field: str(error)},
-            status=400,
+            _product(product_id), form="images", values={"alt": alt}, errors=errors, status=400
         )
     audit.record("product.image_added", product_id=product.id, image_id=image.id)
     db.session.commit()

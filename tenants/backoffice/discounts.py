@@ -70,6 +70,7 @@ def discounts_list() -> Any:
         status_options=list(service.STATUS_FILTERS.items()),
         zone=shop_zone(settings),
         currency=settings.currency,
+        code_problem=service.code_problem(),
     )
 
 
@@ -90,6 +91,7 @@ def _form(
         status_label=service.STATUS_LABELS[state] if state else "",
         status_class=STATUS_CLASSES[state] if state else "",
         gives=service.describe(discount, settings.currency) if discount is not None else "",
+        code_problem=service.code_problem(),
     ), status
 
 
@@ -151,6 +153,9 @@ def discount_edit(discount_id: int) -> Any:
 
 def _set_active(discount_id: int, active: bool) -> Any:
     discount = _discount(discount_id)
+    if active and discount.code and (problem := service.code_problem()):
+        flash(problem.html(), "error")  # the plan has no discount codes: it stays off
+        return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
     if discount.active != active:
         discount.active = active
         audit.record(

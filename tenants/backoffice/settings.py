@@ -1,4 +1,5 @@
-"""Shop settings: name, contact, currency, timezone, address, logo, storefront password, launch."""
+"""Shop settings: name, contact, currency, timezone, address, logo, storefront password,
+launch; whether the plan sends abandoned-checkout emails."""
 
 from __future__ import annotations
 
@@ -8,10 +9,15 @@ from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
 from saas.auth import safe_next
+from saas.billing import limits
+from saas.billing.limits import Limit, LimitProblem
 from saas.db import db
+from saas.models import Feature
+from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.models import Area
+from tenants.services import media, recovery
 from tenants.services import shop_settings as service
 
 
@@ -26,7 +32,29 @@ def _page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
         currencies=[(code, f"{code} — {label}") for code, label in service.CURRENCIES],
         countries=service.COUNTRIES,
         timezones=[(zone, zone.replace("_", " ")) for zone in service.timezones()],
+        recovery_problem=limits.feature_problem(
+            current_tenant.id, Feature.ABANDONED_CHECKOUT_EMAILS
+        ),
+        recovery_delay=int(recovery.ABANDONED_AFTER.total_seconds() // 3600),
     ), status
+
+
+def _logo_storage_problem(upload: FileStorage) -> LimitProblem | None:
+    """Whether the plan's storage has room for this logo (it replaces the current one).
+
+    Locks the shop's subscription row until the transaction ends (see saas.billing.limits).
+    """
+    size = limits.upload_size(upload.stream)
+    if not 0 < size <= media.MAX_LOGO_BYTES:  # (empty or too large: refused for that)
+        return None
+    current = service.get_settings().logo_file
+    replaced = 0
+    if current:
+        try:
+            replaced = (media.media_dir() / current).stat().st_size
+        except OSError:
+            replaced = 0
+    return limits.limit_problem(current_tenant.id, Limit.STORAGE, size - replaced, lock=True)
 
 
 @bp.route("/settings", methods=["GET", "POST"])
@@ -37,11 +65,16 @@ def settings() -> Any:
     upload: FileStorage | None = request.files.get("logo")
     if upload is not None and not upload.filename:  # the file field left empty
         upload = None
+    remove_logo = request.form.get("remove_logo") == "1"
+    if upload is not None and not remove_logo and (problem := _logo_storage_problem(upload)):
+        db.session.rollback()
+        values = {f: request.form.get(f, "") for f in service.FIELDS}
+        return _page(values, {"logo": problem.html()}, 400)
     try:
         update = service.update_settings(
             request.form,
             logo=upload.stream if upload is not None else None,
-            remove_logo=request.form.get("remove_logo") == "1",
+            remove_logo=remove_logo,
             storefront_password=request.form.get("storefront_password", ""),
             clear_storefront_password=request.form.get("clear_storefront_password") == "1",
         )

@@ -14,8 +14,11 @@ from typing import Any
 
 from sqlalchemy import Select, any_, delete, func, literal, select
 
+from saas.billing import limits
+from saas.billing.limits import Limit, LimitProblem
 from saas.db import db
 from saas.money import ZERO_DECIMAL
+from saas.tenancy import current_tenant
 from tenants.models import (
     Product,
     ProductOption,
@@ -197,27 +200,27 @@ def product_limit_problem(tenant_id: int, *, lock: bool = False) -> str | None:
     """Why the shop cannot add another product under its plan; None if it can.
 
     With `lock`, the shop's subscription row is locked until the transaction ends, so two
-    products added at once cannot both squeeze under the limit.
+    products added at once cannot both squeeze under the limit (see saas.billing.limits,
+    which counts: archived products do not).
     """
-    from saas.models import Subscription
-    from saas.plans import subscription_of
+    problem = limits.limit_problem(tenant_id, Limit.PRODUCTS, lock=lock)
+    return str(problem) if problem else None
 
-    subscription = subscription_of(tenant_id)
-    if subscription is None or subscription.plan.max_products is None:
-        return None
-    if lock:
-        db.session.execute(
-            select(Subscription.id).where(Subscription.id == subscription.id).with_for_update()
-        )
-    limit = subscription.plan.max_products
-    count = db.session.scalar(select(func.count()).select_from(Product)) or 0
-    if count < limit:
-        return None
-    return (
-        f"Your {subscription.plan.name} plan allows {limit} "
-        f"product{'' if limit == 1 else 's'}, and your catalog has {count}. "
-        "Change your plan to add more."
-    )
+
+class ProductLimitReached(ProductError):
+    """The plan has no room for the products this would add (or bring back)."""
+
+    def __init__(self, problem: LimitProblem) -> None:
+        super().__init__(str(problem))
+        self.problem = problem
+
+
+def _room_for(adding: int) -> None:
+    """Raise ProductLimitReached unless the plan has room for `adding` more products;
+    locks the shop's subscription row until the transaction ends."""
+    problem = limits.limit_problem(current_tenant.id, Limit.PRODUCTS, adding, lock=True)
+    if problem is not None:
+        raise ProductLimitReached(problem)
 
 
 def add_product(form: Mapping[str, str], *, tenant_id: int, currency: str) -> Product:
@@ -250,9 +253,9 @@ def add_product(form: Mapping[str, str], *, tenant_id: int, currency: str) -> Pr
         errors["status"] = "Choose active or draft."
     if errors:
         raise ProductFormInvalid(errors)
-    problem = product_limit_problem(tenant_id, lock=True)
+    problem = limits.limit_problem(tenant_id, Limit.PRODUCTS, lock=True)
     if problem:
-        raise ProductFormInvalid({"form": problem})
+        raise ProductFormInvalid({"form": problem.html()})
     assert price is not None
     return create_product(
         title,
@@ -325,7 +328,8 @@ def update_product(product: Product, form: Mapping[str, str]) -> list[str]:
     """Apply the product edit form. Flushes; the caller commits. Returns changed field names.
 
     Raises:
-        ProductFormInvalid: a message per wrong field; the product is left untouched.
+        ProductFormInvalid: a message per wrong field (under "form": the plan has no room
+            to bring an archived product back); the product is left untouched.
     """
     errors: dict[str, str] = {}
     title = _text(form, "title", MAX_TITLE, errors)
@@ -358,6 +362,13 @@ def update_product(product: Product, form: Mapping[str, str]) -> list[str]:
             errors["handle"] = f"Another product already uses the handle “{handle}”."
     if errors:
         raise ProductFormInvalid(errors)
+    if product.status == ProductStatus.ARCHIVED and status != ProductStatus.ARCHIVED:
+        try:  # back in the catalog: it counts against the plan again
+            _room_for(1)
+        except ProductLimitReached as full:
+            raise ProductFormInvalid(
+                {"form": full.problem.html(), "status": "Keep it archived, or make room first."}
+            ) from None
 
     new = {
         "title": title,
@@ -693,7 +704,12 @@ BULK_ACTIONS = ("publish", "archive", "draft", "add-tag")
 
 
 def bulk_update(ids: list[int], action: str, tag: str = "") -> list[Product]:
-    """Apply a bulk action to these products of the current shop. Flushes."""
+    """Apply a bulk action to these products of the current shop. Flushes.
+
+    Raises:
+        ProductLimitReached: publishing or drafting archived products would take the
+            catalog over the plan's limit; nothing changed.
+    """
     if action not in BULK_ACTIONS:
         raise ProductError("Choose an action.")
     products = list(db.session.scalars(select(Product).where(Product.id.in_(ids))))
@@ -711,6 +727,9 @@ def bulk_update(ids: list[int], action: str, tag: str = "") -> list[Product]:
             "archive": ProductStatus.ARCHIVED,
             "draft": ProductStatus.DRAFT,
         }[action]
+        returning = sum(1 for p in products if p.status == ProductStatus.ARCHIVED)
+        if status != ProductStatus.ARCHIVED and returning:
+            _room_for(returning)  # archived products coming back count against the plan
         for product in products:
             product.status = status
     db.session.flush()

@@ -27,11 +27,16 @@ from datetime import UTC, datetime, tzinfo
 from decimal import ROUND_HALF_UP, Decimal, InvalidOperation
 from typing import Any
 
+from flask import g
 from sqlalchemy import Select, false, func, or_, select, update
 from werkzeug.datastructures import MultiDict
 
+from saas.billing import limits
+from saas.billing.limits import LimitProblem
 from saas.db import db
+from saas.models import Feature
 from saas.money import ZERO_DECIMAL, format_money
+from saas.tenancy import current_tenant
 from tenants.models import Collection, Discount, DiscountKind, DiscountScope, DiscountUsage, Product
 from tenants.services.cart import Summary
 from tenants.services.catalog import ProductError, format_amount, parse_price
@@ -48,6 +53,8 @@ NOT_YET = "This code is not active yet."
 USED_UP = "This code has been used up."
 ALREADY_USED = "You have already used this code."
 NOT_APPLICABLE = "This code does not apply to the items in your cart."
+# The shop's plan does not include discount codes (automatic discounts still apply).
+NOT_ACCEPTED = "This shop does not accept discount codes."
 
 KIND_LABELS = {
     DiscountKind.PERCENTAGE: "Percentage off",
@@ -92,6 +99,25 @@ class Result:
 
 def normalize_code(code: str | None) -> str:
     return " ".join((code or "").split())
+
+
+def codes_allowed() -> bool:
+    """Whether the shop's plan includes discount codes (`Feature.DISCOUNT_CODES`).
+
+    Only codes are the plan's feature: automatic discounts work on every plan. Asked
+    once per request (a cart page evaluates several times).
+    """
+    tenant_id = current_tenant.id
+    cached = g.get("discount_codes_allowed")
+    if cached is None or cached[0] != tenant_id:
+        cached = (tenant_id, limits.has_feature(tenant_id, Feature.DISCOUNT_CODES))
+        g.discount_codes_allowed = cached
+    return cached[1]
+
+
+def code_problem() -> LimitProblem | None:
+    """Why the shop cannot offer discount codes on its plan, or None."""
+    return limits.feature_problem(current_tenant.id, Feature.DISCOUNT_CODES)
 
 
 def find_code(code: str) -> Discount | None:
@@ -238,6 +264,8 @@ def evaluate(
     """
     now = now or datetime.now(UTC)
     code = normalize_code(code_or_none)
+    if code and not codes_allowed():
+        return Result(None, message=NOT_ACCEPTED)
     if code:
         discount = find_code(code)
         if discount is None:
@@ -496,12 +524,17 @@ def save_discount(
     starts_at, ends_at = moments.get("starts_at"), moments.get("ends_at")
     if starts_at is not None and ends_at is not None and ends_at <= starts_at:
         errors["ends_at"] = "The end must be after the start."
-    limits: dict[str, int | None] = {}
+    caps: dict[str, int | None] = {}
     for name in ("usage_limit", "per_customer_limit"):
         try:
-            limits[name] = _parse_limit(text(name))
+            caps[name] = _parse_limit(text(name))
         except ProductError as error:
             errors[name] = str(error)
+    # A plan without discount codes: no new code, and none switched (or kept) on; an
+    # existing code can still be edited while deactivated, or deleted.
+    switched_on = discount is None or bool(form.get("active"))
+    if method == "code" and switched_on and (problem := code_problem()):
+        errors["form"] = problem.html()
     if errors:
         raise DiscountFormInvalid(errors)
     if discount is None:
@@ -516,8 +549,8 @@ def save_discount(
     discount.min_subtotal_cents = min_subtotal
     discount.starts_at = starts_at
     discount.ends_at = ends_at
-    discount.usage_limit = limits.get("usage_limit")
-    discount.per_customer_limit = limits.get("per_customer_limit")
+    discount.usage_limit = caps.get("usage_limit")
+    discount.per_customer_limit = caps.get("per_customer_limit")
     discount.active = bool(form.get("active"))
     db.session.flush()
     return discount

@@ -47,11 +47,13 @@ from datetime import UTC, datetime
 from typing import IO, Any
 from urllib.parse import urlsplit
 
-from sqlalchemy import delete, func, select, update
+from sqlalchemy import delete, select, update
 from sqlalchemy.exc import SQLAlchemyError
 from sqlalchemy.orm import selectinload
 
 from saas import audit
+from saas.billing import limits
+from saas.billing.limits import Limit
 from saas.db import db, tenant_bind
 from saas.money import ZERO_DECIMAL
 from saas.tenancy import TenantRecord, current_tenant, tenant_context
@@ -180,12 +182,15 @@ class Problem:
     row: int | None
     column: str | None
     message: str
+    # A plan limit: what upgrading would let the merchant do (the page links to billing).
+    upgrade: str = ""
 
     def __str__(self) -> str:
         return describe(self.as_dict())
 
     def as_dict(self) -> dict[str, Any]:
-        return {"row": self.row, "column": self.column, "message": self.message}
+        found = {"row": self.row, "column": self.column, "message": self.message}
+        return found | {"upgrade": self.upgrade} if self.upgrade else found
 
 
 def describe(problem: dict[str, Any]) -> str:
@@ -404,6 +409,15 @@ class ProductPlan:
     replace_variants: bool = False  # the options change: variants not in the file go
     image_alts: dict[int, str] = field(default_factory=dict)  # image id -> alt text
     removed_variants: int = 0
+    counted_before: bool = False  # an existing product the plan's limit counts (not archived)
+
+    @property
+    def counts(self) -> int:
+        """What this product changes in the plan's product count: +1 when it is new or
+        comes back from the archive, -1 when the file archives it, else 0."""
+        status = self.fields.get("status")
+        after = self.counted_before if status is None else status != ProductStatus.ARCHIVED
+        return int(after) - int(self.counted_before)
 
 
 @dataclass
@@ -577,6 +591,7 @@ class _Planner:
             option_names=names,
             variants=[v for v in variants if v is not None],
             replace_variants=existing is not None and names is not None and names != current,
+            counted_before=existing is not None and existing.status != ProductStatus.ARCHIVED,
         )
         self._continue_selling(planned, variant_rows)
         self._check_variants(planned, existing, first)
@@ -1005,9 +1020,9 @@ class _Planner:
     # -- the plan's limit --
 
     def check_limit(self) -> None:
-        problem = limit_problem(self.tenant_id, self.result.creates)
+        problem = limit_problem(self.tenant_id, self.result)
         if problem:
-            self.error(None, None, problem)
+            self.result.problems.append(problem)
 
 
 def _has_variant_data(row: Row) -> bool:
@@ -1064,33 +1079,32 @@ def _sku_owners(skus: list[str]) -> dict[str, tuple[int, str]]:
     return owners
 
 
-def limit_problem(tenant_id: int, new_products: int, *, lock: bool = False) -> str | None:
-    """Why the plan cannot take `new_products` more products; None if it can.
+def limit_problem(tenant_id: int, plan: ImportPlan, *, lock: bool = False) -> Problem | None:
+    """Why the plan cannot take what this import adds to the catalog; None if it can.
 
-    Like `catalog.product_limit_problem`, for many products at once; with `lock`, the
-    subscription row stays locked until the transaction ends (see there).
+    What counts is the net change in products that are not archived: new products and
+    products the file brings back from the archive, less those it archives (the import
+    is one transaction). The problem names how many are over the limit and the first
+    of them. With `lock`, the subscription row stays locked until the transaction ends
+    (see saas.billing.limits).
     """
-    from saas.models import Subscription
-    from saas.plans import subscription_of
-
-    if new_products <= 0:
+    adding = sum(p.counts for p in plan.products)
+    problem = limits.limit_problem(tenant_id, Limit.PRODUCTS, adding, lock=lock)
+    if problem is None or problem.limit is None:
         return None
-    subscription = subscription_of(tenant_id)
-    if subscription is None or subscription.plan.max_products is None:
-        return None
-    if lock:
-        db.session.execute(
-            select(Subscription.id).where(Subscription.id == subscription.id).with_for_update()
-        )
-    limit = subscription.plan.max_products
-    count = db.session.scalar(select(func.count()).select_from(Product)) or 0
-    if count + new_products <= limit:
-        return None
-    return (
-        f"This file would add {new_products:,} new product{'' if new_products == 1 else 's'}, "
-        f"but your {subscription.plan.name} plan allows {limit:,} and your catalog has "
-        f"{count:,}. Change your plan, or import fewer new products."
+    over = problem.used + adding - problem.limit
+    arriving = [p for p in plan.products if p.counts > 0]
+    first = arriving[max(len(arriving) - over, 0)]
+    room = max(problem.limit - problem.used, 0)
+    message = (
+        f"This file would add {adding:,} product{'' if adding == 1 else 's'} to your catalog, "
+        f"but your {problem.plan_name} plan allows {problem.limit:,} and your catalog has "
+        f"{problem.used:,}: {over:,} too many (the first over the limit is “{first.handle}”, "
+        f"row {first.row}). Archived products don't count. Import "
+        + (f"at most {room:,} new product{'' if room == 1 else 's'}" if room else "no new products")
+        + ", or archive products you no longer sell."
     )
+    return Problem(None, None, message, upgrade=problem.goal)
 
 
 # --- the run: preview, confirm, the job --------------------------------------------
@@ -1200,9 +1214,13 @@ def _import(run: ProductImport, progress: _Progress) -> dict[str, Any]:
             "preview. Correct the problems below and upload the file again.",
             plan.problems,
         )
-    problem = limit_problem(current_tenant.id, plan.creates, lock=True)
+    problem = limit_problem(current_tenant.id, plan, lock=True)
     if problem:
-        raise ImportFailed(problem)
+        raise ImportFailed(
+            "Your catalog or plan changed since the preview, and this file would now take "
+            "the catalog over your plan's product limit.",
+            [problem],
+        )
     progress.total = len(plan.products)
     for done, planned in enumerate(plan.products, 1):
         progress.row = planned.row

@@ -10,6 +10,11 @@
 Each is scheduled as a delayed job when it becomes due (`saas.jobs.enqueue(delay=)`),
 and `sweep()` (run by `flask tenants sweep` from cron) catches whatever a lost Redis
 dropped. Every step checks the current state first, so running twice does nothing more.
+
+Reminders are a plan feature (`Feature.ABANDONED_CHECKOUT_EMAILS`): on a plan without
+it none is scheduled, swept or sent (the job checks again: the plan may change while a
+reminder waits). A cart left meanwhile is not marked, so after an upgrade the sweep
+reminds those still within `ABANDONED_UNTIL`.
 """
 
 from __future__ import annotations
@@ -21,8 +26,10 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import exists, select
 
+from saas.billing import limits
 from saas.db import db
 from saas.mail import send_email
+from saas.models import Feature
 from saas.money import format_money
 from saas.sites import absolute_url, shop_host
 from saas.tenancy import current_tenant
@@ -43,8 +50,15 @@ def recovery_url(cart: Cart) -> str:
     return absolute_url(app, shop_host(app, current_tenant.slug), f"/cart/recover/{cart.token}")
 
 
+def reminders_included() -> bool:
+    """Whether the shop's plan includes abandoned-checkout emails."""
+    return limits.has_feature(current_tenant.id, Feature.ABANDONED_CHECKOUT_EMAILS)
+
+
 def remind(cart_id: int) -> bool:
     """Job: mail the abandoned-checkout reminder if it is still due. True if sent."""
+    if not reminders_included():
+        return False
     cart = db.session.get(Cart, cart_id)
     now = datetime.now(UTC)
     if (
@@ -80,6 +94,8 @@ def schedule_reminder(cart: Cart) -> None:
     """After the commit that started the checkout: remind later if still abandoned."""
     from saas.jobs import enqueue
 
+    if not reminders_included():
+        return
     enqueue(remind, cart.id, delay=ABANDONED_AFTER + timedelta(minutes=1), retries=1)
 
 
@@ -144,17 +160,21 @@ class Swept:
 def sweep() -> Swept:
     """Everything due in the current shop (cron's guarantee behind the delayed jobs)."""
     now = datetime.now(UTC)
-    carts = db.session.scalars(
-        select(Cart.id).where(
-            Cart.order_id.is_(None),
-            Cart.recovery_sent_at.is_(None),
-            Cart.email != "",
-            Cart.checkout_started_at.is_not(None),
-            Cart.updated_at < now - ABANDONED_AFTER,
-            Cart.updated_at > now - ABANDONED_UNTIL,
-            exists().where(CartLine.cart_id == Cart.id),
+    carts: list[int] = []
+    if reminders_included():
+        carts = list(
+            db.session.scalars(
+                select(Cart.id).where(
+                    Cart.order_id.is_(None),
+                    Cart.recovery_sent_at.is_(None),
+                    Cart.email != "",
+                    Cart.checkout_started_at.is_not(None),
+                    Cart.updated_at < now - ABANDONED_AFTER,
+                    Cart.updated_at > now - ABANDONED_UNTIL,
+                    exists().where(CartLine.cart_id == Cart.id),
+                )
+            )
         )
-    ).all()
     orders = db.session.scalars(
         select(Order.id).where(
             Order.payment_status == PaymentStatus.PENDING,

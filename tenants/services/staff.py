@@ -17,14 +17,16 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import func, select, update
+from sqlalchemy import select, update
 
 from saas import audit
 from saas.auth import revoke_sessions
+from saas.billing import limits
+from saas.billing.limits import Limit, LimitProblem
 from saas.db import db
 from saas.jobs import enqueue
 from saas.mail import send_email
-from saas.models import Subscription, Tenant
+from saas.models import Tenant
 from saas.passwords import check_new_password, hash_password, verify_password
 from saas.sites import absolute_url, shop_host
 from saas.tenancy import current_tenant
@@ -300,28 +302,23 @@ def seats(*, lock: bool = False) -> Seats:
     With `lock`, the shop's subscription row is locked until the transaction ends, so
     two invitations racing for the last seat are decided one after the other.
     """
-    query = select(Subscription).where(Subscription.tenant_id == current_tenant.id)
-    subscription = db.session.scalar(query.with_for_update() if lock else query)
-    used = (
-        db.session.scalar(select(func.count(Staff.id)).where(Staff.status != StaffStatus.DISABLED))
-        or 0
-    )
+    subscription = limits.subscription(current_tenant.id, lock=lock)
+    used = limits.used_seats()
     if subscription is None:
         return Seats(None, used, None)
     return Seats(subscription.plan.name, used, subscription.plan.max_staff)
 
 
+def seat_limit_problem() -> LimitProblem | None:
+    """Why the shop cannot add one more person under its plan, or None; locks the
+    subscription row until the transaction ends (see saas.billing.limits)."""
+    return limits.limit_problem(current_tenant.id, Limit.STAFF, lock=True)
+
+
 def seat_problem() -> str | None:
-    """Why the shop cannot add one more person under its plan, or None."""
-    current = seats(lock=True)
-    if not current.full:
-        return None
-    noun = "seat" if current.limit == 1 else "seats"
-    return (
-        f"Your {current.plan_name} plan includes {current.limit} staff {noun}, and all are "
-        f"in use (pending invitations count). Remove someone or move to a larger plan to "
-        f"invite more."
-    )
+    """`seat_limit_problem` as text."""
+    problem = seat_limit_problem()
+    return str(problem) if problem else None
 
 
 def clean_areas(areas: Iterable[str]) -> list[str]:
@@ -356,8 +353,9 @@ def invite(actor: Any, email: str, name: str, role: str, areas: Iterable[str]) -
             if existing.status == StaffStatus.INVITED
             else "Someone with this email is already on your staff."
         )
-    if not errors and (problem := seat_problem()):
-        errors[""] = problem
+    if not errors and (full := seat_limit_problem()):
+        # A removed person invited back takes a seat again, like anyone new.
+        errors[""] = full.html()
     if errors:
         raise StaffProblem(errors)
     permissions = clean_areas(areas) if role == Role.STAFF else []
