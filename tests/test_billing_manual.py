@@ -189,3 +189,22 @@ def test_closing_one_shop_leaves_another_open(app, make_tenant, staff_client, sh
     assert shop_client(other).get("/").status_code == 200
     assert "overdue" not in other_owner.get("/admin/products").text
     assert not any("closed" in s for s in subjects(app, other))
+
+
+def test_a_downgrade_below_current_use_is_refused_with_what_to_change(
+    app, make_tenant, staff_client
+):
+    roomy = make_plan(app, None, name="Roomy", price_cents=3000)
+    snug = make_plan(app, 1, name="Snug", price_cents=500)
+    shop, owner = shop_on(
+        app, make_tenant, staff_client, roomy, products=[("Mug", 900), ("Bowl", 1200)]
+    )
+    with app.app_context():
+        from saas.models import Plan
+
+        code = db.session.get(Plan, snug).code
+    refused = owner.post("/admin/billing/plan", data={"plan": code, "interval": "month"})
+    assert refused.status_code == 303
+    page = owner.get("/admin/billing").text
+    assert "Your shop uses more than the Snug plan allows" in page and "product" in page
+    assert sub_of(app, shop).plan_id == roomy
