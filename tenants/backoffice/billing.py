@@ -166,7 +166,7 @@ def billing_return() -> Response:
     """Back from Stripe Checkout: take the subscription now (the webhook may be late)."""
     try:
         done = subscribe.complete_checkout(_tenant(), request.args.get("session_id", ""))
-    except stripe_api.StripeFailure as error:
+    except (BillingRefused, stripe_api.StripeFailure) as error:
         return _refused(error)
     db.session.commit()
     if done:
