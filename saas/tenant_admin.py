@@ -142,6 +142,7 @@ def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = 
 
 def extend_trial(tenant: Tenant, days: int, reason: str | None, *, actor: Any = None) -> datetime:
     """Add `days` to the trial (counted from now if it has already ended); return its end."""
+    from saas.billing.subscribe import live_in_stripe
     from saas.plans import subscription_of
 
     why = _reason(reason)
@@ -152,7 +153,7 @@ def extend_trial(tenant: Tenant, days: int, reason: str | None, *, actor: Any = 
     subscription = subscription_of(tenant.id)
     if subscription is None:
         raise ActionRefused("This shop has no subscription yet: choose a plan for it first.")
-    if subscription.stripe_subscription_id and subscription.status != SubscriptionStatus.CANCELED:
+    if live_in_stripe(subscription):
         raise ActionRefused(
             "This shop pays through Stripe, which keeps its trial and periods; "
             "record nothing by hand while that subscription runs."

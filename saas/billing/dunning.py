@@ -23,6 +23,7 @@ from flask import current_app
 from sqlalchemy import select
 
 from saas.billing import standing
+from saas.billing.batch import each_subscription
 from saas.db import db
 from saas.jobs import enqueue
 from saas.models import Subscription, SubscriptionStatus, Tenant, TenantStatus
@@ -148,16 +149,13 @@ def sweep(
     ).all()
     db.session.rollback()
     report = SweepReport()
-    for done, subscription_id in enumerate(ids, 1):
-        try:
-            _sweep_one(subscription_id, now, report)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("billing sweep failed for subscription %s", subscription_id)
-            report.failed.append(str(subscription_id))
-        if progress:
-            progress(done, len(ids))
+    each_subscription(
+        ids,
+        lambda subscription_id: _sweep_one(subscription_id, now, report),
+        failed=report.failed,
+        progress=progress,
+        what="billing sweep",
+    )
     log.info("billing sweep: %s", report)
     return report
 
@@ -171,38 +169,36 @@ def _sweep_one(subscription_id: int, now: datetime, report: SweepReport) -> None
     manual = not row.stripe_subscription_id  # Stripe runs the clock of its subscriptions
     if manual and row.status == SubscriptionStatus.TRIALING and row.trial_ends_at:
         if row.trial_ends_at <= now:
-            if row.cancel_at_period_end:
-                standing.end(row, row.trial_ends_at, actor=SYSTEM, reason="trial ended")
-                report.plans_ended += 1
-                return
-            standing.enter_past_due(
-                row, row.trial_ends_at, actor=SYSTEM, reason="trial ended without a paid plan"
-            )
-            report.trials_ended += 1
-            notify(
-                tenant.id,
-                "trial_ended",
-                f"{tenant.id}-{row.trial_ends_at:%s}",
-                date=day(tenant.billing_closes_at),
-            )
+            if _lapse(row, row.trial_ends_at, report, "trial ended without a paid plan"):
+                report.trials_ended += 1
+                notify(
+                    tenant.id,
+                    "trial_ended",
+                    f"{tenant.id}-{row.trial_ends_at:%s}",
+                    date=day(tenant.billing_closes_at),
+                )
         elif row.trial_reminder_sent_at is None and (row.trial_ends_at - now).days < int(
             current_app.config["TRIAL_REMINDER_DAYS"]
         ):
             remind_trial(row, tenant)
             report.trial_reminders += 1
-    lapsed = row.current_period_end is not None and row.current_period_end <= now
-    if manual and row.status == SubscriptionStatus.ACTIVE and lapsed:
-        assert row.current_period_end is not None
-        if row.cancel_at_period_end:
-            standing.end(row, row.current_period_end, actor=SYSTEM, reason="plan ended")
-            report.plans_ended += 1
-            return
-        standing.enter_past_due(
-            row, row.current_period_end, actor=SYSTEM, reason="paid period ended unpaid"
-        )
+    period_end = row.current_period_end
+    lapsed = manual and row.status == SubscriptionStatus.ACTIVE and period_end and period_end <= now
+    if lapsed and _lapse(row, period_end, report, "paid period ended unpaid"):  # type: ignore[arg-type]
         report.periods_lapsed += 1
     if row.status == SubscriptionStatus.PAST_DUE and row.past_due_since:
         _dun(row, tenant, now, report)
+
+
+def _lapse(row: Subscription, at: datetime, report: SweepReport, why: str) -> bool:
+    """A trial or paid period ran out at `at`: a plan cancelled for then ends; any other
+    becomes past due, like a failed payment. Returns whether it became past due."""
+    if row.cancel_at_period_end:
+        standing.end(row, at, actor=SYSTEM, reason="plan ended as cancelled")
+        report.plans_ended += 1
+        return False
+    standing.enter_past_due(row, at, actor=SYSTEM, reason=why)
+    return True
 
 
 def _dun(row: Subscription, tenant: Tenant, now: datetime, report: SweepReport) -> None:

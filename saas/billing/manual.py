@@ -15,6 +15,7 @@ from sqlalchemy import func, select
 
 from saas import audit
 from saas.billing import standing
+from saas.billing.subscribe import live_in_stripe
 from saas.db import db
 from saas.models import (
     BillingInterval,
@@ -58,7 +59,7 @@ def record_payment(
     )
     if subscription is None:
         raise ActionRefused("This shop has no plan yet: choose one for it first.")
-    if subscription.stripe_subscription_id and subscription.status != SubscriptionStatus.CANCELED:
+    if live_in_stripe(subscription):
         raise ActionRefused(
             "This shop pays through Stripe: its payments are recorded from Stripe. "
             "Cancel its Stripe subscription first to bill it by hand."

@@ -16,6 +16,7 @@ from typing import Any
 from sqlalchemy import select
 
 from saas import audit
+from saas.billing.batch import each_subscription
 from saas.billing.sync import STATUSES, STRIPE_ACTOR, apply_subscription, record_invoice
 from saas.db import db
 from saas.models import Invoice, Subscription, SubscriptionStatus
@@ -53,16 +54,13 @@ def reconcile(progress: Callable[[int, int], Any] | None = None) -> ReconcileRep
         .order_by(Subscription.id)
     ).all()
     db.session.rollback()
-    for done, subscription_id in enumerate(ids, 1):
-        try:
-            _reconcile_one(subscription_id, report)
-            db.session.commit()
-        except Exception:
-            db.session.rollback()
-            log.exception("billing reconciliation failed for subscription %s", subscription_id)
-            report.failed.append(str(subscription_id))
-        if progress:
-            progress(done, len(ids))
+    each_subscription(
+        ids,
+        lambda subscription_id: _reconcile_one(subscription_id, report),
+        failed=report.failed,
+        progress=progress,
+        what="billing reconciliation",
+    )
     log.info("billing reconciliation: %s", report)
     return report
 
