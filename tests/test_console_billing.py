@@ -126,7 +126,9 @@ def test_mrr_counts_paying_subscriptions_per_currency(app):
     yearly = billing_plan(app, 100, yearly_price_cents=1002, currency=cur)
     pricey = billing_plan(app, 7000, yearly_price_cents=70000, currency=cur)
     billed_shop(app, monthly)  # 900
-    billed_shop(app, bigger, status=PAST_DUE, past_due_since=now())  # 2900: still owed
+    owing = billed_shop(app, bigger, status=PAST_DUE, past_due_since=now())  # 2900: owed
+    add_invoice(app, owing, InvoiceStatus.PAID, 2900)  # it paid before: lost revenue if it goes
+    billed_shop(app, bigger, status=PAST_DUE, past_due_since=now())  # a lapsed trial: never paid
     billed_shop(app, monthly, cancel_at_period_end=True)  # 900: paid until it ends
     billed_shop(app, yearly, interval=YEAR)
     billed_shop(app, yearly, interval=YEAR)
@@ -280,7 +282,7 @@ def test_billing_page_shows_figures_filters_and_the_manual_notice(app, console):
     cur = fresh_currency()
     plan = billing_plan(app, 4321, currency=cur, name="Figures Plan")
     billed_shop(app, plan, name="Paying Peony")
-    billed_shop(
+    late = billed_shop(
         app,
         plan,
         name="Late Lily",
@@ -292,6 +294,8 @@ def test_billing_page_shows_figures_filters_and_the_manual_notice(app, console):
     shut = billed_shop(
         app, plan, name="Shut Sage", status=PAST_DUE, closes_at=now() - timedelta(days=1)
     )
+    for once_paid in (late, shut):
+        add_invoice(app, once_paid, InvoiceStatus.PAID, 4321)
     with app.app_context():
         counts = metrics.subscription_counts()
 

@@ -146,6 +146,30 @@ def _amounts(by_currency: dict[str, int]) -> list[Amount]:
     return sorted(Amount(currency, cents) for currency, cents in by_currency.items())
 
 
+def paying() -> Any:
+    """The SQL condition for a paying subscription: active, or past due after having
+    paid at least once (a trial that ran out unpaid is past due but never paid: it is
+    no revenue to lose)."""
+    ever_paid = (
+        select(Invoice.id)
+        .where(Invoice.tenant_id == Subscription.tenant_id, Invoice.amount_paid_cents > 0)
+        .exists()
+    )
+    return or_(
+        Subscription.status == SubscriptionStatus.ACTIVE,
+        (Subscription.status == SubscriptionStatus.PAST_DUE) & ever_paid,
+    )
+
+
+def paying_count() -> int:
+    query = (
+        select(func.count(Subscription.id))
+        .join(Tenant, Tenant.id == Subscription.tenant_id)
+        .where(_live(), paying())
+    )
+    return db.session.scalar(query) or 0
+
+
 def mrr() -> list[Amount]:
     """Monthly recurring revenue, one amount per currency (sorted by currency).
 
@@ -155,10 +179,10 @@ def mrr() -> list[Amount]:
     yearly prices of a currency are summed first, then divided once, rounding half a
     cent up). Trials and canceled subscriptions count for nothing; a subscription set
     to cancel at the end of its period still counts until it ends (it is still paid
-    for); a past-due one counts until it is canceled. Prices are the plan's current
-    ones. Free plans count 0. Currencies are never added together.
+    for); a past-due one counts until it is canceled, if it ever paid (`paying`).
+    Prices are the plan's current ones. Free plans count 0. Currencies are never added together.
     """
-    return _amounts(_monthly_by_currency(Subscription.status.in_(PAYING)))
+    return _amounts(_monthly_by_currency(paying()))
 
 
 # --- churn ----------------------------------------------------------------------------
@@ -223,23 +247,16 @@ def churn(days: int = 30, now: datetime | None = None) -> Churn:
         )
         or 0
     )
-    paying = (
-        db.session.scalar(
-            select(func.count(Subscription.id))
-            .join(Tenant, Tenant.id == Subscription.tenant_id)
-            .where(_live(), Subscription.status.in_(PAYING))
-        )
-        or 0
-    )
+    paying_now = paying_count()
     lost = _monthly_by_currency(*in_window)
-    current = _monthly_by_currency(Subscription.status.in_(PAYING))
+    current = _monthly_by_currency(paying())
     revenue = [
         RevenueChurn(
             currency, lost.get(currency, 0), current.get(currency, 0) + lost.get(currency, 0)
         )
         for currency in sorted(set(lost) | set(current))
     ]
-    return Churn(days=days, canceled=canceled, base=paying + canceled, revenue=revenue)
+    return Churn(days=days, canceled=canceled, base=paying_now + canceled, revenue=revenue)
 
 
 # --- the subscription list ------------------------------------------------------------

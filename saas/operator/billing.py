@@ -137,7 +137,7 @@ def billing() -> Any:
     return render_template(
         "console/billing.html",
         counts=counts,
-        paying=sum(counts[s] for s in metrics.PAYING),
+        paying=metrics.paying_count(),
         mrr=metrics.mrr(),
         churn=metrics.churn(CHURN_DAYS),
         percent=metrics.percent,
