@@ -217,7 +217,8 @@ def soft_delete(tenant: Tenant, reason: str | None, *, actor: Any = None) -> Non
 
 
 def schedule_after_delete(tenant_id: int) -> None:
-    """Queue the export now and a purge attempt once retention is over (after commit).
+    """Queue the export and the end of Stripe billing now, and a purge attempt once
+    retention is over (after commit).
 
     The purge job is a convenience; `flask tenants purge` run from cron is the
     guarantee (a scheduled job lives in Redis and dies with it).
@@ -226,6 +227,7 @@ def schedule_after_delete(tenant_id: int) -> None:
 
     # Platform jobs (tenant_id=None): the worker skips jobs of deleted shops.
     enqueue(export_tenant, tenant_id, tenant_id=None)
+    enqueue("saas.billing.subscribe.stop_billing_job", tenant_id, tenant_id=None)
     get_queue().enqueue_in(
         retention() + timedelta(minutes=5),
         run_job,

@@ -453,3 +453,27 @@ def test_trial_will_end_reminds_the_owner_once(
     fake_stripe.trial_will_end(sub.stripe_subscription_id)
     reminders = [s for s in mail(app, shop) if s.startswith("Your free trial of")]
     assert len(reminders) == 1
+
+
+def test_deleting_a_shop_stops_its_stripe_billing(
+    stripe_app, fake_stripe, make_tenant, staff_client, plans
+):
+    from saas.tenant_admin import schedule_after_delete, soft_delete
+
+    app = stripe_app
+    small, _ = plans
+    shop, owner = shop_and_owner(app, make_tenant, staff_client, small, trial=False)
+    other, other_owner = shop_and_owner(app, make_tenant, staff_client, small, trial=False)
+    subscribe_through_checkout(app, fake_stripe, owner, code_of(app, small))
+    subscribe_through_checkout(app, fake_stripe, other_owner, code_of(app, small))
+    with app.app_context():
+        soft_delete(db.session.get(Tenant, shop.id), "closing down", actor=("system", None, "t"))
+        db.session.commit()
+        schedule_after_delete(shop.id)
+    make_worker(app).work(burst=True)
+    fake_stripe.wait_for_webhooks()
+    gone = row(app, shop)
+    assert fake_stripe.subscription(gone.stripe_subscription_id)["status"] == "canceled"
+    assert gone.status == "canceled"
+    kept = row(app, other)
+    assert fake_stripe.subscription(kept.stripe_subscription_id)["status"] == "active"

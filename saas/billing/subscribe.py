@@ -263,3 +263,23 @@ def portal_url(tenant: Tenant, return_url: str) -> str:
     if not row.stripe_customer_id:
         raise BillingRefused("Choose a plan first: there is no card to update yet.")
     return stripe_api.create_portal_session(row.stripe_customer_id, return_url)
+
+
+def stop_billing_job(tenant_id: int) -> str:
+    """Job, after a shop is deleted: end its Stripe subscription at once, so the merchant
+    is never charged for a shop that is gone. (Restoring the shop brings it back without
+    a plan being billed: the merchant chooses one again.)"""
+    from saas.billing.sync import STRIPE_ACTOR
+
+    row = db.session.scalar(
+        select(Subscription).where(Subscription.tenant_id == tenant_id).with_for_update()
+    )
+    if row is None or not live_in_stripe(row):
+        db.session.rollback()
+        return "no Stripe subscription to stop"
+    assert row.stripe_subscription_id
+    data = stripe_api.cancel_subscription(row.stripe_subscription_id)
+    apply_subscription(row, data, why="shop deleted")
+    audit.record("billing.stopped", tenant_id=tenant_id, actor=STRIPE_ACTOR, reason="shop deleted")
+    db.session.commit()
+    return f"subscription {data['id']} cancelled"
