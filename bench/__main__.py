@@ -17,9 +17,11 @@ same interleaved rounds at the end (no drift between the two). Phases:
    search latency over 10,000 products in one shop, product page weight
    (`bench/storefront.py`);
 8. orders: placement throughput with stock checks, and nothing oversold
-   (`bench/orders.py`).
+   (`bench/orders.py`);
+9. billing: a Stripe webhook's cost against an unhandled event's, and the billing sweep
+   over 1,000 shops against a lock-each-row loop (`bench/billing.py`).
 
-`python -m bench storefront` / `python -m bench orders` runs phase 7 / 8 alone, on one
+`python -m bench storefront` / `orders` / `billing` runs phase 7 / 8 / 9 alone, on one
 throwaway database.
 
 See README.md for what each figure means. Exit status 0 whenever the run completes,
@@ -44,7 +46,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import orders, storefront
+from bench import billing, orders, storefront
 from bench.environment import bare_app, postgres_memory, storefront_app, throwaway_stores
 from bench.provisioning import (
     CATALOG,
@@ -145,7 +147,7 @@ class Settings:
     http_threads: int
     search_products: int = storefront.SEARCH_PRODUCTS
     search_rounds: int = 10  # passes over storefront.QUERIES
-    phase: str = "all"  # or "storefront" / "orders": phase 7 / 8 alone
+    phase: str = "all"  # or "storefront" / "orders" / "billing": phase 7 / 8 / 9 alone
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
@@ -155,9 +157,9 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
     parser.add_argument(
         "phase",
         nargs="?",
-        choices=("all", "storefront", "orders"),
+        choices=("all", "storefront", "orders", "billing"),
         default="all",
-        help="run every phase (default) or only the storefront or the orders one",
+        help="run every phase (default) or only the storefront, orders or billing one",
     )
     parser.add_argument("--tenants", type=int, default=1000, help="shops at the scale step")
     parser.add_argument("--creations", type=int, default=50, help="timed tenant creations")
@@ -169,7 +171,7 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
         "--http-rounds", type=int, default=8, help="alternating HTTP rounds (more: steadier)"
     )
     parser.add_argument(
-        "--json", type=Path, help="output (default results/latest.json, or storefront.json)"
+        "--json", type=Path, help="output (default results/latest.json, or <phase>.json)"
     )
     args = parser.parse_args(argv)
     http = not args.no_http
@@ -504,6 +506,9 @@ def run_all(apps: dict[str, Any], s: Settings, report: Report, control_url: str)
     # --- phase 8: order placement ----------------------------------------------------------
     orders.run(report, Row, apps["control"])
 
+    # --- phase 9: billing webhooks and the sweep -------------------------------------------
+    billing.run(report, Row, apps["control"])
+
 
 def print_table(report: Report, out: Any = sys.stdout) -> None:
     rows = report.rows
@@ -560,7 +565,7 @@ def main(argv: list[str] | None = None) -> int:
     failure: BaseException | None = None
     try:
         only_storefront = settings.phase == "storefront"
-        alone = settings.phase in ("storefront", "orders")
+        alone = settings.phase in ("storefront", "orders", "billing")
         roles = (settings.phase,) if alone else ROLES
         with throwaway_stores(roles) as stores:
             report.meta["embedded"] = stores.embedded
@@ -576,6 +581,8 @@ def main(argv: list[str] | None = None) -> int:
                     )
                 elif settings.phase == "orders":
                     orders.run(report, Row, apps["orders"])
+                elif settings.phase == "billing":
+                    billing.run(report, Row, apps["billing"])
                 else:
                     run_all(apps, settings, report, stores.databases["control"])
             finally:
