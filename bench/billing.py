@@ -297,18 +297,10 @@ def _make_due(app: Flask, parts: dict[int, list[int]]) -> dict[str, int]:
 
 
 def _swept_ids() -> list[int]:
-    """The sweep's own selection (saas.billing.dunning.sweep)."""
-    return list(
-        db.session.scalars(
-            select(Subscription.id)
-            .join(Tenant, Tenant.id == Subscription.tenant_id)
-            .where(
-                Tenant.status != TenantStatus.DELETED,
-                Subscription.status != SubscriptionStatus.CANCELED,
-            )
-            .order_by(Subscription.id)
-        )
-    )
+    """The sweep's own selection."""
+    from saas.billing.dunning import sweep_ids
+
+    return sweep_ids()
 
 
 def _lock_each(app: Flask) -> float:

@@ -209,3 +209,37 @@ def test_a_downgrade_below_current_use_is_refused_with_what_to_change(
     page = owner.get("/admin/billing").text
     assert "Your shop uses more than the Snug plan allows" in page and "product" in page
     assert sub_of(app, shop).plan_id == roomy
+
+
+def test_two_clicks_at_once_change_the_plan_once(app, make_tenant, staff_client):
+    import threading
+
+    small = make_plan(app, None, name="Small", price_cents=1000)
+    big = make_plan(app, None, name="Big", price_cents=3000)
+    shop, owner = shop_on(app, make_tenant, staff_client, small)
+    second = staff_client(shop, role="owner")
+    with app.app_context():
+        from saas.models import AuditEvent, Plan
+
+        code = db.session.get(Plan, big).code
+    barrier = threading.Barrier(2)
+
+    def click(client):
+        barrier.wait()
+        client.post("/admin/billing/plan", data={"plan": code, "interval": "month"})
+
+    threads = [threading.Thread(target=click, args=(c,)) for c in (owner, second)]
+    for thread in threads:
+        thread.start()
+    for thread in threads:
+        thread.join(30)
+    assert sub_of(app, shop).plan_id == big
+    with app.app_context():
+        changes = db.session.scalars(
+            select(AuditEvent).where(
+                AuditEvent.tenant_id == shop.id, AuditEvent.action == "billing.plan_changed"
+            )
+        ).all()
+    assert len(changes) == 1
+    pages = owner.get("/admin/billing").text + second.get("/admin/billing").text
+    assert "You are already on the Big plan." in pages

@@ -132,21 +132,28 @@ class SweepReport:
         )
 
 
+def sweep_ids() -> list[int]:
+    """The subscriptions the sweep looks at: running ones of shops not deleted."""
+    return list(
+        db.session.scalars(
+            select(Subscription.id)
+            .join(Tenant, Tenant.id == Subscription.tenant_id)
+            .where(
+                Tenant.status != TenantStatus.DELETED,
+                Subscription.status != SubscriptionStatus.CANCELED,
+            )
+            .order_by(Subscription.id)
+        )
+    )
+
+
 def sweep(
     at: datetime | None = None, progress: Callable[[int, int], Any] | None = None
 ) -> SweepReport:
     """Move every shop's billing along the clock (idempotent: run it as often as you
     like). Each shop in its own transaction; one failing does not stop the rest."""
     now = at or standing.now()
-    ids = db.session.scalars(
-        select(Subscription.id)
-        .join(Tenant, Tenant.id == Subscription.tenant_id)
-        .where(
-            Tenant.status != TenantStatus.DELETED,
-            Subscription.status != SubscriptionStatus.CANCELED,
-        )
-        .order_by(Subscription.id)
-    ).all()
+    ids = sweep_ids()
     db.session.rollback()
     report = SweepReport()
     each_subscription(

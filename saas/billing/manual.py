@@ -15,13 +15,13 @@ from sqlalchemy import func, select
 
 from saas import audit
 from saas.billing import standing
+from saas.billing.limits import subscription as locked
 from saas.billing.subscribe import live_in_stripe
 from saas.db import db
 from saas.models import (
     BillingInterval,
     Invoice,
     InvoiceStatus,
-    Subscription,
     SubscriptionStatus,
     Tenant,
     TenantStatus,
@@ -54,9 +54,7 @@ def record_payment(
         raise ActionRefused(f"Record between 1 and {MAX_PERIODS} periods.")
     if tenant.status == TenantStatus.DELETED:
         raise ActionRefused("A deleted shop cannot pay; restore it first.")
-    subscription = db.session.scalar(
-        select(Subscription).where(Subscription.tenant_id == tenant.id).with_for_update()
-    )
+    subscription = locked(tenant.id, lock=True)
     if subscription is None:
         raise ActionRefused("This shop has no plan yet: choose one for it first.")
     if live_in_stripe(subscription):
@@ -96,7 +94,6 @@ def record_payment(
     subscription.trial_ends_at = None
     subscription.cancel_at_period_end = False
     subscription.canceled_at = None
-    tenant.billing_closes_at = None
     standing.settle(subscription, actor=actor, reason=reason)
     audit.record(
         "billing.payment_recorded",

@@ -17,10 +17,11 @@ from sqlalchemy import select
 
 from saas import audit
 from saas.billing.batch import each_subscription
-from saas.billing.sync import STATUSES, STRIPE_ACTOR, apply_subscription, record_invoice
+from saas.billing.sync import STATUSES, apply_subscription, record_invoice
 from saas.db import db
 from saas.models import Invoice, Subscription, SubscriptionStatus
 from saas.payments import stripe_api
+from saas.payments.webhooks import STRIPE_ACTOR
 from saas.tenancy import tenant_context
 
 log = logging.getLogger(__name__)

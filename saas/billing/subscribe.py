@@ -24,14 +24,14 @@ import uuid
 from datetime import timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from saas import audit
 from saas.billing import prices, standing
+from saas.billing.limits import subscription
 from saas.billing.sync import apply_subscription
 from saas.db import db
 from saas.models import BillingInterval, Plan, Subscription, SubscriptionStatus, Tenant
 from saas.payments import stripe_api
+from saas.payments.webhooks import STRIPE_ACTOR
 
 # Stripe Checkout wants a trial to end at least 48 hours from now.
 MIN_TRIAL_LEFT = timedelta(hours=49)
@@ -47,9 +47,9 @@ def online() -> bool:
 
 
 def locked_subscription(tenant_id: int) -> Subscription:
-    row = db.session.scalar(
-        select(Subscription).where(Subscription.tenant_id == tenant_id).with_for_update()
-    )
+    """The shop's subscription, locked and read afresh (a second click waits here, then
+    sees what the first one changed)."""
+    row = subscription(tenant_id, lock=True)
     if row is None:
         raise BillingRefused("This shop has no plan yet. Please contact support.")
     return row
@@ -269,11 +269,7 @@ def stop_billing_job(tenant_id: int) -> str:
     """Job, after a shop is deleted: end its Stripe subscription at once, so the merchant
     is never charged for a shop that is gone. (Restoring the shop brings it back without
     a plan being billed: the merchant chooses one again.)"""
-    from saas.billing.sync import STRIPE_ACTOR
-
-    row = db.session.scalar(
-        select(Subscription).where(Subscription.tenant_id == tenant_id).with_for_update()
-    )
+    row = subscription(tenant_id, lock=True)
     if row is None or not live_in_stripe(row):
         db.session.rollback()
         return "no Stripe subscription to stop"

@@ -19,10 +19,10 @@ from saas import audit
 from saas.billing import standing
 from saas.db import db
 from saas.models import Invoice, Plan, Subscription, SubscriptionStatus
+from saas.payments.webhooks import STRIPE_ACTOR
 
 log = logging.getLogger(__name__)
 
-STRIPE_ACTOR = ("system", None, "stripe")
 
 # Stripe's subscription statuses in ours. `incomplete` (a first payment still being
 # confirmed) changes nothing: the shop stays as it was until Stripe decides.
@@ -47,13 +47,18 @@ def _id(value: Any) -> str | None:
     return str(value) if value else None
 
 
+def _locked(query: Any) -> Any:
+    # Read afresh once the lock is granted: another transaction may just have changed it.
+    return query.with_for_update().execution_options(populate_existing=True)
+
+
 def subscription_of_customer(customer: str | None, *, lock: bool = True) -> Subscription | None:
     """Our subscription row for a Stripe customer (the only way Stripe's objects lead to
     a shop: customers are made by us, one per shop, and stored before any checkout)."""
     if not customer:
         return None
     query = select(Subscription).where(Subscription.stripe_customer_id == customer)
-    return db.session.scalar(query.with_for_update() if lock else query)
+    return db.session.scalar(_locked(query) if lock else query)
 
 
 def subscription_of_stripe(data: Mapping[str, Any]) -> Subscription | None:
@@ -64,7 +69,7 @@ def subscription_of_stripe(data: Mapping[str, Any]) -> Subscription | None:
             Subscription.stripe_customer_id == _id(data.get("customer")),
         )
     )
-    rows = db.session.scalars(query.with_for_update()).all()
+    rows = db.session.scalars(_locked(query)).all()
     # Both matches name the same shop when they exist: customer ids are ours and unique.
     return rows[0] if rows else None
 

@@ -28,7 +28,7 @@ from saas.models import Subscription, Tenant
 from saas.money import format_money
 from saas.payments import stripe_api
 from saas.payments.stripe_api import WebhookEvent
-from saas.payments.webhooks import RetryLater, on
+from saas.payments.webhooks import STRIPE_ACTOR, RetryLater, on
 
 log = logging.getLogger(__name__)
 
@@ -108,7 +108,7 @@ def invoice_changed(event: WebhookEvent) -> None:
         assert tenant is not None
         if row.past_due_since is None:  # Stripe has not moved the subscription yet
             standing.enter_past_due(
-                row, standing.now(), actor=("system", None, "stripe"), reason="payment failed"
+                row, standing.now(), actor=STRIPE_ACTOR, reason="payment failed"
             )
         dunning.notify(
             row.tenant_id,
