@@ -32,9 +32,10 @@ test: install ## Run the whole test suite (embedded servers unless DATABASE_URL/
 test-embedded: install ## Run the smoke tests on the embedded PostgreSQL/Redis (ignores the URLs)
 	env -u DATABASE_URL -u REDIS_URL $(BIN)/pytest -m smoke $(PYTEST_ARGS)
 
-lint: install ## ruff (lint + format check) and mypy on the core
+lint: install ## ruff (lint + format check), the import-linter layer contracts, mypy
 	$(BIN)/ruff check .
 	$(BIN)/ruff format --check .
+	$(BIN)/lint-imports
 	$(BIN)/mypy
 
 format: install ## Apply ruff's formatting and safe fixes

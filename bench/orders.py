@@ -50,33 +50,32 @@ def _seed(app: Flask) -> tuple[Any, list[tuple[int, int]]]:
 def _buyer(
     app: Flask, shop: Any, variants: list[tuple[int, int]], stop: float, tally: dict[str, int]
 ) -> None:
-    from saas.db import db
     from saas.tenancy import tenant_context
     from tenants.services.orders import LineInput, OrderInput, SoldOut, place_order
 
     rng = random.Random()
     placed = sold_out = 0
-    with app.app_context(), tenant_context(shop):
+    with app.app_context():
         while time.perf_counter() < stop:
             variant_id, product_id = rng.choice(variants)
             quantity = rng.randint(1, 3)
             line = LineInput(variant_id, product_id, "Flash Item", quantity, 1000)
             try:
-                place_order(
-                    OrderInput(
-                        idempotency_key=uuid.uuid4().hex,
-                        email="buyer@example.com",
-                        currency="USD",
-                        lines=[line],
-                        payment_method="cash_on_delivery",
-                        subtotal_cents=1000 * quantity,
-                        total_cents=1000 * quantity,
+                with tenant_context(shop):  # one unit of work per order, as a request
+                    place_order(
+                        OrderInput(
+                            idempotency_key=uuid.uuid4().hex,
+                            email="buyer@example.com",
+                            currency="USD",
+                            lines=[line],
+                            payment_method="cash_on_delivery",
+                            subtotal_cents=1000 * quantity,
+                            total_cents=1000 * quantity,
+                        )
                     )
-                )
                 placed += 1
             except SoldOut:
                 sold_out += 1
-        db.session.remove()
     with threading.Lock():
         tally["placed"] += placed
         tally["sold_out"] += sold_out

@@ -27,11 +27,9 @@ def actor_of(user: Any) -> tuple[str, int | None, str | None]:
         return "operator", user.id, user.email
     if getattr(user, "is_impersonation", False):
         return "operator", user.operator_id, user.operator_email
-    from tenants.models import Customer
-
-    if isinstance(user, Customer):
-        return "customer", user.id, user.email
-    return "staff", getattr(user, "id", None), getattr(user, "email", None)
+    # A shop's own principals say what they are (`Staff.actor_type`, `Customer.actor_type`).
+    actor_type = getattr(user, "actor_type", "staff")
+    return actor_type, getattr(user, "id", None), getattr(user, "email", None)
 
 
 def record(

@@ -27,21 +27,20 @@ on the storefront, code that means "staff" asks `is_shop_staff`, never
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 from datetime import datetime
-from typing import TYPE_CHECKING, Any
+from typing import Any
 from urllib.parse import urlsplit
 
-from flask import current_app, g, has_request_context, request, session
-from flask_login import AnonymousUserMixin, login_user, logout_user
+from flask import g, has_request_context, session
+from flask_login import AnonymousUserMixin, current_user, login_user, logout_user
 
-from saas import login_manager
 from saas.db import db
+from saas.extensions import login_manager
+from saas.handoff import live_impersonation
+from saas.models import Operator
 from saas.tenancy import get_current_tenant
-
-if TYPE_CHECKING:
-    from tenants.models import Customer
 
 
 @dataclass
@@ -59,6 +58,8 @@ class ImpersonationUser:
     is_active = True
     is_anonymous = False
     is_impersonation = True
+    is_shop_staff = True
+    is_customer = False
 
     @property
     def name(self) -> str:
@@ -87,10 +88,29 @@ class Anonymous(AnonymousUserMixin):
         return False
 
 
-login_manager.anonymous_user = Anonymous
+# The shop's own principals, loaded from its schema by the domain that owns them
+# (staff, customers): kind -> loader(id, session version), registered by `create_app`.
+ShopUserLoader = Callable[[int, int], Any]
+_shop_users: dict[str, ShopUserLoader] = {}
 
 
-@login_manager.user_loader
+def register_shop_user(kind: str, loader: ShopUserLoader) -> None:
+    """Accept `<kind>:<tenant id>:<id>:<session version>` user ids on a shop's host.
+
+    The tenant id is checked here; `loader(id, session_version)` returns the user, or
+    None when the account is gone, disabled or on an older session version (or, for a
+    customer, when the request is for the back office).
+    """
+    _shop_users[kind] = loader
+
+
+def init_app(app: Any) -> None:
+    """Flask-Login on every door, with this module's loader and anonymous user."""
+    login_manager.init_app(app)
+    login_manager.anonymous_user = Anonymous
+    login_manager.user_loader(load_user)
+
+
 def load_user(user_id: str) -> Any:
     site = getattr(g, "site", None)
     if site is None:
@@ -101,8 +121,6 @@ def load_user(user_id: str) -> Any:
         return None
     numbers = [int(p) for p in parts]
     if site.kind == "console" and kind == "op" and len(numbers) == 2:
-        from saas.models import Operator
-
         operator = db.session.get(Operator, numbers[0])
         if operator is not None and operator.session_version == numbers[1]:
             return operator
@@ -110,20 +128,9 @@ def load_user(user_id: str) -> Any:
     tenant = get_current_tenant()
     if site.kind != "shop" or tenant is None or not numbers or numbers[0] != tenant.id:
         return None
-    if kind == "staff" and len(numbers) == 3:
-        from tenants.models import Staff, StaffStatus
-
-        staff = db.session.get(Staff, numbers[1])
-        if (
-            staff is not None
-            and staff.status == StaffStatus.ACTIVE
-            and staff.session_version == numbers[2]
-        ):
-            return staff
-        return None
+    if kind in _shop_users and len(numbers) == 3:
+        return _shop_users[kind](numbers[1], numbers[2])
     if kind == "imp" and len(numbers) == 2:
-        from saas.handoff import live_impersonation
-
         row = live_impersonation(numbers[1], tenant.id)
         if row is None or row.operator is None:
             return None
@@ -135,31 +142,7 @@ def load_user(user_id: str) -> Any:
             reason=row.reason or "",
             expires_at=row.session_expires_at,  # type: ignore[arg-type]
         )
-    if kind == "customer" and len(numbers) == 3:
-        if in_back_office():
-            return None
-        from tenants.models import Customer
-
-        customer = db.session.get(Customer, numbers[1])
-        if (
-            customer is not None
-            and customer.password_hash is not None  # a guest row never logs in
-            and customer.session_version == numbers[2]
-        ):
-            return customer
-        return None
     return None
-
-
-def in_back_office() -> bool:
-    """Whether this request is for the shop's back office (`/admin`, 404s there too)."""
-    if not has_request_context():
-        return False
-    if request.blueprint == "backoffice":
-        return True
-    back_office = current_app.blueprints.get("backoffice")
-    prefix = (back_office.url_prefix if back_office is not None else None) or "/admin"
-    return request.path == prefix or request.path.startswith(prefix + "/")
 
 
 def is_shop_staff(user: Any) -> bool:
@@ -168,21 +151,15 @@ def is_shop_staff(user: Any) -> bool:
     The storefront asks this (never `is_authenticated`, also true for customers) to let
     staff past the launch gate and to show them the preview bar.
     """
-    from tenants.models import Staff
-
-    return isinstance(user, Staff | ImpersonationUser)
+    return bool(getattr(user, "is_shop_staff", False))
 
 
-def current_customer() -> Customer | None:
+def current_customer() -> Any:
     """The shopper logged in on this storefront, or None (nobody, or a staff session)."""
-    from flask_login import current_user
-
-    from tenants.models import Customer
-
     if not has_request_context():
         return None
     user = current_user._get_current_object()
-    return user if isinstance(user, Customer) else None
+    return user if getattr(user, "is_customer", False) else None
 
 
 def start_session(user: Any, *, keep: Iterable[str] = ()) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 import os
 import signal
 import subprocess
@@ -14,7 +15,27 @@ from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
-from saas.db import db
+from saas.db import db, unit_of_work
+
+
+class CommandGroup(AppGroup):
+    """Commands that are each one unit of work: committed when the command returns,
+    rolled back when it fails (a usage error included). Commands that loop over shops
+    make each shop its own unit with `tenant_context`, so one shop's failure never
+    undoes another's."""
+
+    def command(self, *args: Any, **kwargs: Any) -> Any:
+        register = super().command
+
+        def decorator(f: Any) -> Any:
+            @functools.wraps(f)
+            def in_unit_of_work(*a: Any, **kw: Any) -> Any:
+                with unit_of_work():
+                    return f(*a, **kw)
+
+            return register(*args, **kwargs)(in_unit_of_work)
+
+        return decorator
 
 
 def init_app(app: Flask) -> None:
@@ -38,7 +59,7 @@ def _ensure_platform_schema() -> None:
 # --- db -------------------------------------------------------------------------------
 
 
-@click.group("db", cls=AppGroup)
+@click.group("db", cls=CommandGroup)
 def db_cli() -> None:
     """Platform schema migrations."""
 
@@ -68,7 +89,7 @@ def db_revision(tree: str, message: str) -> None:
 # --- tenants --------------------------------------------------------------------------
 
 
-@click.group("tenants", cls=AppGroup)
+@click.group("tenants", cls=CommandGroup)
 @with_appcontext
 def tenants_cli() -> None:
     """Create, list, migrate and drop shops."""
@@ -94,11 +115,9 @@ def tenants_create(slug: str, name: str | None, owner_email: str | None, theme: 
         )
     try:
         tenant = create_tenant(slug, name or slug, owner_email=owner_email, theme=theme)
-        db.session.commit()
     except InvalidSlug as exc:
-        db.session.rollback()
         raise click.BadParameter(str(exc), param_hint="SLUG") from exc
-    if owner_email:
+    if owner_email:  # queued once the shop commits
         enqueue(send_welcome_email, owner_email, tenant_id=tenant.id, queue="mail")
     url = absolute_url(current_app, shop_host(current_app, tenant.slug))
     click.echo(f"Created shop {tenant.slug!r} (schema {tenant.schema}): {url}")
@@ -129,12 +148,13 @@ def tenants_migrate(workers: int | None, shops: tuple[str, ...], revision: str) 
     """Upgrade every shop's schema; failures are reported at the end. Safe to rerun."""
     from saas.models import Tenant, TenantStatus
     from saas.schema_migrations import migrate_tenants
+    from saas.tenancy import tenant_context
 
     query = select(Tenant.id, Tenant.slug).where(Tenant.status != TenantStatus.DELETED)
     if shops:
         query = query.where(Tenant.slug.in_(shops))
-    targets = [(row.id, row.slug) for row in db.session.execute(query.order_by(Tenant.id))]
-    db.session.rollback()
+    with tenant_context(None):  # a short read: no transaction stays open while migrating
+        targets = [(row.id, row.slug) for row in db.session.execute(query.order_by(Tenant.id))]
     if shops and len(targets) != len(set(shops)):
         missing = set(shops) - {slug for _, slug in targets}
         raise click.BadParameter(f"no such shop: {', '.join(sorted(missing))}", param_hint="--shop")
@@ -177,7 +197,6 @@ def tenants_drop(slug: str, yes: bool) -> None:
             f"Permanently delete shop {tenant.name!r} ({slug}) and all its data?", abort=True
         )
     drop_tenant(tenant)
-    db.session.commit()
     click.echo(f"Dropped shop {slug!r}.")
 
 
@@ -210,21 +229,20 @@ def tenants_sweep() -> None:
     from saas.tenancy import TenantRecord, tenant_context
     from tenants.services.recovery import sweep
 
-    shops = db.session.scalars(
-        select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
-    ).all()
-    records = [TenantRecord.of(t) for t in shops]
-    db.session.rollback()
+    with tenant_context(None):  # a short read: no transaction stays open while sweeping
+        shops = db.session.scalars(
+            select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
+        ).all()
+        records = [TenantRecord.of(t) for t in shops]
     reminded = released = 0
     with click.progressbar(records, label=f"Sweeping {len(records)} shops") as bar:
         for record in bar:
-            with tenant_context(record):
-                try:
+            try:
+                with tenant_context(record):  # each shop its own unit of work
                     done = sweep()
-                except Exception as error:  # one shop's trouble must not stop the rest
-                    db.session.rollback()
-                    click.echo(f"\n  {record.slug}: {error}", err=True)
-                    continue
+            except Exception as error:  # one shop's trouble must not stop the rest
+                click.echo(f"\n  {record.slug}: {error}", err=True)
+                continue
             reminded += done.reminded
             released += done.released
     click.echo(f"{reminded} reminder(s) sent, {released} card hold(s) released.")
@@ -244,9 +262,7 @@ def tenants_add_domain(slug: str, host: str) -> None:
     try:
         domain = add_domain(tenant, host)
     except DomainError as exc:
-        db.session.rollback()
         raise click.BadParameter(str(exc), param_hint="HOST") from exc
-    db.session.commit()
     click.echo(f"{domain.host} now serves {slug}.")
 
 
@@ -260,14 +276,13 @@ def tenants_remove_domain(host: str) -> None:
         remove_domain(host)
     except DomainError as exc:
         raise click.BadParameter(str(exc), param_hint="HOST") from exc
-    db.session.commit()
     click.echo(f"{host} removed.")
 
 
 # --- operators ------------------------------------------------------------------------
 
 
-@click.group("billing", cls=AppGroup)
+@click.group("billing", cls=CommandGroup)
 def billing_cli() -> None:
     """Merchants' subscriptions: the clock (trials, dunning) and reconciliation."""
 
@@ -310,7 +325,7 @@ def billing_reconcile() -> None:
         raise SystemExit(1)
 
 
-@click.group("operator", cls=AppGroup)
+@click.group("operator", cls=CommandGroup)
 @with_appcontext
 def operator_cli() -> None:
     """Operator accounts for the console."""
@@ -338,7 +353,6 @@ def operator_create(email: str, name: str, password: str) -> None:
     db.session.add(
         Operator(email=email, name=name, password_hash=hash_password(password), totp_secret=secret)
     )
-    db.session.commit()
     click.echo(f"Operator {email} created.")
     _print_totp(email, secret)
 
@@ -402,7 +416,6 @@ def operator_reset_totp(email: str, yes: bool) -> None:
     audit.record(
         "operator.totp_reset", tenant_id=None, actor=("system", None, None), operator=operator.email
     )
-    db.session.commit()
     click.echo(f"New second factor for {operator.email}; their sessions are signed out.")
     _print_totp(operator.email, secret)
 

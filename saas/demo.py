@@ -8,7 +8,7 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
-from saas.db import db
+from saas.db import db, unit_of_work
 from saas.jobs import enqueue
 from saas.models import Operator, Tenant
 from saas.passwords import hash_password
@@ -138,7 +138,6 @@ def _fill_shop(spec: dict) -> None:
                 placed_at=now - timedelta(days=days_ago, hours=1),
             )
         )
-    db.session.commit()
 
 
 def _bill(tenant: Tenant, state: str | None) -> None:
@@ -172,30 +171,34 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
     from saas.theming import themes
 
     available = themes()
-    if db.session.scalar(select(Operator.id).where(Operator.email == OPERATOR_EMAIL)) is None:
-        db.session.add(
-            Operator(
-                email=OPERATOR_EMAIL,
-                name="Demo Operator",
-                password_hash=hash_password(OPERATOR_PASSWORD),
-                totp_secret=OPERATOR_TOTP_SECRET,
+    # Each step its own unit of work: an interrupted seed keeps what it finished and
+    # the next run makes only what is missing.
+    with unit_of_work():
+        if db.session.scalar(select(Operator.id).where(Operator.email == OPERATOR_EMAIL)) is None:
+            db.session.add(
+                Operator(
+                    email=OPERATOR_EMAIL,
+                    name="Demo Operator",
+                    password_hash=hash_password(OPERATOR_PASSWORD),
+                    totp_secret=OPERATOR_TOTP_SECRET,
+                )
             )
-        )
-        db.session.commit()
-        progress(f"operator {OPERATOR_EMAIL} created")
+            progress(f"operator {OPERATOR_EMAIL} created")
 
     for spec in SHOPS:
         theme = spec["theme"] if spec["theme"] in available else "base"
         if db.session.scalar(select(Tenant.id).where(Tenant.slug == spec["slug"])) is not None:
             progress(f"shop {spec['slug']} already there")
             continue
-        tenant = create_tenant(spec["slug"], spec["name"], owner_email=spec["owner"], theme=theme)
-        start_trial(tenant)
-        _bill(tenant, spec.get("billing"))
-        db.session.commit()
-        with tenant_context(tenant):
+        with unit_of_work():
+            tenant = create_tenant(
+                spec["slug"], spec["name"], owner_email=spec["owner"], theme=theme
+            )
+            start_trial(tenant)
+            _bill(tenant, spec.get("billing"))
+            enqueue(send_welcome_email, spec["owner"], tenant_id=tenant.id, queue="mail")
+        with tenant_context(tenant):  # the shop's own unit of work
             _fill_shop(spec)
-        enqueue(send_welcome_email, spec["owner"], tenant_id=tenant.id, queue="mail")
         progress(f"shop {spec['slug']} created with {len(spec['products'])} products")
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]

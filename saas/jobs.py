@@ -19,6 +19,7 @@ from rq import Queue, Retry, Worker
 from rq.job import Job
 
 from saas.cache import redis_client
+from saas.db import after_commit
 from saas.tenancy import get_current_tenant, tenant_context
 
 log = logging.getLogger(__name__)
@@ -49,18 +50,39 @@ def enqueue(
     timeout: int | None = None,
     delay: timedelta | None = None,
     **kwargs: Any,
-) -> Job:
-    """Queue `func(*args, **kwargs)` to run as the current tenant (or `tenant_id`).
+) -> Job | None:
+    """Queue `func(*args, **kwargs)` to run as the current tenant (or `tenant_id`), once
+    the current unit of work commits (`saas.db.after_commit`): a job never sees data that
+    is not there yet, and a job of a unit that rolls back never runs. Outside any
+    transaction it is queued at once and its `Job` returned (None when deferred).
 
-    Call it after the commit that made the job's data visible. Jobs are retried with
-    backoff (10 s, 60 s, 5 min) because most of them talk to the outside world.
-    `timeout` (seconds) overrides RQ's default of 180 for long jobs such as imports.
-    With `delay` the job runs that much later (the worker's scheduler holds it; it lives
-    in Redis, so work that must happen also has a cron-run sweep behind it).
+    Jobs are retried with backoff (10 s, 60 s, 5 min) because most of them talk to the
+    outside world. `timeout` (seconds) overrides RQ's default of 180 for long jobs such
+    as imports. With `delay` the job runs that much later (the worker's scheduler holds
+    it; it lives in Redis, so work that must happen also has a cron-run sweep behind it).
     """
     if tenant_id is None:
         tenant = get_current_tenant()
         tenant_id = tenant.id if tenant else None
+    queued: list[Job] = []
+    after_commit(
+        lambda: queued.append(
+            _enqueue_now(func, args, kwargs, queue, tenant_id, retries, timeout, delay)
+        )
+    )
+    return queued[0] if queued else None
+
+
+def _enqueue_now(
+    func: Callable[..., Any] | str,
+    args: tuple[Any, ...],
+    kwargs: dict[str, Any],
+    queue: str,
+    tenant_id: int | None,
+    retries: int,
+    timeout: int | None,
+    delay: timedelta | None,
+) -> Job:
     options: dict[str, Any] = {
         "meta": {"tenant_id": tenant_id},
         "retry": Retry(max=retries, interval=[10, 60, 300]) if retries else None,
@@ -89,7 +111,7 @@ def run_job(tenant_id: int | None, func_path: str, args: list[Any], kwargs: dict
             if tenant is None or tenant.status == TenantStatus.DELETED:
                 log.warning("skipping %s: tenant %s no longer exists", func_path, tenant_id)
                 return None
-        with tenant_context(tenant):
+        with tenant_context(tenant):  # the job's unit of work: commits or rolls back
             return func(*args, **kwargs)
 
 
@@ -101,10 +123,10 @@ def _worker_app() -> Flask:
     if _app is None:
         try:
             _app = current_app._get_current_object()  # type: ignore[attr-defined]
-        except RuntimeError:
-            from saas import create_app
-
-            _app = create_app()
+        except RuntimeError:  # the core never builds the app: the entry point does
+            raise RuntimeError(
+                "jobs run in a worker made by saas.jobs.make_worker(app): `flask worker`"
+            ) from None
     return _app
 
 

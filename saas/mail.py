@@ -7,22 +7,25 @@ import logging
 import smtplib
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from functools import partial
 from urllib.parse import unquote, urlsplit
 
 from flask import current_app
-from sqlalchemy import select
+from sqlalchemy import select, update
 
-from saas.db import db
+from saas.db import TENANT_SCHEMA, after_commit, db
+from saas.tenancy import current_tenant
 from tenants.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 
 
 def send_email(to: str, subject: str, body: str, *, dedupe_key: str | None = None) -> OutboxMessage:
-    """Record (and, if configured, send) one message from the current shop.
+    """Record one message from the current shop; if SMTP is configured, it is sent once
+    the unit of work commits (a message of a unit that rolls back is never sent).
 
     With a `dedupe_key`, a second call for the same key returns the first message
-    instead of sending again, so a retried job never mails twice. Commits.
+    instead of sending again, so a retried job never mails twice. Flushes.
     """
     if dedupe_key:
         existing = db.session.scalar(
@@ -32,23 +35,33 @@ def send_email(to: str, subject: str, body: str, *, dedupe_key: str | None = Non
             return existing
     message = OutboxMessage(to_address=to, subject=subject, body=body, dedupe_key=dedupe_key)
     db.session.add(message)
-    db.session.commit()
+    db.session.flush()
     smtp_url = current_app.config["SMTP_URL"]
     if smtp_url:
-        _deliver(smtp_url, message)
-        message.sent_at = datetime.now(UTC)
-        db.session.commit()
+        after_commit(partial(_send_recorded, smtp_url, message.id, to, subject, body))
     log.info("mail %r to %s recorded", subject, to)
     return message
 
 
-def _deliver(smtp_url: str, message: OutboxMessage) -> None:
+def _send_recorded(smtp_url: str, message_id: int, to: str, subject: str, body: str) -> None:
+    """After commit: deliver the recorded message, then mark it sent on a connection of
+    its own (the unit's session is finished)."""
+    _deliver(smtp_url, to, subject, body)
+    table = OutboxMessage.__table__
+    with db.engine.begin() as conn:
+        conn.execution_options(schema_translate_map={TENANT_SCHEMA: current_tenant.schema})
+        conn.execute(
+            update(table).where(table.c.id == message_id).values(sent_at=datetime.now(UTC))
+        )
+
+
+def _deliver(smtp_url: str, to: str, subject: str, body: str) -> None:
     parts = urlsplit(smtp_url)  # smtp://user:pass@host:port or smtps://...
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_FROM"]
-    email["To"] = message.to_address
-    email["Subject"] = message.subject
-    email.set_content(message.body)
+    email["To"] = to
+    email["Subject"] = subject
+    email.set_content(body)
     ssl = parts.scheme == "smtps"
     default_port = 465 if ssl else 587 if parts.scheme == "smtp+starttls" else 25
     smtp_cls = smtplib.SMTP_SSL if ssl else smtplib.SMTP

@@ -8,14 +8,13 @@ row, so a failure at any step leaves nothing behind (PostgreSQL DDL is transacti
 from __future__ import annotations
 
 import logging
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from datetime import UTC, datetime
 
 from sqlalchemy import select, text
 from sqlalchemy.orm import Session
 
-import tenants.models  # noqa: F401  (the tenant metadata must be complete)
 from saas.db import TenantModel, checked_schema, db
 from saas.models import Tenant, TenantStatus
 from saas.schema_migrations import stamp_tenant
@@ -26,6 +25,18 @@ log = logging.getLogger(__name__)
 
 class SlugTaken(InvalidSlug):
     """Another shop already has this address."""
+
+
+# What every new shop starts with (its settings row, say), added by the domains that own
+# those tables: registered by `create_app`, run in the new schema's session.
+ShopSeed = Callable[[Session, Tenant], None]
+_seeds: list[ShopSeed] = []
+
+
+def register_seed(seed: ShopSeed) -> None:
+    """Run `seed(session, tenant)` in every new shop's schema, in its creating transaction."""
+    if seed not in _seeds:
+        _seeds.append(seed)
 
 
 def slug_available(slug: str) -> bool:
@@ -67,10 +78,9 @@ def create_tenant(
     db.session.add(tenant)
     db.session.flush()
     build_schema(tenant.schema)
-    from tenants.models import ShopSettings
-
     with schema_session(tenant.schema) as session:
-        session.add(ShopSettings(id=1, contact_email=owner_email or ""))
+        for seed in _seeds:
+            seed(session, tenant)
     tenant.status = TenantStatus.ACTIVE
     db.session.flush()
     log.info("created shop %s in schema %s", slug, tenant.schema)
@@ -80,6 +90,8 @@ def create_tenant(
 def build_schema(schema: str) -> None:
     """Create `schema` with every tenant table at the current head, in the open transaction."""
     schema = checked_schema(schema)
+    if not TenantModel.metadata.tables:  # a shop with no tables would look alive and fail
+        raise RuntimeError("no tenant tables are declared: build schemas inside create_app()")
     conn = db.session.connection()
     conn.execute(text(f'CREATE SCHEMA "{schema}"'))
     TenantModel.metadata.create_all(

@@ -25,7 +25,7 @@ from flask import Flask, current_app
 from sqlalchemy import Connection, text
 
 from saas.config import PROJECT_ROOT
-from saas.db import checked_schema, db, schema_for
+from saas.db import checked_schema, db, schema_for, unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -63,8 +63,8 @@ def upgrade_public(revision: str = "head") -> None:
     if revision == "head":
         from saas.plans import seed_default_plans
 
-        if seed_default_plans():
-            db.session.commit()
+        with unit_of_work():  # the migration command's own edge
+            seed_default_plans()
 
 
 def tenant_version(conn: Connection, schema: str) -> str | None:

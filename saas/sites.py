@@ -20,11 +20,13 @@ import re
 from dataclasses import dataclass
 from typing import Any, Literal
 
-from flask import Blueprint, Flask, Request
+from flask import Blueprint, Flask, Request, Response, current_app, has_request_context, request
 from flask.sansio.blueprints import BlueprintSetupState
+from flask.signals import request_started
 from werkzeug.exceptions import BadRequest
 from werkzeug.routing import MapAdapter
 
+from saas import db
 from saas.config import RESERVED_SLUGS
 
 SiteKind = Literal["platform", "console", "shop"]
@@ -108,11 +110,25 @@ def classify_host(raw_host: str, domain: str, operator_subdomain: str) -> Site:
 
 
 class SiteBlueprint(Blueprint):
-    """A blueprint whose every rule (its static route included) belongs to one site."""
+    """A blueprint whose every rule (its static route included) belongs to one site.
 
-    def __init__(self, name: str, import_name: str, *, site: SiteKind, **kwargs: Any) -> None:
+    `back_office`: a shop's back office, for its staff. It stays open when the shop is
+    closed to shoppers (suspended, or unpaid past its grace period) so that the merchant
+    can see why and sort it out, and a customer's session counts for nothing there.
+    """
+
+    def __init__(
+        self,
+        name: str,
+        import_name: str,
+        *,
+        site: SiteKind,
+        back_office: bool = False,
+        **kwargs: Any,
+    ) -> None:
         super().__init__(name, import_name, **kwargs)
         self.site = site
+        self.back_office = back_office
 
     def make_setup_state(
         self, app: Any, options: dict[str, Any], first_registration: bool = False
@@ -129,6 +145,21 @@ class SiteBlueprint(Blueprint):
 
         state.add_url_rule = add_site_rule  # type: ignore[method-assign]
         return state
+
+
+def in_back_office() -> bool:
+    """Whether this request is for a shop's back office: its blueprint says so, or (a
+    404 matches no blueprint) its path is under a back office's prefix."""
+    if not has_request_context():
+        return False
+    blueprint = current_app.blueprints.get(request.blueprint or "")
+    if blueprint is not None:
+        return bool(getattr(blueprint, "back_office", False))
+    for candidate in current_app.blueprints.values():
+        prefix = candidate.url_prefix if getattr(candidate, "back_office", False) else None
+        if prefix and (request.path == prefix or request.path.startswith(prefix + "/")):
+            return True
+    return False
 
 
 class SiteMapAdapter(MapAdapter):
@@ -160,7 +191,26 @@ class SiteMapAdapter(MapAdapter):
 
 
 class SaasFlask(Flask):
-    """Flask with routing by site kind instead of by literal host."""
+    """Flask with routing by site kind instead of by literal host, and each request one
+    unit of work."""
+
+    def full_dispatch_request(self) -> Response:
+        """Flask's own steps, with the request's one commit or rollback between the view
+        and the response: commit when the view (or a before-request hook) answered,
+        roll back when it raised, before any error handler runs. Flask has no hook
+        that can tell those two apart (`after_request` runs for both), hence the copy of
+        these few lines."""
+        self._got_first_request = True
+        try:
+            request_started.send(self, _async_wrapper=self.ensure_sync)
+            rv = self.preprocess_request()
+            if rv is None:
+                rv = self.dispatch_request()
+            db.commit(closing=True)
+        except Exception as e:
+            db.rollback()
+            rv = self.handle_user_exception(e)
+        return self.finalize_request(rv)
 
     def create_url_adapter(self, request: Request | None) -> MapAdapter | None:
         if request is None:

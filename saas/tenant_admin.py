@@ -29,7 +29,7 @@ from sqlalchemy import FromClause, select
 from sqlalchemy.engine import Connection
 
 from saas import audit
-from saas.db import TenantModel, checked_schema, db
+from saas.db import TenantModel, checked_schema, db, unit_of_work
 from saas.models import (
     AuditEvent,
     Domain,
@@ -345,7 +345,7 @@ def write_export(tenant_id: int, directory: str | Path) -> tuple[Path, dict[str,
                     out.write(f'{"," if i else ""}\n"{table.name}": ')
                     counts[table.name] = _write_array(out, _rows(tenant_conn, table))
                 out.write("}}\n")
-            conn.rollback()
+            conn.rollback()  # its own read-only snapshot, not the unit of work
             os.replace(partial, path)
         except BaseException:
             partial.unlink(missing_ok=True)
@@ -362,7 +362,6 @@ def export_tenant(tenant_id: int) -> str | None:
     path, counts = write_export(tenant_id, current_app.config["EXPORT_PATH"])
     tenant.export_path = str(path)
     audit.record("tenant.exported", tenant_id=tenant_id, actor=SYSTEM, path=str(path), rows=counts)
-    db.session.commit()
     log.info("exported tenant %s to %s", tenant_id, path)
     return str(path)
 
@@ -401,40 +400,45 @@ def purge_due_tenants(
     if only is not None:
         query = query.where(Tenant.id.in_(only))
     ids = list(db.session.scalars(query.order_by(Tenant.id)))
-    db.session.rollback()
     results = []
     for tenant_id in ids:
-        tenant = db.session.scalar(
-            select(Tenant)
-            .where(
-                Tenant.id == tenant_id,
-                Tenant.status == TenantStatus.DELETED,
-                Tenant.purge_after <= now,
-            )
-            .with_for_update(skip_locked=True)
-        )
-        if tenant is None:  # restored meanwhile, or another purger holds it
-            db.session.rollback()
+        with unit_of_work():  # each shop its own transaction: the loop is the edge
+            result = _purge_one(tenant_id, now, drop_tenant)
+        if result is None:  # restored meanwhile, or another purger holds it
             continue
-        slug = tenant.slug
-        if not tenant.export_path or not Path(tenant.export_path).is_file():
-            db.session.rollback()
-            result = PurgeResult(tenant_id, slug, False, "no export yet; kept")
-        else:
-            audit.record(
-                "tenant.purged",
-                tenant_id=tenant_id,
-                actor=SYSTEM,
-                slug=slug,
-                export_path=tenant.export_path,
-            )
-            drop_tenant(tenant)
-            db.session.commit()
-            result = PurgeResult(tenant_id, slug, True, tenant.export_path or "")
         results.append(result)
         if progress is not None:
             progress(result)
     return results
+
+
+def _purge_one(
+    tenant_id: int, now: datetime, drop_tenant: Callable[[Tenant], None]
+) -> PurgeResult | None:
+    tenant = db.session.scalar(
+        select(Tenant)
+        .where(
+            Tenant.id == tenant_id,
+            Tenant.status == TenantStatus.DELETED,
+            Tenant.purge_after <= now,
+        )
+        .with_for_update(skip_locked=True)
+    )
+    if tenant is None:
+        return None
+    slug = tenant.slug
+    if not tenant.export_path or not Path(tenant.export_path).is_file():
+        return PurgeResult(tenant_id, slug, False, "no export yet; kept")
+    audit.record(
+        "tenant.purged",
+        tenant_id=tenant_id,
+        actor=SYSTEM,
+        slug=slug,
+        export_path=tenant.export_path,
+    )
+    export_path = tenant.export_path
+    drop_tenant(tenant)
+    return PurgeResult(tenant_id, slug, True, export_path or "")
 
 
 def purge_tenant_job(tenant_id: int) -> bool:

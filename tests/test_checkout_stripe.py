@@ -22,7 +22,10 @@ def to_stripe(client, fake_stripe) -> str:
     assert "Card (secure payment page by Stripe)" in payment
     client.post("/checkout/payment", data={"payment": "stripe"})
     review = client.get("/checkout/review").text
-    redirect = client.post("/checkout/review", data={"total": total_on(review)})
+    placed = client.post("/checkout/review", data={"total": total_on(review)})
+    # The order is committed first; the next request (the same form, re-sent) opens Stripe.
+    assert placed.status_code == 307 and "/pay" in placed.location
+    redirect = client.post(placed.location, data={"total": total_on(review)})
     assert redirect.status_code == 303 and redirect.location.startswith(fake_stripe.url("/"))
     return redirect.location.rstrip("/").rsplit("/", 1)[-1]
 

@@ -11,6 +11,7 @@ from typing import Any
 import pytest
 from sqlalchemy import func, select
 
+from saas import page_cache
 from saas.cache import redis_client
 from saas.db import db
 from saas.tenancy import tenant_context
@@ -24,7 +25,6 @@ from tenants.services.orders import (
     SoldOut,
     place_order,
 )
-from tenants.shop import cache
 
 
 def stocked(app, tenant, title: str = "Clay Mug", stock: int | None = 10, **product: Any) -> int:
@@ -181,14 +181,12 @@ def race(app, tenant, jobs: list[Any]) -> list[Any]:
     start = threading.Barrier(len(jobs))
 
     def run(n: int) -> None:
-        with app.app_context(), tenant_context(tenant):
-            start.wait()
-            try:
+        try:
+            with app.app_context(), tenant_context(tenant):  # each a unit of work
+                start.wait()
                 results[n] = jobs[n]()
-            except Exception as error:
-                results[n] = error
-            finally:
-                db.session.remove()
+        except Exception as error:
+            results[n] = error
 
     threads = [threading.Thread(target=run, args=(n,)) for n in range(len(jobs))]
     for thread in threads:
@@ -236,7 +234,7 @@ def test_each_shop_numbers_its_own_orders(app, make_tenant):
 
 def page_version(app, tenant) -> int:
     with app.app_context():
-        return int(redis_client().get(cache.version_key(tenant.id)) or 0)
+        return int(redis_client().get(page_cache.version_key(tenant.id)) or 0)
 
 
 def test_orders_leave_the_page_cache_alone_until_stock_runs_low(app, make_tenant):

@@ -6,7 +6,7 @@ import logging
 from collections.abc import Callable, Sequence
 from typing import Any
 
-from saas.db import db
+from saas.db import unit_of_work
 
 log = logging.getLogger(__name__)
 
@@ -19,14 +19,14 @@ def each_subscription(
     progress: Callable[[int, int], Any] | None,
     what: str,
 ) -> None:
-    """Run `work(id)` and commit, for each subscription id in turn. One that fails is
-    rolled back, logged and listed in `failed`; the rest go on."""
+    """Run `work(id)` for each subscription id in turn, each its own unit of work (the
+    batch is the edge here, as a CLI loop over shops is). One that fails is rolled
+    back, logged and listed in `failed`; the rest go on."""
     for done, subscription_id in enumerate(ids, 1):
         try:
-            work(subscription_id)
-            db.session.commit()
+            with unit_of_work():
+                work(subscription_id)
         except Exception:
-            db.session.rollback()
             log.exception("%s failed for subscription %s", what, subscription_id)
             failed.append(str(subscription_id))
         if progress:

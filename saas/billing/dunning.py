@@ -154,7 +154,6 @@ def sweep(
     like). Each shop in its own transaction; one failing does not stop the rest."""
     now = at or standing.now()
     ids = sweep_ids()
-    db.session.rollback()
     report = SweepReport()
     each_subscription(
         ids,

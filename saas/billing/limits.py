@@ -33,7 +33,7 @@ from __future__ import annotations
 import enum
 import math
 import os
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from contextlib import contextmanager
 from dataclasses import dataclass, replace
 from decimal import ROUND_HALF_UP, Decimal
@@ -190,26 +190,31 @@ def _in_shop(tenant_id: int) -> Iterator[None]:
         yield
 
 
+# How the current shop's use of a limit kept in its own schema is counted: registered
+# by `create_app` from the domains that own those tables (products, staff).
+_counters: dict[Limit, Callable[[], int]] = {}
+
+
+def register_counter(kind: Limit, count: Callable[[], int]) -> None:
+    """Count the current shop's use of `kind` with `count()` (run inside the shop)."""
+    _counters[Limit(kind)] = count
+
+
+def _count(kind: Limit) -> int:
+    try:
+        return _counters[kind]()
+    except KeyError:
+        raise LookupError(f"no counter registered for the {kind} limit") from None
+
+
 def counted_products() -> int:
     """Products that count against the plan in the current shop: all but archived ones."""
-    from tenants.models import Product, ProductStatus
-
-    return (
-        db.session.scalar(
-            select(func.count(Product.id)).where(Product.status != ProductStatus.ARCHIVED)
-        )
-        or 0
-    )
+    return _count(Limit.PRODUCTS)
 
 
 def used_seats() -> int:
     """Staff seats in use in the current shop: invited and active people, not removed ones."""
-    from tenants.models import Staff, StaffStatus
-
-    return (
-        db.session.scalar(select(func.count(Staff.id)).where(Staff.status != StaffStatus.DISABLED))
-        or 0
-    )
+    return _count(Limit.STAFF)
 
 
 def domain_hosts(tenant_id: int) -> list[str]:

@@ -54,7 +54,6 @@ def reconcile(progress: Callable[[int, int], Any] | None = None) -> ReconcileRep
         .where(Subscription.stripe_customer_id.is_not(None))
         .order_by(Subscription.id)
     ).all()
-    db.session.rollback()
     each_subscription(
         ids,
         lambda subscription_id: _reconcile_one(subscription_id, report),

@@ -271,11 +271,9 @@ def stop_billing_job(tenant_id: int) -> str:
     a plan being billed: the merchant chooses one again.)"""
     row = subscription(tenant_id, lock=True)
     if row is None or not live_in_stripe(row):
-        db.session.rollback()
         return "no Stripe subscription to stop"
     assert row.stripe_subscription_id
     data = stripe_api.cancel_subscription(row.stripe_subscription_id)
     apply_subscription(row, data, why="shop deleted")
     audit.record("billing.stopped", tenant_id=tenant_id, actor=STRIPE_ACTOR, reason="shop deleted")
-    db.session.commit()
     return f"subscription {data['id']} cancelled"

@@ -28,7 +28,7 @@ from saas.models import Subscription, Tenant
 from saas.money import format_money
 from saas.payments import stripe_api
 from saas.payments.stripe_api import WebhookEvent
-from saas.payments.webhooks import STRIPE_ACTOR, RetryLater, on
+from saas.payments.webhooks import STRIPE_ACTOR, Handler, RetryLater
 
 log = logging.getLogger(__name__)
 
@@ -54,7 +54,6 @@ def _follow(row: Subscription, subscription_id: str, event: WebhookEvent) -> Non
     apply_subscription(row, data, why=event.type)
 
 
-@on("checkout.session.completed", scope="platform")
 def checkout_completed(event: WebhookEvent) -> None:
     session = event.object
     if session.get("mode") != "subscription" or not session.get("subscription"):
@@ -72,9 +71,6 @@ def checkout_completed(event: WebhookEvent) -> None:
     _follow(row, str(session["subscription"]), event)
 
 
-@on("customer.subscription.created", scope="platform")
-@on("customer.subscription.updated", scope="platform")
-@on("customer.subscription.deleted", scope="platform")
 def subscription_changed(event: WebhookEvent) -> None:
     row = subscription_of_stripe(event.object)
     if row is None:
@@ -85,9 +81,6 @@ def subscription_changed(event: WebhookEvent) -> None:
     _follow(row, str(event.object["id"]), event)
 
 
-@on("invoice.paid", scope="platform")
-@on("invoice.payment_failed", scope="platform")
-@on("invoice.finalized", scope="platform")
 def invoice_changed(event: WebhookEvent) -> None:
     row = subscription_of_customer(event.object.get("customer"))
     if row is None:
@@ -119,7 +112,6 @@ def invoice_changed(event: WebhookEvent) -> None:
         )
 
 
-@on("customer.subscription.trial_will_end", scope="platform")
 def trial_will_end(event: WebhookEvent) -> None:
     row = subscription_of_stripe(event.object)
     if row is None or row.stripe_subscription_id not in (None, event.object.get("id")):
@@ -132,3 +124,16 @@ def trial_will_end(event: WebhookEvent) -> None:
     apply_subscription(row, data, why=event.type)
     if data.get("status") == "trialing":
         dunning.remind_trial(row, tenant)
+
+
+# What the platform's Stripe account tells us, registered by `create_app`.
+HANDLERS: tuple[tuple[str, Handler], ...] = (
+    ("checkout.session.completed", checkout_completed),
+    ("customer.subscription.created", subscription_changed),
+    ("customer.subscription.updated", subscription_changed),
+    ("customer.subscription.deleted", subscription_changed),
+    ("invoice.paid", invoice_changed),
+    ("invoice.payment_failed", invoice_changed),
+    ("invoice.finalized", invoice_changed),
+    ("customer.subscription.trial_will_end", trial_will_end),
+)

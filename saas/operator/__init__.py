@@ -12,7 +12,7 @@ from typing import Any
 
 from flask import current_app
 
-from saas import login_manager
+from saas.extensions import login_manager
 from saas.sites import SiteBlueprint, absolute_url, shop_host
 
 bp = SiteBlueprint(

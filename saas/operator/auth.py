@@ -86,7 +86,6 @@ def login() -> Any:
                 actor=("visitor", None, email or None),
                 step="password",
             )
-            db.session.commit()
             error, status = WRONG_LOGIN, 401
     return render_template(
         "console/login.html", error=error, email=email, next_url=next_url
@@ -118,11 +117,9 @@ def verify() -> Any:
                 start_session(operator)  # clears the pending step with the old session
                 operator.last_login_at = datetime.now(UTC)
                 audit.record("operator.login", tenant_id=None, actor=operator)
-                db.session.commit()
                 limiter().reset("login", operator.email)
                 limiter().reset("totp", str(operator.id))
                 return redirect(safe_next(next_url, _default_home()))
-            db.session.rollback()
             if step is None:
                 error = "That code is not right. Enter the 6-digit code your app shows now."
             else:
@@ -134,7 +131,6 @@ def verify() -> Any:
                 step="totp",
                 replay=step is not None,
             )
-            db.session.commit()
             status = 401
     return render_template("console/verify.html", error=error), status
 
@@ -145,7 +141,6 @@ def logout() -> Any:
     operator = current_user._get_current_object()
     audit.record("operator.logout", tenant_id=None, actor=operator)
     revoke_sessions(operator)
-    db.session.commit()
     end_session()
     flash("You are signed out.", "info")
     return redirect(url_for("console.login"))

@@ -9,7 +9,7 @@ from flask_login import current_user, login_required
 from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
-from saas.db import db
+from saas.db import atomic, db
 from saas.models import FEATURE_LABELS, Feature, Plan
 from saas.operator import bp
 from saas.operator.plan_admin import (
@@ -63,11 +63,10 @@ def _submit(plan: Plan | None) -> Any:
         return _form_page(form, plan, 400)
     actor = current_user._get_current_object()
     try:
-        saved = save_plan(form, plan, actor=actor)
-        db.session.commit()
+        with atomic():  # flushed inside, so a clash is caught here, not at the commit
+            saved = save_plan(form, plan, actor=actor)
     except IntegrityError:
         # Another operator saved a clashing code or default at the same moment.
-        db.session.rollback()
         form.errors["form"] = "Another change got in first. Check the plans and try again."
         return _form_page(form, plan and db.session.get(Plan, plan.id), 409)
     flash(f"Plan “{saved.name}” {'created' if plan is None else 'saved'}.", "success")
@@ -97,12 +96,11 @@ def _retire(plan_id: int, retired: bool) -> Any:
         abort(404)
     actor = current_user._get_current_object()
     try:
-        set_retired(plan, retired, actor=actor)
+        with atomic():
+            set_retired(plan, retired, actor=actor)
     except PlanRefused as exc:
-        db.session.rollback()
         flash(str(exc), "error")
         return redirect(url_for("console.plans"))
-    db.session.commit()
     if retired:
         flash(
             f"“{plan.name}” is retired: new shops cannot choose it; shops on it keep it.", "success"

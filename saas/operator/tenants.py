@@ -16,7 +16,7 @@ from sqlalchemy import func, or_, select
 from werkzeug.wrappers import Response
 
 from saas import tenant_admin
-from saas.db import db
+from saas.db import atomic, db
 from saas.handoff import entry_url
 from saas.models import AuditEvent, Plan, Subscription, Tenant, TenantStatus
 from saas.money import format_money
@@ -212,13 +212,12 @@ def _reason_problem(reason: str) -> str | None:
 
 
 def _done(tenant: Tenant, message: str) -> Response:
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("console.tenant", tenant_id=tenant.id))
 
 
 def _refused(tenant: Tenant, form_name: str, exc: ActionRefused, form: dict[str, str]) -> Any:
-    db.session.rollback()
+    # The action ran in `atomic()`: what it wrote before refusing is undone already.
     return render_tenant(
         _tenant_or_404(tenant.id), errors={f"{form_name}": str(exc)}, form=form, status=409
     )
@@ -246,7 +245,8 @@ def suspend_tenant(tenant_id: int) -> Any:
     if errors:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     try:
-        tenant_admin.suspend(tenant, form["suspend.reason"], actor=_operator())
+        with atomic():
+            tenant_admin.suspend(tenant, form["suspend.reason"], actor=_operator())
     except ActionRefused as exc:
         return _refused(tenant, "suspend", exc, form)
     return _done(tenant, f"{tenant.name} is suspended: shoppers see “temporarily unavailable”.")
@@ -259,7 +259,8 @@ def resume_tenant(tenant_id: int) -> Any:
     if errors:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     try:
-        tenant_admin.resume(tenant, form["resume.reason"], actor=_operator())
+        with atomic():
+            tenant_admin.resume(tenant, form["resume.reason"], actor=_operator())
     except ActionRefused as exc:
         return _refused(tenant, "resume", exc, form)
     return _done(tenant, f"{tenant.name} is open again.")
@@ -277,7 +278,8 @@ def change_plan(tenant_id: int) -> Any:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     assert plan is not None
     try:
-        tenant_admin.change_plan(tenant, plan, form["plan.reason"], actor=_operator())
+        with atomic():
+            tenant_admin.change_plan(tenant, plan, form["plan.reason"], actor=_operator())
     except ActionRefused as exc:
         return _refused(tenant, "plan", exc, form)
     return _done(tenant, f"{tenant.name} is now on the {plan.name} plan.")
@@ -296,7 +298,8 @@ def extend_trial(tenant_id: int) -> Any:
     if errors:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     try:
-        ends = tenant_admin.extend_trial(tenant, days, form["trial.reason"], actor=_operator())
+        with atomic():
+            ends = tenant_admin.extend_trial(tenant, days, form["trial.reason"], actor=_operator())
     except ActionRefused as exc:
         return _refused(tenant, "trial", exc, form)
     return _done(tenant, f"Trial extended by {days} days, to {ends:%Y-%m-%d %H:%M} UTC.")
@@ -309,7 +312,8 @@ def restore_tenant(tenant_id: int) -> Any:
     if errors:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     try:
-        tenant_admin.restore(tenant, form["restore.reason"], actor=_operator())
+        with atomic():
+            tenant_admin.restore(tenant, form["restore.reason"], actor=_operator())
     except ActionRefused as exc:
         return _refused(tenant, "restore", exc, form)
     return _done(tenant, f"{tenant.name} is restored, suspended: resume it to reopen the shop.")
@@ -339,12 +343,11 @@ def delete_tenant(tenant_id: int) -> Any:
             errors["reason"] = problem
         if not errors:
             try:
-                tenant_admin.soft_delete(tenant, form["reason"], actor=_operator())
+                with atomic():
+                    tenant_admin.soft_delete(tenant, form["reason"], actor=_operator())
             except ActionRefused as exc:
-                db.session.rollback()
                 errors["form"] = str(exc)
             else:
-                db.session.commit()
                 tenant_admin.schedule_after_delete(tenant.id)
                 flash(
                     f"{tenant.name} is deleted: its shop is gone from the web. An export of its "
@@ -377,15 +380,15 @@ def impersonate(tenant_id: int) -> Any:
     if errors:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     try:
-        raw = tenant_admin.start_impersonation(
-            tenant,
-            _operator(),
-            read_only=mode == "read-only",
-            reason=form["impersonate.reason"],
-            minutes=minutes,
-        )
+        with atomic():
+            raw = tenant_admin.start_impersonation(
+                tenant,
+                _operator(),
+                read_only=mode == "read-only",
+                reason=form["impersonate.reason"],
+                minutes=minutes,
+            )
     except ActionRefused as exc:
         return _refused(tenant, "impersonate", exc, form)
-    db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return redirect(entry_url(app, tenant.slug, raw))

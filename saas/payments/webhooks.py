@@ -17,13 +17,14 @@ Webhooks (`POST /webhooks/stripe`):
    row, so an event is acted on exactly once. A handler that fails rolls the row back
    with its effects; the 500 makes Stripe deliver again later.
 
-Other modules register handlers with `on()`:
+Handlers are registered by `create_app`, from a table each module keeps of its own:
 
-    from saas.payments.webhooks import on
-
-    @on("checkout.session.completed")  # events on shops' connected accounts
     def mark_paid(event: WebhookEvent) -> None:
         ...  # current_tenant is the shop; flush, never commit
+
+    HANDLERS = (("checkout.session.completed", mark_paid),)
+
+    webhooks.register(stripe_orders.HANDLERS, scope="shop")  # in create_app
 
 Handlers must not commit (the dispatcher commits once, with the event's row), may be
 called for events in any order (compare `event.created`, or refetch the object), and
@@ -35,7 +36,7 @@ from __future__ import annotations
 
 import json
 import logging
-from collections.abc import Callable
+from collections.abc import Callable, Iterable
 from typing import Any, Literal, TypeVar
 from urllib.parse import urlencode
 
@@ -45,8 +46,8 @@ from sqlalchemy.dialects.postgresql import insert
 from sqlalchemy.sql import func
 from werkzeug.exceptions import BadRequest
 
-from saas import csrf
 from saas.db import db
+from saas.extensions import csrf
 from saas.models import StripeAccount, StripeEvent, StripeEventStatus, Tenant, TenantStatus
 from saas.payments import stripe_api
 from saas.payments.stripe_api import WebhookEvent
@@ -73,22 +74,28 @@ class RetryLater(Exception):
     yet, say): nothing is recorded and Stripe delivers the event again later."""
 
 
-def on(event_type: str, *, scope: Scope = "shop") -> Callable[[H], H]:
-    """Register a handler for `event_type` (e.g. "checkout.session.completed").
+def register(handlers: Iterable[tuple[str, Handler]], *, scope: Scope) -> None:
+    """Register handlers, each for its event type (e.g. "checkout.session.completed").
 
     Args:
         scope: "shop" for events on merchants' connected accounts (shopper payments),
             run inside the shop; "platform" for events on the platform's own account
             (merchants' subscriptions), run with no shop selected.
     """
+    for event_type, handler in handlers:
+        registered = _handlers.setdefault((scope, event_type), [])
+        if handler not in registered:
+            registered.append(handler)
 
-    def register(handler: H) -> H:
-        handlers = _handlers.setdefault((scope, event_type), [])
-        if handler not in handlers:
-            handlers.append(handler)
+
+def on(event_type: str, *, scope: Scope = "shop") -> Callable[[H], H]:
+    """`register` as a decorator, for a handler of one event type (tests)."""
+
+    def decorate(handler: H) -> H:
+        register([(event_type, handler)], scope=scope)
         return handler
 
-    return register
+    return decorate
 
 
 def off(event_type: str, handler: Handler, *, scope: Scope = "shop") -> None:
@@ -179,9 +186,8 @@ def process(event: WebhookEvent) -> str:
     if event.account:
         shop = _shop_of(event.account)
         if shop is None or shop.status == TenantStatus.DELETED:
-            with tenant_context(None):
+            with tenant_context(None):  # claimed and committed as one unit
                 fresh = _claim(event, None, StripeEventStatus.IGNORED)
-                db.session.commit()
             if fresh:
                 log.warning(
                     "Stripe event %s (%s) is for account %s, which no shop has connected: ignored",
@@ -193,9 +199,10 @@ def process(event: WebhookEvent) -> str:
         scope = "shop"
     handlers = handlers_for(event.type, scope)
     status = StripeEventStatus.PROCESSED if handlers else StripeEventStatus.UNHANDLED
+    # One unit of work in the event's shop: the claim (dedupe) and its effects commit
+    # together or not at all.
     with tenant_context(shop):
         if not _claim(event, shop.id if shop else None, status):
-            db.session.rollback()
             log.info("Stripe event %s (%s) delivered again: skipped", event.id, event.type)
             return "duplicate"
         for handler in handlers:
@@ -205,7 +212,6 @@ def process(event: WebhookEvent) -> str:
             .where(StripeEvent.id == event.id)
             .values(processed_at=func.clock_timestamp())
         )
-        db.session.commit()
     log.info("Stripe event %s (%s): %s", event.id, event.type, status.value)
     return status.value
 

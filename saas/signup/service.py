@@ -24,7 +24,7 @@ from sqlalchemy import select
 from sqlalchemy.exc import IntegrityError
 
 from saas import audit, handoff
-from saas.db import db
+from saas.db import atomic, db
 from saas.models import HandoffPurpose, Tenant, TenantStatus
 from saas.passwords import hash_password, password_problem, verify_password
 from saas.plans import start_trial
@@ -137,7 +137,6 @@ def _existing(req: SignupRequest) -> SignupResult | None:
     if not verify_password(owner_hash, req.password):
         raise SignupFailed({"form": "This signup was already completed. Please log in."})
     raw, _ = handoff.issue(HandoffPurpose.SIGNUP, tenant.id, staff_id=owner_id)
-    db.session.commit()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     return SignupResult(tenant.id, tenant.slug, handoff.entry_url(app, tenant.slug, raw), False)
 
@@ -157,48 +156,43 @@ def sign_up(req: SignupRequest) -> SignupResult:
     from tenants.models import Area, Role, Staff, StaffStatus
 
     try:
-        tenant = create_tenant(
-            req.slug,
-            req.shop_name,
-            owner_email=req.email,
-            launched=False,
-            signup_key=req.signup_key or None,
-        )
-        with schema_session(tenant.schema) as session:
-            owner = Staff(
-                email=req.email,
-                name=req.owner_name,
-                password_hash=hash_password(req.password),
-                role=Role.OWNER,
-                permissions=[str(a) for a in Area],
-                status=StaffStatus.ACTIVE,
+        with atomic():  # a lost race undoes only this, then finds the winner
+            tenant = create_tenant(
+                req.slug,
+                req.shop_name,
+                owner_email=req.email,
+                launched=False,
+                signup_key=req.signup_key or None,
             )
-            session.add(owner)
-            session.flush()
-            owner_id = owner.id
-        start_trial(tenant)
-        audit.record(
-            "tenant.signed_up",
-            tenant_id=tenant.id,
-            actor=("staff", owner_id, req.email),
-            slug=tenant.slug,
-        )
-        raw, _ = handoff.issue(HandoffPurpose.SIGNUP, tenant.id, staff_id=owner_id)
-        db.session.commit()
+            with schema_session(tenant.schema) as session:
+                owner = Staff(
+                    email=req.email,
+                    name=req.owner_name,
+                    password_hash=hash_password(req.password),
+                    role=Role.OWNER,
+                    permissions=[str(a) for a in Area],
+                    status=StaffStatus.ACTIVE,
+                )
+                session.add(owner)
+                session.flush()
+                owner_id = owner.id
+            start_trial(tenant)
+            audit.record(
+                "tenant.signed_up",
+                tenant_id=tenant.id,
+                actor=("staff", owner_id, req.email),
+                slug=tenant.slug,
+            )
+            raw, _ = handoff.issue(HandoffPurpose.SIGNUP, tenant.id, staff_id=owner_id)
     except SlugTaken as e:
-        db.session.rollback()
         raise SignupFailed({"slug": str(e)}) from None
     except IntegrityError:
         # Lost a race: the same form submitted twice at once, or the same address
         # claimed by someone else a moment earlier. Nothing of ours was kept.
-        db.session.rollback()
         existing = _existing(req)
         if existing:
             return existing
         raise SignupFailed({"slug": f"The address “{req.slug}” is already taken."}) from None
-    except BaseException:
-        db.session.rollback()
-        raise
 
     _queue_welcome(tenant.id, req.email)
     log.info("signup: shop %s created for %s", tenant.slug, req.email)
@@ -210,7 +204,5 @@ def _queue_welcome(tenant_id: int, email: str) -> None:
     from saas.jobs import enqueue
     from tenants.services.onboarding import send_welcome_email
 
-    try:
-        enqueue(send_welcome_email, email, queue="mail", tenant_id=tenant_id)
-    except Exception:  # the shop exists and works; a lost welcome mail must not undo that
-        log.exception("could not queue the welcome email for tenant %s", tenant_id)
+    # Queued once the shop commits; a queue that fails then is logged, never undoes it.
+    enqueue(send_welcome_email, email, queue="mail", tenant_id=tenant_id)

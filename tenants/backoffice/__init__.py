@@ -20,6 +20,7 @@ bp = SiteBlueprint(
     "backoffice",
     __name__,
     site="shop",
+    back_office=True,
     url_prefix="/admin",
     static_folder="../../saas/static",
     static_url_path="/static",

@@ -10,7 +10,7 @@ from flask_login import current_user
 
 from saas import audit
 from saas.auth import ImpersonationUser, end_session, revoke_sessions, safe_next, start_session
-from saas.db import db
+from saas.db import atomic, db
 from saas.handoff import redeem
 from saas.models import HandoffPurpose, HandoffToken
 from saas.ratelimit import limiter
@@ -61,11 +61,9 @@ def login() -> Any:
             limiter().reset("login", email)
             start_session(staff)
             staff_service.record_login(staff)
-            db.session.commit()
             return redirect(target)
         else:
-            staff_service.record_failed_login(email)
-            db.session.commit()
+            staff_service.record_failed_login(email)  # kept: the 401 page commits too
             error, status = LOGIN_FAILED, 401
     return render_template(
         "backoffice/login.html",
@@ -88,7 +86,6 @@ def logout() -> Any:
     else:
         revoke_sessions(user)
         audit.record("staff.logout", actor=user)
-    db.session.commit()
     end_session()
     flash("You are logged out.", "info")
     return redirect(url_for("backoffice.login"))
@@ -135,19 +132,17 @@ def reset(token: str) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         try:
-            staff = staff_service.reset_password(
-                row, request.form.get("password", ""), request.form.get("confirm", "")
-            )
+            with atomic():
+                staff = staff_service.reset_password(
+                    row, request.form.get("password", ""), request.form.get("confirm", "")
+                )
         except StaffProblem as problem:
-            db.session.rollback()
             errors = problem.errors
         except LinkProblem as problem:
-            db.session.rollback()
             return _reset_link_problem(problem)
         else:
             start_session(staff)
             limiter().reset("login", staff.email)
-            db.session.commit()
             flash("Your password was changed, and you are logged in.", "success")
             return redirect(home_url())
     page = render_template("backoffice/reset.html", email=row.staff.email, errors=errors)
@@ -173,7 +168,6 @@ def account() -> Any:
             except StaffProblem as problem:
                 profile_errors, status = problem.errors, 400
             else:
-                db.session.commit()
                 flash("Your name was saved.", "success")
                 return redirect(url_for("backoffice.account"))
         elif which == "password":
@@ -181,20 +175,19 @@ def account() -> Any:
                 password_errors, status = {"": limited.message}, 429
             else:
                 try:
-                    staff_service.change_password(
-                        staff,
-                        request.form.get("current_password", ""),
-                        request.form.get("new_password", ""),
-                        request.form.get("confirm", ""),
-                    )
+                    with atomic():
+                        staff_service.change_password(
+                            staff,
+                            request.form.get("current_password", ""),
+                            request.form.get("new_password", ""),
+                            request.form.get("confirm", ""),
+                        )
                 except StaffProblem as problem:
-                    db.session.rollback()
                     password_errors, status = problem.errors, 400
                 else:
                     # The new session version ends every other session; this browser
                     # gets a fresh session under the new version and stays in.
                     start_session(staff)
-                    db.session.commit()
                     flash(
                         "Your password was changed. Any other sessions were logged out.",
                         "success",
@@ -221,7 +214,6 @@ def enter() -> Any:
         if staff is not None and staff.status == StaffStatus.ACTIVE and staff.role == Role.OWNER:
             start_session(staff)
             staff_service.record_login(staff, via="signup")
-            db.session.commit()
             return redirect(home_url())
     elif (
         row is not None
@@ -247,10 +239,8 @@ def enter() -> Any:
             read_only=row.read_only,
             until=row.session_expires_at.isoformat(),
         )
-        db.session.commit()
         return redirect(home_url())
-    db.session.commit()  # a token that was spent stays spent
-    return link_problem(
+    return link_problem(  # the 400 page commits too: a token that was spent stays spent
         "This sign-in link has expired or was already used.",
         400,
         action="Log in",

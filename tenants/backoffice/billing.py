@@ -1,9 +1,9 @@
 """The merchant's billing page: plan, status, invoices; choose or change a plan, cancel
 at the period's end, resume, update the card in Stripe's portal.
 
-The work is done by `saas.billing.subscribe`; these views ask for confirmation, call it,
-commit and say what happened. While unpaid billing keeps the storefront closed, the
-back office opens only these pages (see `billing_only`).
+The work is done by `saas.billing.subscribe`; these views ask for confirmation, call it
+and say what happened (the request commits). While unpaid billing keeps the storefront
+closed, the back office opens only these pages (see `billing_only`).
 """
 
 from __future__ import annotations
@@ -20,7 +20,7 @@ from saas.billing import standing, subscribe
 from saas.billing.limits import usage
 from saas.billing.standing import STATUS_LABELS
 from saas.billing.subscribe import BillingRefused
-from saas.db import db
+from saas.db import atomic, db
 from saas.models import BillingInterval, Invoice, Plan, Subscription, Tenant
 from saas.payments import stripe_api
 from saas.plans import offered_plans
@@ -114,7 +114,6 @@ def _chosen() -> tuple[Plan, str]:
 
 
 def _refused(error: Exception) -> Response:
-    db.session.rollback()
     flash(str(error), "error")
     return redirect(url_for("backoffice.billing"), code=303)
 
@@ -139,23 +138,23 @@ def billing_plan() -> Any:
         )
     tenant = _tenant()
     try:
-        if subscribe.online() and not live:
-            url = subscribe.checkout_url(
-                tenant,
-                plan,
-                interval,
-                success_url=url_for("backoffice.billing_return", _external=True)
-                + "?session_id={CHECKOUT_SESSION_ID}",
-                cancel_url=url_for("backoffice.billing", _external=True),
+        with atomic():
+            if subscribe.online() and not live:
+                url = subscribe.checkout_url(
+                    tenant,
+                    plan,
+                    interval,
+                    success_url=url_for("backoffice.billing_return", _external=True)
+                    + "?session_id={CHECKOUT_SESSION_ID}",
+                    cancel_url=url_for("backoffice.billing", _external=True),
+                )
+                # The request commits: the Stripe customer's id is kept even if they turn back.
+                return redirect(url, code=303)
+            message = subscribe.change_plan(
+                tenant, plan, interval, actor=current_user._get_current_object()
             )
-            db.session.commit()  # the Stripe customer's id is kept even if they turn back
-            return redirect(url, code=303)
-        message = subscribe.change_plan(
-            tenant, plan, interval, actor=current_user._get_current_object()
-        )
     except (BillingRefused, stripe_api.StripeFailure) as error:
         return _refused(error)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("backoffice.billing"), code=303)
 
@@ -165,10 +164,10 @@ def billing_plan() -> Any:
 def billing_return() -> Response:
     """Back from Stripe Checkout: take the subscription now (the webhook may be late)."""
     try:
-        done = subscribe.complete_checkout(_tenant(), request.args.get("session_id", ""))
+        with atomic():
+            done = subscribe.complete_checkout(_tenant(), request.args.get("session_id", ""))
     except (BillingRefused, stripe_api.StripeFailure) as error:
         return _refused(error)
-    db.session.commit()
     if done:
         subscription = _subscription()
         assert subscription is not None
@@ -187,12 +186,12 @@ def billing_cancel() -> Any:
     if request.method == "GET":
         return render_template("backoffice/billing_cancel.html", subscription=subscription)
     try:
-        message = subscribe.set_cancel_at_period_end(
-            _tenant(), True, actor=current_user._get_current_object()
-        )
+        with atomic():
+            message = subscribe.set_cancel_at_period_end(
+                _tenant(), True, actor=current_user._get_current_object()
+            )
     except (BillingRefused, stripe_api.StripeFailure) as error:
         return _refused(error)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("backoffice.billing"), code=303)
 
@@ -201,12 +200,12 @@ def billing_cancel() -> Any:
 @requires(Area.BILLING)
 def billing_resume() -> Response:
     try:
-        message = subscribe.set_cancel_at_period_end(
-            _tenant(), False, actor=current_user._get_current_object()
-        )
+        with atomic():
+            message = subscribe.set_cancel_at_period_end(
+                _tenant(), False, actor=current_user._get_current_object()
+            )
     except (BillingRefused, stripe_api.StripeFailure) as error:
         return _refused(error)
-    db.session.commit()
     flash(message, "success")
     return redirect(url_for("backoffice.billing"), code=303)
 
@@ -219,7 +218,6 @@ def billing_portal() -> Response:
         url = subscribe.portal_url(_tenant(), url_for("backoffice.billing", _external=True))
     except (BillingRefused, stripe_api.StripeFailure) as error:
         return _refused(error)
-    db.session.rollback()
     return redirect(url, code=303)
 
 

@@ -12,7 +12,7 @@ from markupsafe import Markup
 from saas import audit
 from saas.billing import limits
 from saas.billing.limits import Limit
-from saas.db import db
+from saas.db import atomic, db
 from saas.jobs import enqueue
 from saas.paging import Page, paginate
 from saas.tenancy import current_tenant
@@ -69,13 +69,12 @@ def products_bulk() -> Any:
             return redirect(back)
         return render_template("backoffice/products_archive.html", products=chosen)
     try:
-        changed = catalog.bulk_update(ids, action, request.form.get("tag", ""))
+        with atomic():
+            changed = catalog.bulk_update(ids, action, request.form.get("tag", ""))
     except catalog.ProductLimitReached as full:
-        db.session.rollback()
         flash(full.problem.html(), "error")
         return redirect(back)
     except catalog.ProductError as error:
-        db.session.rollback()
         flash(str(error))
         return redirect(back)
     audit.record(
@@ -83,7 +82,6 @@ def products_bulk() -> Any:
         product_ids=[p.id for p in changed],
         tag=request.form.get("tag", "") if action == "add-tag" else None,
     )
-    db.session.commit()
     done = {"publish": "published", "archive": "archived", "draft": "set to draft"}
     what = done.get(action, "tagged")
     flash(f"{len(changed)} product{'' if len(changed) == 1 else 's'} {what}.")
@@ -100,15 +98,14 @@ def product_new() -> Any:
     if request.method == "POST":
         values = {f: request.form.get(f, "") for f in FORM_FIELDS}
         try:
-            product = catalog.add_product(
-                request.form, tenant_id=current_tenant.id, currency=currency
-            )
+            with atomic():
+                product = catalog.add_product(
+                    request.form, tenant_id=current_tenant.id, currency=currency
+                )
         except catalog.ProductFormInvalid as invalid:
-            db.session.rollback()
             errors, status = invalid.errors, 400
         else:
             audit.record("product.created", product_id=product.id, handle=product.handle)
-            db.session.commit()
             flash(f"“{product.title}” was added.")
             return redirect(url_for("backoffice.products"))
     return render_template(
@@ -156,8 +153,7 @@ def _render(
 ) -> Any:
     """The product page; `form` names the one form being re-shown with its mistakes."""
     settings = get_settings()
-    if catalog.ensure_default_variant(product):
-        db.session.commit()  # so the variants form names a variant that exists
+    catalog.ensure_default_variant(product)  # so the variants form names a variant that exists
     errors = errors or {}
     return render_template(
         "backoffice/product_edit.html",
@@ -194,10 +190,10 @@ def product_edit(product_id: int) -> Any:
         return _render(product)
     old_handle = product.handle
     try:
-        changed = catalog.update_product(product, request.form)
+        with atomic():
+            changed = catalog.update_product(product, request.form)
     except catalog.ProductFormInvalid as invalid:
         values = {k: request.form.get(k, "") for k in catalog.product_form_values(product)}
-        db.session.rollback()
         return _render(
             _product(product_id), form="details", values=values, errors=invalid.errors, status=400
         )
@@ -208,7 +204,6 @@ def product_edit(product_id: int) -> Any:
             fields=sorted(changed),
             old_handle=old_handle if "handle" in changed else None,
         )
-    db.session.commit()
     flash("Product saved." if changed else "Nothing changed.")
     return redirect(url_for("backoffice.product_edit", product_id=product.id))
 
@@ -218,10 +213,10 @@ def product_edit(product_id: int) -> Any:
 def product_options(product_id: int) -> Any:
     product = _product(product_id)
     try:
-        catalog.save_options(product, request.form)
+        with atomic():
+            catalog.save_options(product, request.form)
     except catalog.ProductFormInvalid as invalid:
         values = {k: request.form.get(k, "") for k in request.form if k.startswith("option")}
-        db.session.rollback()
         return _render(
             _product(product_id), form="options", values=values, errors=invalid.errors, status=400
         )
@@ -231,7 +226,6 @@ def product_options(product_id: int) -> Any:
         options=[o.name for o in product.options],
         variants=len(product.variants),
     )
-    db.session.commit()
     count = len(product.variants)
     flash(f"Options saved: {count} variant{'' if count == 1 else 's'}.")
     return redirect(url_for("backoffice.product_edit", product_id=product.id) + "#variants")
@@ -244,25 +238,23 @@ def product_variants(product_id: int) -> Any:
     currency = get_settings().currency
     crossed: list[int] = []
     try:
-        changes = catalog.save_variants(product, request.form, currency)
-        for variant, quantity in changes:
-            _, low = inventory.set_quantity(
-                variant, quantity, note="Edited on the product page", staff_id=_staff_id()
-            )
-            if low:
-                crossed.append(variant.id)
+        with atomic():  # the stock of one variant refused: none of the table is kept
+            changes = catalog.save_variants(product, request.form, currency)
+            for variant, quantity in changes:
+                _, low = inventory.set_quantity(
+                    variant, quantity, note="Edited on the product page", staff_id=_staff_id()
+                )
+                if low:
+                    crossed.append(variant.id)
     except catalog.ProductFormInvalid as invalid:
         values = {k: request.form.get(k, "") for k in request.form if k.startswith("v")}
-        db.session.rollback()
         return _render(
             _product(product_id), form="variants", values=values, errors=invalid.errors, status=400
         )
     except inventory.InventoryError as error:
-        db.session.rollback()
         flash(str(error))
         return redirect(url_for("backoffice.product_edit", product_id=product_id))
     audit.record("product.variants_changed", product_id=product.id)
-    db.session.commit()
     for variant_id in crossed:
         enqueue(inventory.notify_low_stock, variant_id, queue="mail")
     flash("Variants saved.")
@@ -286,16 +278,15 @@ def product_image_upload(product_id: int) -> Any:
             errors["image"] = problem.html()
     if not errors:
         try:
-            image = images.add_image(product, upload.stream if upload else None, alt)
+            with atomic():
+                image = images.add_image(product, upload.stream if upload else None, alt)
         except images.ImageError as error:
             errors[error.field] = str(error)
     if errors:
-        db.session.rollback()
         return _render(
             _product(product_id), form="images", values={"alt": alt}, errors=errors, status=400
         )
     audit.record("product.image_added", product_id=product.id, image_id=image.id)
-    db.session.commit()
     images.enqueue_resize(image.id)
     flash("Image added. Smaller copies for phones are being made.")
     return redirect(url_for("backoffice.product_edit", product_id=product.id) + "#images")
@@ -321,23 +312,19 @@ def product_image(product_id: int, image_id: int) -> Any:
                 image=image,
                 error="Tick the box to confirm.",
             ), 400
-        files = images.delete_image(product, image)
+        images.delete_image(product, image)  # its files go once the deletion commits
         audit.record("product.image_deleted", product_id=product.id, image_id=image_id)
-        db.session.commit()
-        images.remove_files(files)
         flash("Image deleted.")
     elif action in ("up", "down"):
         images.move_image(product, image, -1 if action == "up" else 1)
-        db.session.commit()
         flash("Image moved.")
     elif action == "alt":
         try:
-            images.set_alt(image, request.form.get("alt", ""))
+            with atomic():
+                images.set_alt(image, request.form.get("alt", ""))
         except images.ImageError as error:
-            db.session.rollback()
             flash(str(error))
             return redirect(back)
-        db.session.commit()
         flash("Alt text saved.")
     else:
         abort(400)
@@ -362,11 +349,11 @@ def variant_inventory(variant_id: int) -> Any:
             delta = inventory.parse_delta(values["delta"])
             if values["reason"] not in inventory.MANUAL_REASONS:
                 raise inventory.InventoryError("reason", "Choose a reason.")
-            row, low = inventory.adjust(
-                variant, delta, values["reason"], note=values["note"], staff_id=_staff_id()
-            )
+            with atomic():
+                row, low = inventory.adjust(
+                    variant, delta, values["reason"], note=values["note"], staff_id=_staff_id()
+                )
         except inventory.InventoryError as error:
-            db.session.rollback()
             variant = db.session.get(ProductVariant, variant_id)
             if variant is None:  # deleted meanwhile
                 abort(404)
@@ -379,7 +366,6 @@ def variant_inventory(variant_id: int) -> Any:
                 reason=row.reason,
                 quantity_after=row.quantity_after,
             )
-            db.session.commit()
             if low:
                 enqueue(inventory.notify_low_stock, variant.id, queue="mail")
             flash(f"Stock is now {row.quantity_after}.")

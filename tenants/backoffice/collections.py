@@ -8,7 +8,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy import select
 
 from saas import audit
-from saas.db import db
+from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
@@ -76,12 +76,11 @@ def collection_new() -> Any:
     if request.method == "GET":
         return _form(None, collections.form_values(None, currency), {})
     try:
-        collection = collections.save_collection(None, request.form, currency)
+        with atomic():
+            collection = collections.save_collection(None, request.form, currency)
     except ProductFormInvalid as invalid:
-        db.session.rollback()
         return _form(None, dict(request.form.items()), invalid.errors, 400)
     audit.record("collection.created", collection_id=collection.id, handle=collection.handle)
-    db.session.commit()
     flash(f"Collection “{collection.title}” was created.")
     return redirect(url_for("backoffice.collection_edit", collection_id=collection.id))
 
@@ -94,12 +93,11 @@ def collection_edit(collection_id: int) -> Any:
     if request.method == "GET":
         return _form(collection, collections.form_values(collection, currency), {})
     try:
-        collections.save_collection(collection, request.form, currency)
+        with atomic():
+            collections.save_collection(collection, request.form, currency)
     except ProductFormInvalid as invalid:
-        db.session.rollback()
         return _form(_collection(collection_id), dict(request.form.items()), invalid.errors, 400)
     audit.record("collection.updated", collection_id=collection.id)
-    db.session.commit()
     flash("Collection saved.")
     return redirect(url_for("backoffice.collection_edit", collection_id=collection.id))
 
@@ -112,25 +110,24 @@ def collection_products(collection_id: int) -> Any:
     action = request.form.get("action", "")
     product_id = request.form.get("product", type=int) or 0
     try:
-        if action == "add":
-            product = collections.add_product(collection, product_id)
-            message = f"“{product.title}” was added."
-        elif action == "remove":
-            collections.remove_product(collection, product_id)
-            message = "Product removed from the collection."
-        elif action in ("up", "down"):
-            collections.move_product(collection, product_id, -1 if action == "up" else 1)
-            message = "Product moved."
-        else:
-            abort(400)
+        with atomic():
+            if action == "add":
+                product = collections.add_product(collection, product_id)
+                message = f"“{product.title}” was added."
+            elif action == "remove":
+                collections.remove_product(collection, product_id)
+                message = "Product removed from the collection."
+            elif action in ("up", "down"):
+                collections.move_product(collection, product_id, -1 if action == "up" else 1)
+                message = "Product moved."
+            else:
+                abort(400)
     except ProductError as error:
-        db.session.rollback()
         flash(str(error))
     else:
         audit.record(
             f"collection.product_{action}", collection_id=collection.id, product_id=product_id
         )
-        db.session.commit()
         flash(message)
     return redirect(
         url_for("backoffice.collection_edit", collection_id=collection.id) + "#products"
@@ -150,7 +147,6 @@ def collection_delete(collection_id: int) -> Any:
             ), 400
         audit.record("collection.deleted", collection_id=collection.id, handle=collection.handle)
         db.session.delete(collection)
-        db.session.commit()
         flash(f"Collection “{collection.title}” was deleted. Its products were not changed.")
         return redirect(url_for("backoffice.collections_list"))
     return render_template("backoffice/collection_delete.html", collection=collection, error=None)

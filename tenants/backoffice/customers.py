@@ -7,7 +7,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from saas.db import db
+from saas.db import atomic, db
 from saas.paging import Page, paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
@@ -108,9 +108,9 @@ def customer(customer_id: int) -> Any:
     if which == "notes":
         values = {"note": request.form.get("note", ""), "tags": request.form.get("tags", "")}
         try:
-            changed = service.update_notes(item, values["note"], values["tags"])
+            with atomic():
+                changed = service.update_notes(item, values["note"], values["tags"])
         except CustomerProblem as problem:
-            db.session.rollback()
             return _render(
                 _customer(customer_id),
                 form="notes",
@@ -118,7 +118,6 @@ def customer(customer_id: int) -> Any:
                 errors=problem.errors,
                 status=400,
             )
-        db.session.commit()
         flash("Note and tags saved." if changed else "Nothing changed.")
         return redirect(back)
     if which == "marketing":
@@ -128,9 +127,9 @@ def customer(customer_id: int) -> Any:
             "reason": request.form.get("reason", ""),
         }
         try:
-            changed = service.set_marketing_consent(item, accepts, consent["reason"])
+            with atomic():
+                changed = service.set_marketing_consent(item, accepts, consent["reason"])
         except CustomerProblem as problem:
-            db.session.rollback()
             return _render(
                 _customer(customer_id),
                 form="marketing",
@@ -138,7 +137,6 @@ def customer(customer_id: int) -> Any:
                 errors=problem.errors,
                 status=400,
             )
-        db.session.commit()
         if not changed:
             flash("Nothing changed.")
         elif accepts:

@@ -9,7 +9,7 @@ from flask import abort, flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from saas import audit
-from saas.db import db
+from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
@@ -114,15 +114,13 @@ def discount_new() -> Any:
     if request.method == "GET":
         return _form(None, service.form_values(None, settings.currency, zone), {})
     try:
-        discount = service.save_discount(None, request.form, settings.currency, zone)
+        with atomic():
+            discount = service.save_discount(None, request.form, settings.currency, zone)
     except service.DiscountFormInvalid as invalid:
-        db.session.rollback()
         return _form(None, _submitted(), invalid.errors, 400)
     except IntegrityError:  # the same code saved a moment ago by someone else
-        db.session.rollback()
         return _form(None, _submitted(), _code_taken(request.form.get("code", "")), 400)
     audit.record("discount.created", discount_id=discount.id, code=discount.code)
-    db.session.commit()
     flash(f"Discount {_label(discount)} was created.")
     return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
 
@@ -136,17 +134,15 @@ def discount_edit(discount_id: int) -> Any:
     if request.method == "GET":
         return _form(discount, service.form_values(discount, settings.currency, zone), {})
     try:
-        service.save_discount(discount, request.form, settings.currency, zone)
+        with atomic():
+            service.save_discount(discount, request.form, settings.currency, zone)
     except service.DiscountFormInvalid as invalid:
-        db.session.rollback()
         return _form(_discount(discount_id), _submitted(), invalid.errors, 400)
     except IntegrityError:
-        db.session.rollback()
         return _form(
             _discount(discount_id), _submitted(), _code_taken(request.form.get("code", "")), 400
         )
     audit.record("discount.updated", discount_id=discount.id, code=discount.code)
-    db.session.commit()
     flash("Discount saved.")
     return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
 
@@ -163,7 +159,6 @@ def _set_active(discount_id: int, active: bool) -> Any:
             discount_id=discount.id,
             code=discount.code,
         )
-        db.session.commit()
     if active:
         flash(f"Discount {_label(discount)} is active again.")
     else:
@@ -191,7 +186,6 @@ def discount_delete(discount_id: int) -> Any:
         label = _label(discount)
         audit.record("discount.deleted", discount_id=discount.id, code=discount.code)
         db.session.delete(discount)
-        db.session.commit()
         flash(f"Discount {label} was deleted. Orders that used it keep their discount.")
         return redirect(url_for("backoffice.discounts"))
     return render_template(

@@ -12,7 +12,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, session, url_for
 
 from saas import audit
-from saas.db import db
+from saas.db import atomic, db
 from saas.paging import Page, current_page
 from saas.tenancy import current_tenant
 from saas.theming import FONTS, get_theme
@@ -57,7 +57,6 @@ def theme_use() -> Any:
     if previous != name:
         content.carry_sections(previous, name)
         audit.record("theme.changed", old=previous, new=name)
-    db.session.commit()
     flash(f"Your storefront now uses the {available_themes()[name].label} theme.")
     return redirect(url_for("backoffice.themes"))
 
@@ -94,13 +93,11 @@ def theme_customize() -> Any:
     theme = get_theme(_theme_name())
     errors = content.save_settings(theme, request.form)
     if errors:
-        db.session.rollback()
         values: dict[str, Any] = {k: request.form.get(k, "") for k in theme.settings}
         for key, spec in theme.settings.items():
             if spec.get("type") == "checkbox":
                 values[key] = request.form.get(key) in {"1", "on"}
         return _customize_page(values, errors, 400)
-    db.session.commit()
     flash("Theme settings saved as a draft. Preview them, then publish when you are ready.")
     return redirect(url_for("backoffice.theme_customize"))
 
@@ -122,7 +119,6 @@ def theme_publish() -> Any:
     name = _theme_name()
     content.publish(name)
     audit.record("theme.published", theme=name)
-    db.session.commit()
     session.pop(PREVIEW_KEY, None)
     flash("Published: shoppers now see your changes.")
     return redirect(url_for("backoffice.theme_customize"))
@@ -133,7 +129,6 @@ def theme_publish() -> Any:
 def theme_discard() -> Any:
     if request.method == "POST":
         content.discard_draft(_theme_name())
-        db.session.commit()
         flash("Unpublished changes discarded.")
         return redirect(url_for("backoffice.theme_customize"))
     return render_template(
@@ -152,12 +147,11 @@ def theme_discard() -> Any:
 @requires(Area.CONTENT)
 def section_add() -> Any:
     try:
-        section = content.add_section(_theme_name(), request.form.get("type", ""))
+        with atomic():
+            section = content.add_section(_theme_name(), request.form.get("type", ""))
     except content.SectionError as error:
-        db.session.rollback()
         flash(str(error))
         return redirect(url_for("backoffice.theme_customize"))
-    db.session.commit()
     flash(f"{content.SECTION_TYPES[section['type']].label} added at the bottom of the page.")
     return redirect(url_for("backoffice.section_edit", section_id=section["id"]))
 
@@ -170,7 +164,6 @@ def section_move(section_id: str) -> Any:
         content.move_section(_theme_name(), section_id, delta)
     except content.SectionError:
         abort(404)
-    db.session.commit()
     flash("Section moved " + ("up." if delta < 0 else "down."))
     return redirect(url_for("backoffice.theme_customize") + "#sections")
 
@@ -189,7 +182,6 @@ def section_remove(section_id: str) -> Any:
     label = content.SECTION_TYPES[section["type"]].label
     if request.method == "POST":
         content.remove_section(_theme_name(), section_id)
-        db.session.commit()
         flash(f"{label} removed from the draft.")
         return redirect(url_for("backoffice.theme_customize") + "#sections")
     return render_template(
@@ -210,10 +202,8 @@ def section_edit(section_id: str) -> Any:
     if request.method == "POST":
         errors = content.update_section(_theme_name(), section_id, request.form)
         if not errors:
-            db.session.commit()
             flash(f"{kind.label} saved to the draft.")
             return redirect(url_for("backoffice.theme_customize") + "#sections")
-        db.session.rollback()
         values = {f.name: request.form.get(f.name, "") for f in kind.fields}
         status = 400
     return render_template(
@@ -252,10 +242,8 @@ def menu_edit(handle: str) -> Any:
         errors = content.add_link(handle, request.form)
         if not errors:
             audit.record("menu.updated", menu=handle, added=request.form.get("url", ""))
-            db.session.commit()
             flash("Link added.")
             return redirect(url_for("backoffice.menu_edit", handle=handle))
-        db.session.rollback()
         values = {"title": request.form.get("title", ""), "url": request.form.get("url", "")}
         status = 400
     return render_template(
@@ -273,7 +261,6 @@ def menu_edit(handle: str) -> Any:
 def menu_move(handle: str, index: int) -> Any:
     _menu_handle(handle)
     content.move_link(handle, index, -1 if request.form.get("direction") == "up" else 1)
-    db.session.commit()
     flash("Link moved.")
     return redirect(url_for("backoffice.menu_edit", handle=handle))
 
@@ -288,7 +275,6 @@ def menu_remove(handle: str, index: int) -> Any:
     if request.method == "POST":
         removed = content.remove_link(handle, index)
         audit.record("menu.updated", menu=handle, removed=(removed or {}).get("url", ""))
-        db.session.commit()
         flash(f"“{items[index]['title']}” removed from the {content.MENUS[handle].lower()}.")
         return redirect(url_for("backoffice.menu_edit", handle=handle))
     return render_template(
@@ -329,10 +315,8 @@ def _page_form(item: ShopPage | None) -> Any:
             audit.record(
                 "page.updated" if item else "page.created", page_id=saved.id, handle=saved.handle
             )
-            db.session.commit()
             flash(f"“{saved.title}” saved" + (" and published." if saved.published else "."))
             return redirect(url_for("backoffice.pages"))
-        db.session.rollback()
         values = {k: request.form.get(k, "") for k in ("title", "handle", "body")}
         values["published"] = request.form.get("published") in {"1", "on"}
         status = 400
@@ -367,7 +351,6 @@ def page_delete(page_id: int) -> Any:
     if request.method == "POST":
         audit.record("page.deleted", page_id=item.id, handle=item.handle)
         db.session.delete(item)
-        db.session.commit()
         flash(f"“{item.title}” deleted.")
         return redirect(url_for("backoffice.pages"))
     return render_template(

@@ -8,7 +8,7 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from saas.db import db
+from saas.db import atomic
 from saas.money import format_money
 from saas.paging import Page, paginate
 from tenants.backoffice import bp
@@ -95,20 +95,20 @@ def order(number: int) -> Any:
 
 
 def _act(number: int, action: Any, done: str) -> Any:
-    """Lock the order, apply `action(order)`, commit, queue its emails; errors re-render."""
+    """Lock the order, apply `action(order)`, queue its emails (sent once the request
+    commits); errors re-render."""
     found = _order_or_404(number)
     order = order_admin.locked(found.id)
     if order is None:
         abort(404)
     try:
-        kinds = action(order)
+        with atomic():
+            kinds = action(order)
     except order_admin.OrderActionError as error:
-        db.session.rollback()
         # At the top (the form it belongs to may not be shown for this order) and by
         # its field when there is one.
         errors = {"action": str(error)} | ({error.field: str(error)} if error.field else {})
         return _page(_order_or_404(number), errors, 400)
-    db.session.commit()
     order_emails.queue(order, kinds or [])
     flash(done)
     return redirect(url_for("backoffice.order", number=number))

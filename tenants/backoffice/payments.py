@@ -14,7 +14,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, session, url_for
 from flask_login import current_user
 
-from saas.db import db
+from saas.db import atomic
 from saas.payments import stripe_api
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
@@ -52,11 +52,10 @@ def payments_settings() -> Any:
     if request.method == "GET":
         return _page()
     try:
-        changed = service.update_offline_methods(request.form)
+        with atomic():
+            changed = service.update_offline_methods(request.form)
     except service.PaymentSettingsInvalid as invalid:
-        db.session.rollback()
         return _page(service.submitted_values(request.form), invalid.errors, status=400)
-    db.session.commit()
     flash("Payment settings saved." if changed else "Nothing to save: no setting changed.")
     return redirect(url_for("backoffice.payments_settings"), code=303)
 
@@ -90,22 +89,20 @@ def stripe_return() -> Any:
         flash("Stripe was not connected: the connection was cancelled on Stripe's page.")
         return redirect(url_for("backoffice.payments_settings"), code=303)
     try:
-        account_id = service.finish_connect(
-            code=request.args.get("code", ""),
-            state=request.args.get("state", ""),
-            principal=current_user.get_id(),
-            nonce=nonce,
-        )
+        with atomic():
+            account_id = service.finish_connect(
+                code=request.args.get("code", ""),
+                state=request.args.get("state", ""),
+                principal=current_user.get_id(),
+                nonce=nonce,
+            )
     except stripe_api.ConnectStateInvalid as invalid:
-        db.session.rollback()
         message = (
             f"{invalid} Nothing was changed. To connect Stripe, choose “Connect Stripe” again."
         )
         return _page(connect_error=message, status=400)
     except service.StripeConnectFailed as failed:
-        db.session.rollback()
         return _page(connect_error=f"{failed} Nothing was changed.", status=400)
-    db.session.commit()
     flash(f"Your Stripe account {account_id} is connected: shoppers can now pay by card.")
     return redirect(url_for("backoffice.payments_settings"), code=303)
 
@@ -124,7 +121,6 @@ def stripe_disconnect() -> Any:
             other_methods=[m for m in service.offered_methods(settings) if m != "stripe"],
         )
     problem = service.disconnect_stripe()
-    db.session.commit()
     if problem:
         flash(
             "Stripe is disconnected from your shop, but Stripe could not be told "

@@ -4,6 +4,7 @@ import's progress, and the export. The rules live in `tenants.services.product_c
 from __future__ import annotations
 
 import logging
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -20,9 +21,9 @@ from flask import (
 from flask_login import current_user
 
 from saas import audit
-from saas.db import db
+from saas.db import after_commit, atomic, db
 from saas.jobs import enqueue
-from saas.tenancy import current_tenant
+from saas.tenancy import current_tenant, get_current_tenant, tenant_context
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.catalog import LIST_FILTERS
@@ -74,7 +75,6 @@ def products_import() -> Any:
                 currency=get_settings().currency,
                 staff_id=_staff_id(),
             )
-            db.session.commit()
             return redirect(url_for("backoffice.products_import_run", run_id=run.id))
     return render_template(
         "backoffice/products_import.html",
@@ -106,9 +106,9 @@ def products_import_run(run_id: int) -> Any:
 def products_import_confirm(run_id: int) -> Any:
     run = _run(run_id)
     try:
-        product_csv.confirm(run)
+        with atomic():
+            product_csv.confirm(run)
     except product_csv.ImportRefused as refused:
-        db.session.rollback()
         flash(str(refused))
         return redirect(url_for("backoffice.products_import_run", run_id=run_id))
     audit.record(
@@ -118,13 +118,20 @@ def products_import_confirm(run_id: int) -> Any:
         create=run.summary.get("create", 0),
         update=run.summary.get("update", 0),
     )
-    db.session.commit()
-    try:
-        enqueue(product_csv.run_import, run.id, retries=0, timeout=IMPORT_TIMEOUT)
-    except Exception:  # Redis unreachable: say so instead of waiting for ever
-        log.exception("could not queue product import %s", run.id)
-        product_csv.fail_to_start(run.id)
+    after_commit(partial(_queue_import, run.id))
     return redirect(url_for("backoffice.products_import_run", run_id=run.id))
+
+
+def _queue_import(run_id: int) -> None:
+    """Once the run is committed as queued, hand it to the workers (`enqueue` queues at
+    once here, so a failure to queue is seen). The request's unit of work has ended:
+    marking the run failed is a unit of its own."""
+    try:
+        enqueue(product_csv.run_import, run_id, retries=0, timeout=IMPORT_TIMEOUT)
+    except Exception:  # Redis unreachable: say so instead of waiting for ever
+        log.exception("could not queue product import %s", run_id)
+        with tenant_context(get_current_tenant()):
+            product_csv.fail_to_start(run_id)
 
 
 @bp.get("/products/import/<int:run_id>/status")

@@ -11,7 +11,7 @@ from werkzeug.datastructures import FileStorage
 from saas.auth import safe_next
 from saas.billing import limits
 from saas.billing.limits import Limit, LimitProblem
-from saas.db import db
+from saas.db import atomic
 from saas.models import Feature
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
@@ -67,27 +67,20 @@ def settings() -> Any:
         upload = None
     remove_logo = request.form.get("remove_logo") == "1"
     if upload is not None and not remove_logo and (problem := _logo_storage_problem(upload)):
-        db.session.rollback()
         values = {f: request.form.get(f, "") for f in service.FIELDS}
         return _page(values, {"logo": problem.html()}, 400)
     try:
-        update = service.update_settings(
-            request.form,
-            logo=upload.stream if upload is not None else None,
-            remove_logo=remove_logo,
-            storefront_password=request.form.get("storefront_password", ""),
-            clear_storefront_password=request.form.get("clear_storefront_password") == "1",
-        )
+        with atomic():
+            update = service.update_settings(
+                request.form,
+                logo=upload.stream if upload is not None else None,
+                remove_logo=remove_logo,
+                storefront_password=request.form.get("storefront_password", ""),
+                clear_storefront_password=request.form.get("clear_storefront_password") == "1",
+            )
     except service.SettingsInvalid as invalid:
-        db.session.rollback()
         values = {f: request.form.get(f, "") for f in service.FIELDS}
         return _page(values, invalid.errors, 400)
-    try:
-        db.session.commit()
-    except Exception:
-        update.discard()
-        raise
-    update.after_commit()
     flash("Settings saved." if update.changed else "Nothing to save: no setting changed.")
     return redirect(url_for("backoffice.settings"))
 
@@ -96,7 +89,6 @@ def settings() -> Any:
 @requires(Area.SETTINGS)
 def launch() -> Any:
     if service.launch_shop():
-        db.session.commit()
         flash("Your shop is live: everyone can now visit your storefront.")
     else:
         flash("Your shop was already live.")

@@ -1,7 +1,7 @@
 """Shipping zones and rates, local pickup, and taxes in the back office.
 
 The rules and the form checks live in `tenants.services.shipping` and `.taxes`; these
-views parse the request, call them, commit once and say what happened.
+views parse the request, call them and say what happened (the request commits once).
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from saas import audit
-from saas.db import db
+from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
@@ -104,9 +104,9 @@ def shipping_settings() -> Any:
 @requires(Area.SETTINGS)
 def shipping_pickup() -> Any:
     try:
-        changed = shipping.update_pickup(request.form, get_settings())
+        with atomic():
+            changed = shipping.update_pickup(request.form, get_settings())
     except shipping.ShippingFormInvalid as invalid:
-        db.session.rollback()
         values = {
             "local_pickup": request.form.get("local_pickup", ""),
             "pickup_instructions": request.form.get("pickup_instructions", ""),
@@ -114,7 +114,6 @@ def shipping_pickup() -> Any:
         return _shipping_page(values, invalid.errors, 400)
     if changed:
         audit.record("shipping.pickup_updated", fields=changed)
-        db.session.commit()
         settings = get_settings()
         flash("Local pickup is on." if settings.local_pickup else "Local pickup is off.")
     else:
@@ -147,12 +146,11 @@ def shipping_zone_new() -> Any:
     if request.method == "GET":
         return _zone_form(None, shipping.zone_form_values(None, get_settings().country), {})
     try:
-        zone = shipping.save_zone(None, request.form)
+        with atomic():
+            zone = shipping.save_zone(None, request.form)
     except shipping.ShippingFormInvalid as invalid:
-        db.session.rollback()
         return _zone_form(None, shipping.zone_form_input(request.form), invalid.errors, 400)
     audit.record("shipping.zone_created", zone_id=zone.id, name=zone.name, countries=zone.countries)
-    db.session.commit()
     flash(f"Zone “{zone.name}” was created. Now add the rates shoppers can choose.")
     return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone.id))
 
@@ -164,9 +162,9 @@ def shipping_zone_edit(zone_id: int) -> Any:
     if request.method == "GET":
         return _zone_form(zone, shipping.zone_form_values(zone, get_settings().country), {})
     try:
-        shipping.save_zone(zone, request.form)
+        with atomic():
+            shipping.save_zone(zone, request.form)
     except shipping.ShippingFormInvalid as invalid:
-        db.session.rollback()
         return _zone_form(
             _zone(zone_id), shipping.zone_form_input(request.form), invalid.errors, 400
         )
@@ -177,7 +175,6 @@ def shipping_zone_edit(zone_id: int) -> Any:
         countries=zone.countries,
         regions=zone.regions,
     )
-    db.session.commit()
     flash("Zone saved.")
     return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone.id))
 
@@ -190,7 +187,6 @@ def shipping_zone_delete(zone_id: int) -> Any:
         name = zone.name
         audit.record("shipping.zone_deleted", zone_id=zone.id, name=name)
         db.session.delete(zone)
-        db.session.commit()
         flash(f"Zone “{name}” and its rates were deleted.")
         return redirect(url_for("backoffice.shipping_settings"))
     return render_template("backoffice/shipping_zone_delete.html", zone=zone, **_helpers())
@@ -226,14 +222,13 @@ def shipping_rate_new(zone_id: int) -> Any:
     if request.method == "GET":
         return _rate_form(zone, None, shipping.rate_form_values(None, currency), {})
     try:
-        rate = shipping.save_rate(zone, None, request.form, currency)
+        with atomic():
+            rate = shipping.save_rate(zone, None, request.form, currency)
     except shipping.ShippingFormInvalid as invalid:
-        db.session.rollback()
         return _rate_form(_zone(zone_id), None, _rate_input(), invalid.errors, 400)
     audit.record(
         "shipping.rate_created", zone_id=zone.id, rate_id=rate.id, name=rate.name, kind=rate.kind
     )
-    db.session.commit()
     flash(f"Rate “{rate.name}” was added to {zone.name}.")
     return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone.id) + "#rates")
 
@@ -246,13 +241,12 @@ def shipping_rate_edit(rate_id: int) -> Any:
     if request.method == "GET":
         return _rate_form(rate.zone, rate, shipping.rate_form_values(rate, currency), {})
     try:
-        shipping.save_rate(rate.zone, rate, request.form, currency)
+        with atomic():
+            shipping.save_rate(rate.zone, rate, request.form, currency)
     except shipping.ShippingFormInvalid as invalid:
-        db.session.rollback()
         rate = _rate(rate_id)
         return _rate_form(rate.zone, rate, _rate_input(), invalid.errors, 400)
     audit.record("shipping.rate_updated", zone_id=rate.zone_id, rate_id=rate.id, name=rate.name)
-    db.session.commit()
     flash(f"Rate “{rate.name}” saved.")
     return redirect(url_for("backoffice.shipping_zone_edit", zone_id=rate.zone_id) + "#rates")
 
@@ -265,7 +259,6 @@ def shipping_rate_delete(rate_id: int) -> Any:
         zone_id, name = rate.zone_id, rate.name
         audit.record("shipping.rate_deleted", zone_id=zone_id, rate_id=rate.id, name=name)
         db.session.delete(rate)
-        db.session.commit()
         flash(f"Rate “{name}” was deleted.")
         return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone_id) + "#rates")
     return render_template(
@@ -291,7 +284,6 @@ def taxes_settings() -> Any:
                 prices_include_tax=settings.prices_include_tax,
                 tax_shipping=settings.tax_shipping,
             )
-            db.session.commit()
             flash("Tax settings saved.")
         else:
             flash("Nothing to save: no tax setting changed.")
@@ -339,12 +331,11 @@ def tax_new() -> Any:
     if request.method == "GET":
         return _tax_form(None, taxes.tax_form_values(None, get_settings().country), {})
     try:
-        rate = taxes.save_tax_rate(None, request.form)
+        with atomic():
+            rate = taxes.save_tax_rate(None, request.form)
     except taxes.TaxFormInvalid as invalid:
-        db.session.rollback()
         return _tax_form(None, _tax_input(), invalid.errors, 400)
     _audit_tax("tax.rate_created", rate)
-    db.session.commit()
     flash(f"Tax rate “{taxes.line_name(rate.name, rate.rate_bp)}” was added.")
     return redirect(url_for("backoffice.taxes_settings"))
 
@@ -356,12 +347,11 @@ def tax_edit(rate_id: int) -> Any:
     if request.method == "GET":
         return _tax_form(rate, taxes.tax_form_values(rate), {})
     try:
-        taxes.save_tax_rate(rate, request.form)
+        with atomic():
+            taxes.save_tax_rate(rate, request.form)
     except taxes.TaxFormInvalid as invalid:
-        db.session.rollback()
         return _tax_form(_tax_rate(rate_id), _tax_input(), invalid.errors, 400)
     _audit_tax("tax.rate_updated", rate)
-    db.session.commit()
     flash(f"Tax rate “{taxes.line_name(rate.name, rate.rate_bp)}” saved.")
     return redirect(url_for("backoffice.taxes_settings"))
 
@@ -374,7 +364,6 @@ def tax_delete(rate_id: int) -> Any:
         label = taxes.line_name(rate.name, rate.rate_bp)
         _audit_tax("tax.rate_deleted", rate)
         db.session.delete(rate)
-        db.session.commit()
         flash(f"Tax rate “{label}” was deleted. Orders already placed keep their taxes.")
         return redirect(url_for("backoffice.taxes_settings"))
     return render_template("backoffice/taxes_delete.html", rate=rate, **_helpers())

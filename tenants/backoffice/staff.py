@@ -9,7 +9,7 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 
 from saas.auth import start_session
-from saas.db import db
+from saas.db import atomic, db
 from saas.paging import paginate
 from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
@@ -87,14 +87,13 @@ def staff_invite() -> Any:
             errors, status = {"": limited.message}, 429
         else:
             try:
-                member = staff_service.invite(
-                    actor, form["email"], form["name"], form["role"], form["areas"]
-                )
+                with atomic():
+                    member = staff_service.invite(
+                        actor, form["email"], form["name"], form["role"], form["areas"]
+                    )
             except StaffProblem as problem:
-                db.session.rollback()
                 errors, status = problem.errors, 400
             else:
-                db.session.commit()
                 staff_service.queue_invitation(member.id)
                 flash(f"Invitation sent to {member.email}.", "success")
                 return redirect(url_for("backoffice.staff"))
@@ -121,7 +120,6 @@ def staff_resend(staff_id: int) -> Any:
     except StaffProblem as problem:
         flash(str(problem), "error")
         return redirect(url_for("backoffice.staff"))
-    db.session.commit()
     staff_service.queue_invitation(member.id)
     flash(f"A new invitation was sent to {member.email}.", "success")
     return redirect(url_for("backoffice.staff"))
@@ -141,12 +139,11 @@ def staff_edit(staff_id: int) -> Any:
             abort(403, blocked)
         form = {"role": request.form.get("role", ""), "areas": request.form.getlist("areas")}
         try:
-            changed = staff_service.update_role(actor, member, form["role"], form["areas"])
+            with atomic():
+                changed = staff_service.update_role(actor, member, form["role"], form["areas"])
         except StaffProblem as problem:
-            db.session.rollback()
             errors, status = problem.errors, 400
         else:
-            db.session.commit()
             name = member.name or member.email
             flash(f"Saved changes for {name}." if changed else "Nothing changed.", "success")
             return redirect(url_for("backoffice.staff"))
@@ -171,7 +168,6 @@ def staff_remove(staff_id: int) -> Any:
         if blocked:
             abort(403, blocked)
         staff_service.remove(actor, member)
-        db.session.commit()
         flash(f"{member.name or member.email} was removed from the shop.", "success")
         return redirect(url_for("backoffice.staff"))
     return render_template(
@@ -192,19 +188,17 @@ def accept_invite(token: str) -> Any:
     if request.method == "POST":
         name = request.form.get("name", "").strip()
         try:
-            member = staff_service.accept_invitation(
-                row, name, request.form.get("password", ""), request.form.get("confirm", "")
-            )
+            with atomic():
+                member = staff_service.accept_invitation(
+                    row, name, request.form.get("password", ""), request.form.get("confirm", "")
+                )
         except StaffProblem as problem:
-            db.session.rollback()
             errors = problem.errors
         except LinkProblem as problem:
-            db.session.rollback()
             return _invitation_problem(problem)
         else:
             start_session(member)
             staff_service.record_login(member, via="invitation")
-            db.session.commit()
             flash(f"Welcome to {current_tenant.name}! Your account is ready.", "success")
             return redirect(url_for("backoffice.home"))
     return render_template(

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
+from typing import ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import (
@@ -26,6 +27,10 @@ class Customer(UserMixin, TenantModel):
     registering later with the same email claims those orders."""
 
     __tablename__ = "customers"
+    # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
+    actor_type: ClassVar[str] = "customer"
+    is_customer: ClassVar[bool] = True
+    is_shop_staff: ClassVar[bool] = False
     storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)

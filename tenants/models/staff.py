@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import ClassVar
 
 from flask_login import UserMixin
 from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, func
@@ -48,6 +49,10 @@ class StaffStatus(enum.StrEnum):
 class Staff(UserMixin, TenantModel):
     __tablename__ = "staff"
     storefront_visible = False  # private: never on a shop page
+    # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
+    actor_type: ClassVar[str] = "staff"
+    is_customer: ClassVar[bool] = False
+    is_shop_staff: ClassVar[bool] = True
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased

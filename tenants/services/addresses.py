@@ -4,7 +4,8 @@ An address is a plain dict with the keys of `FIELDS` (what `CustomerAddress` and
 order's `shipping_address` JSON hold). `validate_address` cleans a form into one and
 says, field by field, what is wrong, in words a shopper understands.
 
-Countries differ in three ways that matter here, kept in the small tables below:
+Countries differ in three ways that matter here, kept in the data files of
+`tenants.geo` (read by `tenants.geo.loader`):
 
 * whether the address needs a subdivision (US states, Canadian provinces, ...): for
   those we know, the region is stored as its ISO 3166-2 code ("US-CA"), so shipping
@@ -26,6 +27,7 @@ from dataclasses import dataclass, field
 from functools import lru_cache
 from typing import Any
 
+from tenants.geo import loader as geo
 from tenants.services.shop_settings import COUNTRIES, COUNTRY_CODES
 
 # The address's keys, in display order, with (label, maximum length): the lengths are
@@ -45,300 +47,9 @@ OPTIONAL_FIELDS = frozenset({"company", "line2", "phone"})
 
 _COUNTRY_NAMES = dict(COUNTRIES)
 
-
-def _codes(text: str) -> list[str]:
-    """ "AT BE" as ["AT", "BE"]: long lists of country codes stay readable."""
-    return text.split()
-
-
-def _table(text: str) -> list[tuple[str, str]]:
-    """'CA California' lines as (code, name) pairs (the ISO prefix is added by the caller)."""
-    return [
-        (code, name)
-        for code, name in (line.split(" ", 1) for line in text.strip().splitlines() if line)
-    ]
-
-
-# Subdivisions by ISO 3166-2 code (without the country prefix), in alphabetical order
-# of their names, as a select list shows them.
-_US = """
-AL Alabama
-AK Alaska
-AS American Samoa
-AZ Arizona
-AR Arkansas
-AA Armed Forces Americas
-AE Armed Forces Europe
-AP Armed Forces Pacific
-CA California
-CO Colorado
-CT Connecticut
-DE Delaware
-DC District of Columbia
-FL Florida
-GA Georgia
-GU Guam
-HI Hawaii
-ID Idaho
-IL Illinois
-IN Indiana
-IA Iowa
-KS Kansas
-KY Kentucky
-LA Louisiana
-ME Maine
-MD Maryland
-MA Massachusetts
-MI Michigan
-MN Minnesota
-MS Mississippi
-MO Missouri
-MT Montana
-NE Nebraska
-NV Nevada
-NH New Hampshire
-NJ New Jersey
-NM New Mexico
-NY New York
-NC North Carolina
-ND North Dakota
-MP Northern Mariana Islands
-OH Ohio
-OK Oklahoma
-OR Oregon
-PA Pennsylvania
-PR Puerto Rico
-RI Rhode Island
-SC South Carolina
-SD South Dakota
-TN Tennessee
-TX Texas
-UM U.S. Minor Outlying Islands
-VI U.S. Virgin Islands
-UT Utah
-VT Vermont
-VA Virginia
-WA Washington
-WV West Virginia
-WI Wisconsin
-WY Wyoming
-"""
-# AA, AE and AP are the US Postal Service's codes for military mail, not ISO 3166-2
-# ones; American shoppers abroad in the forces need them, so they are kept.
-
-_CA = """
-AB Alberta
-BC British Columbia
-MB Manitoba
-NB New Brunswick
-NL Newfoundland and Labrador
-NT Northwest Territories
-NS Nova Scotia
-NU Nunavut
-ON Ontario
-PE Prince Edward Island
-QC Quebec
-SK Saskatchewan
-YT Yukon
-"""
-
-_AU = """
-ACT Australian Capital Territory
-NSW New South Wales
-NT Northern Territory
-QLD Queensland
-SA South Australia
-TAS Tasmania
-VIC Victoria
-WA Western Australia
-"""
-
-_MX = """
-AGU Aguascalientes
-BCN Baja California
-BCS Baja California Sur
-CAM Campeche
-CHP Chiapas
-CHH Chihuahua
-CMX Ciudad de México
-COA Coahuila
-COL Colima
-DUR Durango
-MEX Estado de México
-GUA Guanajuato
-GRO Guerrero
-HID Hidalgo
-JAL Jalisco
-MIC Michoacán
-MOR Morelos
-NAY Nayarit
-NLE Nuevo León
-OAX Oaxaca
-PUE Puebla
-QUE Querétaro
-ROO Quintana Roo
-SLP San Luis Potosí
-SIN Sinaloa
-SON Sonora
-TAB Tabasco
-TAM Tamaulipas
-TLA Tlaxcala
-VER Veracruz
-YUC Yucatán
-ZAC Zacatecas
-"""
-
-_BR = """
-AC Acre
-AL Alagoas
-AP Amapá
-AM Amazonas
-BA Bahia
-CE Ceará
-DF Distrito Federal
-ES Espírito Santo
-GO Goiás
-MA Maranhão
-MT Mato Grosso
-MS Mato Grosso do Sul
-MG Minas Gerais
-PA Pará
-PB Paraíba
-PR Paraná
-PE Pernambuco
-PI Piauí
-RN Rio Grande do Norte
-RS Rio Grande do Sul
-RJ Rio de Janeiro
-RO Rondônia
-RR Roraima
-SC Santa Catarina
-SP São Paulo
-SE Sergipe
-TO Tocantins
-"""
-
-_JP = """
-23 Aichi
-05 Akita
-02 Aomori
-12 Chiba
-38 Ehime
-18 Fukui
-40 Fukuoka
-07 Fukushima
-21 Gifu
-10 Gunma
-34 Hiroshima
-01 Hokkaido
-28 Hyogo
-08 Ibaraki
-17 Ishikawa
-03 Iwate
-37 Kagawa
-46 Kagoshima
-14 Kanagawa
-39 Kochi
-43 Kumamoto
-26 Kyoto
-24 Mie
-04 Miyagi
-45 Miyazaki
-20 Nagano
-42 Nagasaki
-29 Nara
-15 Niigata
-44 Oita
-33 Okayama
-47 Okinawa
-27 Osaka
-41 Saga
-11 Saitama
-25 Shiga
-32 Shimane
-22 Shizuoka
-09 Tochigi
-36 Tokushima
-13 Tokyo
-31 Tottori
-16 Toyama
-30 Wakayama
-06 Yamagata
-35 Yamaguchi
-19 Yamanashi
-"""
-
-_IN = """
-AN Andaman and Nicobar Islands
-AP Andhra Pradesh
-AR Arunachal Pradesh
-AS Assam
-BR Bihar
-CH Chandigarh
-CT Chhattisgarh
-DH Dadra and Nagar Haveli and Daman and Diu
-DL Delhi
-GA Goa
-GJ Gujarat
-HR Haryana
-HP Himachal Pradesh
-JK Jammu and Kashmir
-JH Jharkhand
-KA Karnataka
-KL Kerala
-LA Ladakh
-LD Lakshadweep
-MP Madhya Pradesh
-MH Maharashtra
-MN Manipur
-ML Meghalaya
-MZ Mizoram
-NL Nagaland
-OR Odisha
-PY Puducherry
-PB Punjab
-RJ Rajasthan
-SK Sikkim
-TN Tamil Nadu
-TG Telangana
-TR Tripura
-UP Uttar Pradesh
-UT Uttarakhand
-WB West Bengal
-"""
-
-_IE = """
-CW Carlow
-CN Cavan
-CE Clare
-CO Cork
-DL Donegal
-D Dublin
-G Galway
-KY Kerry
-KE Kildare
-KK Kilkenny
-LS Laois
-LM Leitrim
-LK Limerick
-LD Longford
-LH Louth
-MO Mayo
-MH Meath
-MN Monaghan
-OY Offaly
-RN Roscommon
-SO Sligo
-TA Tipperary
-WD Waterford
-WH Westmeath
-WX Wexford
-WW Wicklow
-"""
-
-# Codes people (and other software) still use for a subdivision ISO renamed: India's
-# 2023 changes. They are read as the code kept in the table above.
-_REGION_ALIASES = {"IN-CG": "IN-CT", "IN-OD": "IN-OR", "IN-TS": "IN-TG", "IN-UK": "IN-UT"}
+# Codes people (and other software) still use for a subdivision ISO renamed (India's
+# 2023 changes): read as the code kept in the list of regions.
+_REGION_ALIASES: dict[str, str] = dict(geo.region_aliases())
 
 
 @dataclass(frozen=True)
@@ -370,89 +81,15 @@ class PostalRule:
         return compact
 
 
-def _digits(count: int, example: str, split: tuple[int, str] | None = None) -> PostalRule:
-    return PostalRule(rf"\d{{{count}}}", example, split=split)
-
-
-_UK_POSTCODE = PostalRule(
-    r"GIR0AA|[A-Z]{1,2}\d[A-Z\d]?\d[A-Z]{2}",
-    "SW1A 1AA",
-    noun="a postcode",
-    label="Postcode",
-    split=(-3, " "),
-)
-
 POSTAL_RULES: dict[str, PostalRule] = {
-    "US": PostalRule(
-        r"\d{5}(?:\d{4})?", "94103", noun="a ZIP code", label="ZIP code", split=(5, "-")
-    ),
-    "CA": PostalRule(
-        r"[ABCEGHJ-NPRSTVXY]\d[ABCEGHJ-NPRSTV-Z]\d[ABCEGHJ-NPRSTV-Z]\d", "K1A 0B1", split=(3, " ")
-    ),
-    "GB": _UK_POSTCODE,
-    "GG": _UK_POSTCODE,
-    "JE": _UK_POSTCODE,
-    "IM": _UK_POSTCODE,
-    # Eircodes are optional (many Irish addresses are delivered without one), but a
-    # typed one must look right.
-    "IE": PostalRule(
-        r"(?:[AC-FHKNPRTV-Y]\d{2}|D6W)[0-9AC-FHKNPRTV-Y]{4}",
-        "D02 X285",
-        noun="an Eircode",
-        label="Eircode",
-        split=(3, " "),
-        required=False,
-    ),
-    "NL": PostalRule(r"[1-9]\d{3}[A-Z]{2}", "1012 AB", split=(4, " ")),
-    "FR": _digits(5, "75001"),
-    "DE": _digits(5, "10115"),
-    "IT": _digits(5, "00144"),
-    "ES": _digits(5, "28013"),
-    "FI": _digits(5, "00100"),
-    "MC": _digits(5, "98000"),
-    "HR": _digits(5, "10000"),
-    "EE": _digits(5, "10111"),
-    "TR": _digits(5, "34000"),
-    "MX": _digits(5, "06000"),
-    "KR": _digits(5, "04524"),
-    "SE": _digits(5, "114 55", (3, " ")),
-    "CZ": _digits(5, "110 00", (3, " ")),
-    "SK": _digits(5, "811 01", (3, " ")),
-    "GR": _digits(5, "105 57", (3, " ")),
-    "PL": _digits(5, "00-950", (2, "-")),
-    "PT": _digits(7, "1000-001", (4, "-")),
-    "JP": _digits(7, "100-0001", (3, "-")),
-    "BR": PostalRule(r"\d{8}", "01310-100", noun="a CEP", label="CEP", split=(5, "-")),
-    "IN": PostalRule(r"[1-9]\d{5}", "110001", noun="a PIN code", label="PIN code"),
-    "BE": _digits(4, "1000"),
-    "AT": _digits(4, "1010"),
-    "CH": _digits(4, "8001"),
-    "LI": _digits(4, "9490"),
-    "LU": _digits(4, "1118"),
-    "DK": _digits(4, "1050"),
-    "NO": _digits(4, "0150"),
-    "HU": _digits(4, "1051"),
-    "SI": _digits(4, "1000"),
-    "AU": _digits(4, "2000"),
-    "NZ": _digits(4, "6011"),
-    "ZA": _digits(4, "8001"),
-    "SG": _digits(6, "018956"),
-    "CN": _digits(6, "100000"),
-    "RU": _digits(6, "101000"),
-    "RO": _digits(6, "010011"),
+    country: PostalRule(**postal) for country, postal in geo.postal_formats().items()
 }
 
 # Countries without postal codes: the field is not asked for (what is typed is kept).
-NO_POSTAL_CODES = frozenset(
-    _codes(
-        "AE AG AO AW BF BI BJ BO BS BW BZ CD CF CG CI CK CM DJ DM ER FJ GA GD GH GM GQ GY HK "
-        "KI KM KN KP LC ML MO MR MW NR NU QA RW SB SC SL SO SR ST SY TF TG TK TL TO TV UG VU "
-        "YE ZW"
-    )
-)
+NO_POSTAL_CODES: frozenset[str] = geo.no_postal_code()
 
 # City-states and the like: the country is the city.
-NO_CITY = frozenset({"SG", "HK", "MO", "GI", "VA"})
+NO_CITY: frozenset[str] = geo.no_city()
 
 
 @dataclass(frozen=True)
@@ -491,8 +128,10 @@ def _fold(text: str) -> str:
     return " ".join(plain.casefold().replace(".", "").split())
 
 
-def _rule(country: str, label: str, table: str, *, required: bool = True) -> CountryRule:
-    regions = tuple((f"{country}-{code}", name) for code, name in _table(table))
+def _rule(
+    country: str, label: str, table: tuple[tuple[str, str], ...], *, required: bool = True
+) -> CountryRule:
+    regions = tuple((code, name) for code, name in table)
     by_key: dict[str, str] = {}
     for code, name in regions:
         by_key[_fold(code)] = code
@@ -507,33 +146,26 @@ def _rule(country: str, label: str, table: str, *, required: bool = True) -> Cou
     )
 
 
+_REGION_LABELS_ALL = geo.region_labels()
+
+# The countries whose region is chosen from a list (ISO 3166-2 codes, by name).
 _REGION_RULES: dict[str, CountryRule] = {
-    "US": _rule("US", "State", _US),
-    "CA": _rule("CA", "Province", _CA),
-    "AU": _rule("AU", "State or territory", _AU),
-    "MX": _rule("MX", "State", _MX),
-    "BR": _rule("BR", "State", _BR),
-    "JP": _rule("JP", "Prefecture", _JP),
-    "IN": _rule("IN", "State", _IN),
-    "IE": _rule("IE", "County", _IE, required=False),
+    country: _rule(
+        country,
+        _REGION_LABELS_ALL.get(country, "Region"),
+        table,
+        required=country not in geo.optional_regions(),
+    )
+    for country, table in geo.regions().items()
 }
 
-_REGION_LABELS = {"GB": "County", "IT": "Province", "ES": "Province", "CN": "Province"}
+# What the region is called in other countries, where it is not "Region".
+_REGION_LABELS: dict[str, str] = {
+    country: label for country, label in _REGION_LABELS_ALL.items() if country not in _REGION_RULES
+}
 
 # How the city, region and postal code print (see `format_lines`).
-_LAYOUTS = {
-    "US": "us",
-    "CA": "north",
-    "AU": "north",
-    **{
-        country: "postal-first"
-        for country in _codes(
-            "AT BE BG CH CZ DE DK EE ES FI FR GR HR HU IL IS IT LI LT LU LV MC MX NL NO PL PT RO "
-            "SE SI SK TR BR"
-        )
-    },
-    **{country: "lines" for country in ("GB", "GG", "JE", "IM", "IE")},
-}
+_LAYOUTS: dict[str, str] = dict(geo.layouts())
 
 
 @lru_cache(maxsize=512)

@@ -182,6 +182,16 @@ def unique_handle(title: str) -> str:
     return f"{base}-{n}"
 
 
+def counted_products() -> int:
+    """Products that count against the plan (`saas.billing.limits`): all but archived."""
+    return (
+        db.session.scalar(
+            select(func.count(Product.id)).where(Product.status != ProductStatus.ARCHIVED)
+        )
+        or 0
+    )
+
+
 def products_page(page: int, per_page: int = 25) -> tuple[list[Product], int]:
     """One page of the whole catalog (every status), newest first, and the total count."""
     rows = list(

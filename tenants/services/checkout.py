@@ -16,9 +16,10 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import session
+from sqlalchemy import select
 
 from saas.db import db
-from tenants.models import Cart, Discount, Order, PaymentMethod, ShopSettings
+from tenants.models import Cart, Discount, Order, PaymentMethod, PaymentStatus, ShopSettings
 from tenants.models.orders import PAYMENT_METHOD_LABELS
 from tenants.services import discounts, order_emails, payment_settings, shipping, taxes
 from tenants.services.addresses import validate_address
@@ -221,12 +222,10 @@ def order_input(
 def place(data: OrderInput) -> Placed:
     """Place the order; its confirmation and the merchant's notice are mailed by jobs
     (for a card payment, once Stripe confirms it: `tenants.services.stripe_orders`)."""
-    if data.payment_method == PaymentMethod.STRIPE:
-        return place_order(data)
-    return place_order(
-        data,
-        after_commit=lambda order: order_emails.queue(order, PLACED_EMAILS),
-    )
+    placed = place_order(data)
+    if placed.created and data.payment_method != PaymentMethod.STRIPE:
+        order_emails.queue(placed.order, PLACED_EMAILS)  # queued once the order commits
+    return placed
 
 
 PLACED_EMAILS = ("order_confirmation", "new_order_notice")
@@ -236,6 +235,18 @@ PLACED_EMAILS = ("order_confirmation", "new_order_notice")
 
 # How long stock is held for a shopper on Stripe's page (Stripe's minimum session life).
 STRIPE_HOLD = timedelta(minutes=30)
+
+
+def order_to_pay(token: str) -> Order | None:
+    """The order a status link names, if it waits for a card payment on Stripe."""
+    order = db.session.scalar(select(Order).where(Order.token == token)) if token else None
+    if (
+        order is None
+        or order.payment_method != PaymentMethod.STRIPE
+        or order.payment_status != PaymentStatus.PENDING
+    ):
+        return None
+    return order
 
 
 def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: str) -> str:
@@ -260,7 +271,6 @@ def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: 
         application_fee_amount=transaction_fee(current_tenant.id, order.total_cents),
     )
     order.stripe_checkout_session_id = session_.id
-    db.session.commit()
     if not session_.url:  # a fresh session always has one; be explicit if Stripe disagrees
         raise stripe_api.StripeFailure("Stripe did not return a payment page.")
     return session_.url

@@ -40,7 +40,7 @@ from saas.db import db
 from saas.jobs import enqueue
 from saas.mail import send_email
 from saas.passwords import check_new_password, hash_password, verify_password
-from saas.sites import absolute_url, shop_host
+from saas.sites import absolute_url, in_back_office, shop_host
 from saas.tenancy import current_tenant
 from saas.tokens import new_token, token_hash
 from tenants.models import (
@@ -781,3 +781,14 @@ def set_marketing_consent(customer: Customer, accepts: bool, reason: str = "") -
         accepts_marketing=accepts,
     )
     return True
+
+
+def load_customer(customer_id: int, session_version: int) -> Customer | None:
+    """The shopper a storefront session names (`saas.auth`), if still signed in. Never
+    in the back office: there a customer's session counts for nobody."""
+    if in_back_office():
+        return None
+    customer = db.session.get(Customer, customer_id)
+    if customer is None or customer.password_hash is None:  # a guest row never logs in
+        return None
+    return customer if customer.session_version == session_version else None

@@ -9,12 +9,13 @@ but pixels survives from the upload. `resize_image` then writes copies 320, 640 
 from __future__ import annotations
 
 import io
+from functools import partial
 from typing import IO
 
 from PIL import Image
 from sqlalchemy import func, select
 
-from saas.db import db
+from saas.db import after_commit, db
 from tenants.models import Product, ProductImage
 from tenants.services import media
 
@@ -83,6 +84,7 @@ def add_image(product: Product, stream: IO[bytes] | None, alt: str = "") -> Prod
 
 
 def enqueue_resize(image_id: int) -> None:
+    """Make the smaller copies in a job, once the image's row commits."""
     from saas.jobs import enqueue
 
     enqueue(resize_image, image_id)
@@ -118,7 +120,6 @@ def resize_image(image_id: int) -> list[int]:
         temporary.replace(target)
         made.append(width)
     row.sizes = made
-    db.session.commit()
     return made
 
 
@@ -144,9 +145,9 @@ def move_image(product: Product, image: ProductImage, step: int) -> None:
     db.session.flush()
 
 
-def delete_image(product: Product, image: ProductImage) -> list[str]:
-    """Delete the row (variants showing it fall back to none). Returns the files to remove
-    once the deletion is committed."""
+def delete_image(product: Product, image: ProductImage) -> None:
+    """Delete the row (variants showing it fall back to none); its files are removed
+    once the deletion commits."""
     files = [image.file] + [image.sized(w) for w in image.sizes or []]
     product.images.remove(image)
     db.session.delete(image)
@@ -154,9 +155,9 @@ def delete_image(product: Product, image: ProductImage) -> list[str]:
     for position, row in enumerate(product.images, 1):
         row.position = position
     db.session.flush()
-    return files
+    after_commit(partial(_remove_files, files))
 
 
-def remove_files(files: list[str]) -> None:
+def _remove_files(files: list[str]) -> None:
     for name in files:
         media.remove_file(name)

@@ -35,8 +35,9 @@ from sqlalchemy import Integer, Table, and_, bindparam, case, func, or_, select,
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
-from saas.db import db
+from saas.db import atomic, db
 from saas.jobs import enqueue
+from saas.page_cache import storefront_changed
 from saas.tenancy import current_tenant
 from tenants.models import (
     AdjustmentReason,
@@ -233,12 +234,12 @@ def _take_stock(lines: Sequence[LineInput]) -> dict[int, Taken]:
     return taken
 
 
-def place_order(data: OrderInput, *, after_commit: Callable[[Order], None] | None = None) -> Placed:
-    """Place the order (committing), or return the one this checkout already placed.
+def place_order(data: OrderInput) -> Placed:
+    """Place the order (flushing), or return the one this checkout already placed.
 
-    Raises `SoldOut` or `DiscountUnavailable` (nothing is changed then: the transaction
-    is rolled back). `after_commit` runs once the order is committed and new (to queue
-    its emails, say); a repeat submit does not run it.
+    Raises `SoldOut` or `DiscountUnavailable` (nothing is changed then: the order's
+    savepoint is rolled back). Its low-stock notices are queued once the unit of work
+    commits; `Placed.created` tells the caller whether to queue anything of its own.
     """
     _check(data)
     found = existing(data.idempotency_key)
@@ -246,92 +247,88 @@ def place_order(data: OrderInput, *, after_commit: Callable[[Order], None] | Non
         return Placed(found, created=False)
     threshold = low_stock_threshold()
     try:
-        taken = _take_stock(data.lines)
-        order = Order(
-            token=secrets.token_urlsafe(24),
-            idempotency_key=data.idempotency_key,
-            customer_id=data.customer_id,
-            email=data.email.strip().lower(),
-            customer_name=data.customer_name,
-            phone=data.phone,
-            payment_status=PaymentStatus.PENDING,
-            payment_method=data.payment_method,
-            currency=data.currency,
-            subtotal_cents=data.subtotal_cents,
-            discount_cents=data.discount_cents,
-            shipping_cents=data.shipping_cents,
-            tax_cents=data.tax_cents,
-            total_cents=data.total_cents,
-            taxes_included=data.taxes_included,
-            tax_lines=list(data.tax_lines),
-            discount_code=data.discount_code,
-            shipping_method=data.shipping_method,
-            shipping_address=data.shipping_address,
-            billing_address=data.billing_address,
-            note=data.note,
-            reserved_until=data.reserved_until,
-        )
-        order.lines = [
-            OrderLine(
-                product_id=line.product_id,
-                variant_id=line.variant_id,
-                title=line.title,
-                variant_title=line.variant_title,
-                sku=line.sku,
-                quantity=line.quantity,
-                unit_price_cents=line.unit_price_cents,
-                discount_cents=line.discount_cents,
-                tax_cents=line.tax_cents,
-                weight_grams=line.weight_grams,
-                stock_taken=line.variant_id in taken and taken[line.variant_id].tracked,
+        with atomic():  # a concurrent submit of this checkout may win: see below
+            taken = _take_stock(data.lines)
+            order = Order(
+                token=secrets.token_urlsafe(24),
+                idempotency_key=data.idempotency_key,
+                customer_id=data.customer_id,
+                email=data.email.strip().lower(),
+                customer_name=data.customer_name,
+                phone=data.phone,
+                payment_status=PaymentStatus.PENDING,
+                payment_method=data.payment_method,
+                currency=data.currency,
+                subtotal_cents=data.subtotal_cents,
+                discount_cents=data.discount_cents,
+                shipping_cents=data.shipping_cents,
+                tax_cents=data.tax_cents,
+                total_cents=data.total_cents,
+                taxes_included=data.taxes_included,
+                tax_lines=list(data.tax_lines),
+                discount_code=data.discount_code,
+                shipping_method=data.shipping_method,
+                shipping_address=data.shipping_address,
+                billing_address=data.billing_address,
+                note=data.note,
+                reserved_until=data.reserved_until,
             )
-            for line in data.lines
-        ]
-        # Taken after the stock (so a sold-out order never holds the row every order
-        # needs), right before the order row it goes on.
-        order.number = db.session.execute(_next_number_statement()).scalar_one()
-        db.session.add(order)
-        db.session.flush()  # the order's id, for the discount's usage row
-        redeemed = (
-            data.discount_id is None
-            or data.redeem is None
-            or data.redeem(data.discount_id, order.id, order.email)
-        )
-        if not redeemed:
-            raise DiscountUnavailable(data.discount_code or "")
-        order.events = [
-            OrderEvent(kind="placed", message=f"Order #{order.number} placed.", actor="customer")
-        ]
-        db.session.add_all(
-            InventoryAdjustment(
-                variant_id=variant_id,
-                delta=-t.quantity,
-                quantity_after=t.left,
-                reason=AdjustmentReason.SOLD,
-                note=f"Order #{order.number}",
+            order.lines = [
+                OrderLine(
+                    product_id=line.product_id,
+                    variant_id=line.variant_id,
+                    title=line.title,
+                    variant_title=line.variant_title,
+                    sku=line.sku,
+                    quantity=line.quantity,
+                    unit_price_cents=line.unit_price_cents,
+                    discount_cents=line.discount_cents,
+                    tax_cents=line.tax_cents,
+                    weight_grams=line.weight_grams,
+                    stock_taken=line.variant_id in taken and taken[line.variant_id].tracked,
+                )
+                for line in data.lines
+            ]
+            # Taken after the stock (so a sold-out order never holds the row every order
+            # needs), right before the order row it goes on.
+            order.number = db.session.execute(_next_number_statement()).scalar_one()
+            db.session.add(order)
+            db.session.flush()  # the order's id, for the discount's usage row
+            redeemed = (
+                data.discount_id is None
+                or data.redeem is None
+                or data.redeem(data.discount_id, order.id, order.email)
             )
-            for variant_id, t in taken.items()
-            if t.tracked
-        )
-        if data.within is not None:
-            data.within(order)
-        if any(t.tracked and t.left <= threshold for t in taken.values()):
-            # The storefront shows "Only N left" or "Sold out" now: its pages changed.
-            # (Orders themselves are private and do not touch the page cache.)
-            db.session.info.setdefault("page_cache_tenants", set()).add(current_tenant.id)
-        db.session.commit()
+            if not redeemed:
+                raise DiscountUnavailable(data.discount_code or "")
+            order.events = [
+                OrderEvent(
+                    kind="placed", message=f"Order #{order.number} placed.", actor="customer"
+                )
+            ]
+            db.session.add_all(
+                InventoryAdjustment(
+                    variant_id=variant_id,
+                    delta=-t.quantity,
+                    quantity_after=t.left,
+                    reason=AdjustmentReason.SOLD,
+                    note=f"Order #{order.number}",
+                )
+                for variant_id, t in taken.items()
+                if t.tracked
+            )
+            if data.within is not None:
+                data.within(order)
+            if any(t.tracked and t.left <= threshold for t in taken.values()):
+                # The storefront shows "Only N left" or "Sold out" now: its pages changed.
+                # (Orders themselves are private and do not touch the page cache.)
+                storefront_changed(current_tenant.id)
     except IntegrityError:
-        db.session.rollback()
         found = existing(data.idempotency_key)
         if found is None:
             raise
         return Placed(found, created=False)  # a concurrent submit of this checkout won
-    except BaseException:
-        db.session.rollback()
-        raise
     for variant_id, t in taken.items():
         if t.tracked and t.left <= threshold < t.left + t.quantity:
-            enqueue(notify_low_stock, variant_id)
-    if after_commit is not None:
-        after_commit(order)
+            enqueue(notify_low_stock, variant_id)  # queued once the order commits
     return Placed(order, created=True)

@@ -54,7 +54,7 @@ from sqlalchemy.orm import selectinload
 from saas import audit
 from saas.billing import limits
 from saas.billing.limits import Limit
-from saas.db import db, tenant_bind
+from saas.db import atomic, db, tenant_bind
 from saas.money import ZERO_DECIMAL
 from saas.tenancy import TenantRecord, current_tenant, tenant_context
 from tenants.models import (
@@ -1156,7 +1156,8 @@ def confirm(run: ProductImport) -> None:
 
 
 def fail_to_start(run_id: int) -> None:
-    """The job could not be queued: say so rather than leave the run waiting for ever."""
+    """The job could not be queued: say so rather than leave the run waiting for ever
+    (staged; the caller commits)."""
     _finish_failed(run_id, "The import could not be started. Please try again.", [])
 
 
@@ -1164,6 +1165,8 @@ def run_import(run_id: int) -> str | None:
     """Job: import a confirmed run in one transaction; a failure changes nothing.
 
     Safe to run twice: only a queued run is picked up. Returns the run's final status.
+    The job's edge (`saas.jobs.run_job`) commits once: the catalog's changes with the
+    run marked done, or, after a failure, only the run marked failed.
     """
     if not _claim(run_id):
         return None
@@ -1171,13 +1174,14 @@ def run_import(run_id: int) -> str | None:
     assert run is not None
     progress = _Progress(run_id)
     try:
-        counts = _import(run, progress)
+        # A savepoint: a failure undoes every product applied so far (and a database
+        # error leaves the transaction usable), so the failure is still recorded.
+        with atomic():
+            counts = _import(run, progress)
     except ImportFailed as failed:
-        db.session.rollback()
         _finish_failed(run_id, str(failed), failed.problems)
         return ImportStatus.FAILED
     except Exception:
-        db.session.rollback()
         log.exception("product import %s failed at row %s", run_id, progress.row)
         where = f" at row {progress.row}" if progress.row else ""
         _finish_failed(
@@ -1192,12 +1196,18 @@ def run_import(run_id: int) -> str | None:
 
 
 def _claim(run_id: int) -> bool:
-    claimed = db.session.execute(
-        update(ProductImport)
-        .where(ProductImport.id == run_id, ProductImport.status == ImportStatus.QUEUED)
-        .values(status=ImportStatus.RUNNING)
-    )
-    db.session.commit()
+    """Mark a queued run running, on a short transaction of its own that commits at once
+    (not the job's, which commits only at the end): the merchant's page must show the
+    run running while the import goes on, and the job's transaction must hold no lock
+    on the run's row, which the progress updates (`_Progress`) write from another
+    connection. Only a queued run is claimed, so a second copy of the job does nothing.
+    """
+    with tenant_bind(db.engine, current_tenant.schema).begin() as conn:
+        claimed = conn.execute(
+            update(ProductImport)
+            .where(ProductImport.id == run_id, ProductImport.status == ImportStatus.QUEUED)
+            .values(status=ImportStatus.RUNNING)
+        )
     return bool(getattr(claimed, "rowcount", 0))
 
 
@@ -1268,11 +1278,11 @@ def _finish_done(run: ProductImport, counts: dict[str, Any]) -> None:
         import_id=run.id,
         counts=_audit_counts(counts),
     )
-    db.session.commit()
 
 
 def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
-    run = db.session.get(ProductImport, run_id)
+    # Read again: the progress updates have written `processed` on another connection.
+    run = db.session.get(ProductImport, run_id, populate_existing=True)
     if run is None:
         return
     run.status = ImportStatus.FAILED
@@ -1284,7 +1294,6 @@ def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
     audit.record(
         "product.import_failed", actor=_actor(run.staff_id), import_id=run.id, reason=reason
     )
-    db.session.commit()
 
 
 def _actor(staff_id: int | None) -> tuple[str, int | None, str | None]:

@@ -71,15 +71,13 @@ def remind(cart_id: int) -> bool:
     ):
         return False
     summary = cart_summary(cart, media_url=lambda name: name)
-    if summary.empty:
-        db.session.commit()
+    if summary.empty:  # what the summary corrected in the cart is kept by the job's commit
         return False
     lines = "\n".join(
         f"  {line.quantity} x {line.name}: {format_money(line.total_cents, summary.currency)}"
         for line in summary.lines
     )
-    cart.recovery_sent_at = now
-    db.session.commit()  # before sending: a crash after it never mails twice
+    cart.recovery_sent_at = now  # mail goes out once this commits: never twice
     send_email(
         cart.email,
         f"You left something in your cart at {current_tenant.name}",
@@ -91,7 +89,7 @@ def remind(cart_id: int) -> bool:
 
 
 def schedule_reminder(cart: Cart) -> None:
-    """After the commit that started the checkout: remind later if still abandoned."""
+    """Remind later if the checkout is still abandoned (queued once it commits)."""
     from saas.jobs import enqueue
 
     if not reminders_included():
@@ -111,7 +109,6 @@ def release_hold(order_id: int) -> bool:
         or order.reserved_until is None
         or order.reserved_until > now
     ):
-        db.session.rollback()
         return False
     _expire_on_stripe(order)
     kinds = order_admin.cancel(
@@ -121,7 +118,6 @@ def release_hold(order_id: int) -> bool:
         refund_payment=False,
         staff_id=None,
     )
-    db.session.commit()
     order_emails.queue(order, kinds)
     return True
 
@@ -183,7 +179,6 @@ def sweep() -> Swept:
             Order.reserved_until < now - HOLD_GRACE,
         )
     ).all()
-    db.session.rollback()
     reminded = sum(remind(cart_id) for cart_id in carts)
     released = sum(release_hold(order_id) for order_id in orders)
     return Swept(reminded, released)

@@ -2,8 +2,8 @@
 
 Nothing is written unless every field is valid: `update_settings` checks the lot first
 (the logo is decoded in memory too), then stages the changes in the caller's
-transaction. The caller commits, then calls `SettingsUpdate.after_commit()` to remove
-a replaced logo (or `discard()` if the commit failed, to remove the new one).
+transaction. A replaced logo's file is removed once that commits; a new logo's file is
+removed if it rolls back.
 """
 
 from __future__ import annotations
@@ -14,314 +14,25 @@ import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
-from functools import lru_cache
+from functools import lru_cache, partial
 from typing import IO, Any
 
 from saas import audit
-from saas.db import db
+from saas.db import after_commit, after_rollback, db
 from saas.models import Tenant
 from saas.passwords import hash_password, verify_password
 from saas.tenancy import current_tenant
+from tenants.geo import loader as geo
 from tenants.models import ShopSettings
 from tenants.services import media
 
 # Currencies a shop can sell in: ISO 4217 codes whose minor units `saas.money` formats
-# correctly (two decimals, or none for JPY and KRW).
-CURRENCIES: list[tuple[str, str]] = [
-    ("USD", "US dollar"),
-    ("EUR", "Euro"),
-    ("GBP", "Pound sterling"),
-    ("CAD", "Canadian dollar"),
-    ("AUD", "Australian dollar"),
-    ("NZD", "New Zealand dollar"),
-    ("CHF", "Swiss franc"),
-    ("SEK", "Swedish krona"),
-    ("NOK", "Norwegian krone"),
-    ("DKK", "Danish krone"),
-    ("PLN", "Polish złoty"),
-    ("CZK", "Czech koruna"),
-    ("HUF", "Hungarian forint"),
-    ("RON", "Romanian leu"),
-    ("BGN", "Bulgarian lev"),
-    ("TRY", "Turkish lira"),
-    ("ILS", "Israeli new shekel"),
-    ("AED", "UAE dirham"),
-    ("SAR", "Saudi riyal"),
-    ("INR", "Indian rupee"),
-    ("SGD", "Singapore dollar"),
-    ("HKD", "Hong Kong dollar"),
-    ("CNY", "Chinese yuan"),
-    ("JPY", "Japanese yen"),
-    ("KRW", "South Korean won"),
-    ("TWD", "New Taiwan dollar"),
-    ("THB", "Thai baht"),
-    ("MYR", "Malaysian ringgit"),
-    ("PHP", "Philippine peso"),
-    ("IDR", "Indonesian rupiah"),
-    ("BRL", "Brazilian real"),
-    ("MXN", "Mexican peso"),
-    ("ZAR", "South African rand"),
-    ("NGN", "Nigerian naira"),
-    ("KES", "Kenyan shilling"),
-]
+# correctly (two decimals, or none for JPY and KRW). Kept in tenants/geo/data/.
+CURRENCIES: list[tuple[str, str]] = [(code, name) for code, name in geo.currencies()]
 CURRENCY_CODES = frozenset(code for code, _ in CURRENCIES)
 
 # ISO 3166-1 alpha-2 codes, by English name (from the tz database's iso3166.tab).
-_COUNTRY_TABLE = """
-AF Afghanistan
-AL Albania
-DZ Algeria
-AS American Samoa
-AD Andorra
-AO Angola
-AI Anguilla
-AQ Antarctica
-AG Antigua and Barbuda
-AR Argentina
-AM Armenia
-AW Aruba
-AU Australia
-AT Austria
-AZ Azerbaijan
-BS Bahamas
-BH Bahrain
-BD Bangladesh
-BB Barbados
-BY Belarus
-BE Belgium
-BZ Belize
-BJ Benin
-BM Bermuda
-BT Bhutan
-BO Bolivia
-BA Bosnia and Herzegovina
-BW Botswana
-BV Bouvet Island
-BR Brazil
-IO British Indian Ocean Territory
-VG British Virgin Islands
-BN Brunei
-BG Bulgaria
-BF Burkina Faso
-BI Burundi
-KH Cambodia
-CM Cameroon
-CA Canada
-CV Cape Verde
-BQ Caribbean NL
-KY Cayman Islands
-CF Central African Rep.
-TD Chad
-CL Chile
-CN China
-CX Christmas Island
-CC Cocos (Keeling) Islands
-CO Colombia
-KM Comoros
-CD Congo (Democratic Republic)
-CG Congo (Republic)
-CK Cook Islands
-CR Costa Rica
-HR Croatia
-CU Cuba
-CW Curaçao
-CY Cyprus
-CZ Czech Republic
-CI Côte d'Ivoire
-DK Denmark
-DJ Djibouti
-DM Dominica
-DO Dominican Republic
-TL East Timor
-EC Ecuador
-EG Egypt
-SV El Salvador
-GQ Equatorial Guinea
-ER Eritrea
-EE Estonia
-SZ Eswatini
-ET Ethiopia
-FK Falkland Islands
-FO Faroe Islands
-FJ Fiji
-FI Finland
-FR France
-GF French Guiana
-PF French Polynesia
-TF French S. Terr.
-GA Gabon
-GM Gambia
-GE Georgia
-DE Germany
-GH Ghana
-GI Gibraltar
-GR Greece
-GL Greenland
-GD Grenada
-GP Guadeloupe
-GU Guam
-GT Guatemala
-GG Guernsey
-GN Guinea
-GW Guinea-Bissau
-GY Guyana
-HT Haiti
-HM Heard Island and McDonald Islands
-HN Honduras
-HK Hong Kong
-HU Hungary
-IS Iceland
-IN India
-ID Indonesia
-IR Iran
-IQ Iraq
-IE Ireland
-IM Isle of Man
-IL Israel
-IT Italy
-JM Jamaica
-JP Japan
-JE Jersey
-JO Jordan
-KZ Kazakhstan
-KE Kenya
-KI Kiribati
-KW Kuwait
-KG Kyrgyzstan
-LA Laos
-LV Latvia
-LB Lebanon
-LS Lesotho
-LR Liberia
-LY Libya
-LI Liechtenstein
-LT Lithuania
-LU Luxembourg
-MO Macau
-MG Madagascar
-MW Malawi
-MY Malaysia
-MV Maldives
-ML Mali
-MT Malta
-MH Marshall Islands
-MQ Martinique
-MR Mauritania
-MU Mauritius
-YT Mayotte
-MX Mexico
-FM Micronesia
-MD Moldova
-MC Monaco
-MN Mongolia
-ME Montenegro
-MS Montserrat
-MA Morocco
-MZ Mozambique
-MM Myanmar
-NA Namibia
-NR Nauru
-NP Nepal
-NL Netherlands
-NC New Caledonia
-NZ New Zealand
-NI Nicaragua
-NE Niger
-NG Nigeria
-NU Niue
-NF Norfolk Island
-KP North Korea
-MK North Macedonia
-MP Northern Mariana Islands
-NO Norway
-OM Oman
-PK Pakistan
-PW Palau
-PS Palestine
-PA Panama
-PG Papua New Guinea
-PY Paraguay
-PE Peru
-PH Philippines
-PN Pitcairn
-PL Poland
-PT Portugal
-PR Puerto Rico
-QA Qatar
-RO Romania
-RU Russia
-RW Rwanda
-RE Réunion
-WS Samoa
-SM San Marino
-ST Sao Tome and Principe
-SA Saudi Arabia
-SN Senegal
-RS Serbia
-SC Seychelles
-SL Sierra Leone
-SG Singapore
-SK Slovakia
-SI Slovenia
-SB Solomon Islands
-SO Somalia
-ZA South Africa
-GS South Georgia and the South Sandwich Islands
-KR South Korea
-SS South Sudan
-ES Spain
-LK Sri Lanka
-BL St Barthelemy
-SH St Helena
-KN St Kitts and Nevis
-LC St Lucia
-SX St Maarten (Dutch)
-MF St Martin (French)
-PM St Pierre and Miquelon
-VC St Vincent
-SD Sudan
-SR Suriname
-SJ Svalbard and Jan Mayen
-SE Sweden
-CH Switzerland
-SY Syria
-TW Taiwan
-TJ Tajikistan
-TZ Tanzania
-TH Thailand
-TG Togo
-TK Tokelau
-TO Tonga
-TT Trinidad and Tobago
-TN Tunisia
-TR Turkey
-TM Turkmenistan
-TC Turks and Caicos Islands
-TV Tuvalu
-VI US Virgin Islands
-UM US minor outlying islands
-UG Uganda
-UA Ukraine
-AE United Arab Emirates
-GB United Kingdom
-US United States
-UY Uruguay
-UZ Uzbekistan
-VU Vanuatu
-VA Vatican City
-VE Venezuela
-VN Vietnam
-WF Wallis and Futuna
-EH Western Sahara
-YE Yemen
-ZM Zambia
-ZW Zimbabwe
-AX Åland Islands
-"""
-COUNTRIES: list[tuple[str, str]] = [
-    (code, name)
-    for code, name in (line.split(" ", 1) for line in _COUNTRY_TABLE.split("\n") if line)
-]
+COUNTRIES: list[tuple[str, str]] = [(code, name) for code, name in geo.countries()]
 COUNTRY_CODES = frozenset(code for code, _ in COUNTRIES)
 
 # Free-text fields: (label, maximum length, required).
@@ -449,15 +160,6 @@ class SettingsUpdate:
     new_logo: str | None = None
     old_logo: str | None = None
 
-    def after_commit(self) -> None:
-        """Remove the logo the committed change replaced."""
-        if self.old_logo and self.old_logo != self.new_logo:
-            media.remove_file(self.old_logo)
-
-    def discard(self) -> None:
-        """The transaction failed: remove the file written for it."""
-        media.remove_file(self.new_logo)
-
 
 def update_settings(
     form: Mapping[str, str],
@@ -515,6 +217,10 @@ def update_settings(
     elif storefront_password:
         settings.storefront_password_hash = hash_password(storefront_password)
         update.changed.append("storefront_password")
+    if update.old_logo and update.old_logo != update.new_logo:
+        after_commit(partial(media.remove_file, update.old_logo))
+    if update.new_logo:
+        after_rollback(partial(media.remove_file, update.new_logo))
     if update.changed:
         audit.record("settings.updated", fields=update.changed)
     db.session.flush()
@@ -550,3 +256,8 @@ def check_storefront_password(settings: ShopSettings, password: str) -> bool:
     if not password or len(password) > STOREFRONT_PASSWORD_MAX:
         return False
     return verify_password(settings.storefront_password_hash, password)
+
+
+def seed_new_shop(session: Any, tenant: Any) -> None:
+    """A new shop's settings row (`saas.provisioning` runs this in its new schema)."""
+    session.add(ShopSettings(id=1, contact_email=tenant.owner_email or ""))

@@ -17,7 +17,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from flask import current_app
-from sqlalchemy import select, update
+from sqlalchemy import func, select, update
 
 from saas import audit
 from saas.auth import revoke_sessions
@@ -50,6 +50,22 @@ class StaffProblem(Exception):
 
     def __str__(self) -> str:
         return "; ".join(self.errors.values())
+
+
+def load_staff(staff_id: int, session_version: int) -> Staff | None:
+    """The staff member a back-office session names (`saas.auth`), if still signed in."""
+    staff = db.session.get(Staff, staff_id)
+    if staff is None or staff.status != StaffStatus.ACTIVE:
+        return None
+    return staff if staff.session_version == session_version else None
+
+
+def used_seats() -> int:
+    """Staff seats in use (`saas.billing.limits`): invited and active people, not removed."""
+    return (
+        db.session.scalar(select(func.count(Staff.id)).where(Staff.status != StaffStatus.DISABLED))
+        or 0
+    )
 
 
 def normalise_email(email: str | None) -> str:

@@ -29,7 +29,7 @@ from saas.auth import (
     safe_next,
     start_session,
 )
-from saas.db import db
+from saas.db import atomic
 from saas.paging import paginate
 from saas.ratelimit import limiter
 from tenants.models import Customer, CustomerAddress, Order
@@ -138,7 +138,6 @@ def account_login() -> Any:
         elif customer := customers.authenticate(email, password):
             limiter().reset("customer-login", email)
             _log_in(customer)
-            db.session.commit()
             return redirect(target)
         else:
             error, status = LOGIN_FAILED, 401
@@ -171,24 +170,23 @@ def account_register() -> Any:
             errors, status = {"": limited.message}, 429
         else:
             try:
-                done = customers.register(
-                    values["email"],
-                    request.form.get("password", ""),
-                    request.form.get("confirm", ""),
-                    name=values["name"],
-                    accepts_marketing=values["accepts_marketing"],
-                )
+                with atomic():
+                    done = customers.register(
+                        values["email"],
+                        request.form.get("password", ""),
+                        request.form.get("confirm", ""),
+                        name=values["name"],
+                        accepts_marketing=values["accepts_marketing"],
+                    )
             except CustomerProblem as problem:
-                db.session.rollback()
                 errors, status = problem.errors, 400
             else:
                 email = customers.normalise_email(values["email"])
                 if done.customer is None:
-                    db.session.commit()
+                    # Queued once the request has committed (a guest row it made too).
                     customers.request_password_reset(email)
                     return page("account/check_email.html", email=email)
                 _log_in(done.customer)
-                db.session.commit()
                 flash("Welcome! Your account is ready.", "success")
                 return redirect(target)
     return page(
@@ -208,7 +206,6 @@ def account_logout() -> Any:
         return redirect(url_for("shop.home"))
     # Logging out ends this account's other sessions too: a copied cookie dies with it.
     revoke_sessions(customer)
-    db.session.commit()
     end_session()
     flash("You're logged out.", "info")
     return redirect(url_for("shop.account_login"))
@@ -258,19 +255,17 @@ def account_reset(token: str) -> Any:
     if request.method == "POST":
         finishing = not owner.has_account
         try:
-            customer = customers.reset_password(
-                row, request.form.get("password", ""), request.form.get("confirm", "")
-            )
+            with atomic():
+                customer = customers.reset_password(
+                    row, request.form.get("password", ""), request.form.get("confirm", "")
+                )
         except CustomerProblem as problem:
-            db.session.rollback()
             errors = problem.errors
         except LinkProblem as problem:
-            db.session.rollback()
             return _link_problem(problem)
         else:
             _log_in(customer)
             limiter().reset("customer-login", customer.email)
-            db.session.commit()
             flash(
                 "Your account is ready, and you are logged in."
                 if finishing
@@ -348,7 +343,7 @@ def order_lookup() -> Any:
         if limited := limiter().hit("order-lookup", number.lstrip("#").strip() or "-"):
             error, status = limited.message, 429
         elif (order := customers.lookup_order(number, email)) is not None:
-            db.session.commit()  # the status link's token, if the order had none yet
+            # The request's commit keeps the status link's token, if the order had none yet.
             return redirect(url_for("shop.order_status", token=order.token))
         else:
             error, status = LOOKUP_FAILED, 404
@@ -403,13 +398,12 @@ def account_address_new(customer: Customer) -> Any:
         return _address_form(customer, address=None, values=values, errors={})
     values = _submitted_address()
     try:
-        customers.add_address(customer, request.form, default=values["default"])
+        with atomic():
+            customers.add_address(customer, request.form, default=values["default"])
     except CustomerProblem as problem:
-        db.session.rollback()
         return _address_form(
             customer, address=None, values=values, errors=problem.errors, status=400
         )
-    db.session.commit()
     flash("Address added.", "success")
     return redirect(url_for("shop.account_addresses"))
 
@@ -426,9 +420,9 @@ def account_address_edit(customer: Customer, address_id: int) -> Any:
         return _address_form(customer, address=address, values=values, errors={})
     values = _submitted_address()
     try:
-        customers.update_address(customer, address, request.form, default=values["default"])
+        with atomic():
+            customers.update_address(customer, address, request.form, default=values["default"])
     except CustomerProblem as problem:
-        db.session.rollback()
         return _address_form(
             customer,
             address=customers.address_of(customer, address_id),
@@ -436,7 +430,6 @@ def account_address_edit(customer: Customer, address_id: int) -> Any:
             errors=problem.errors,
             status=400,
         )
-    db.session.commit()
     flash("Address saved.", "success")
     return redirect(url_for("shop.account_addresses"))
 
@@ -450,7 +443,6 @@ def account_address_delete(customer: Customer, address_id: int) -> Any:
     if request.method == "GET":
         return page("account/address_delete.html", address=address, section="addresses")
     customers.delete_address(customer, address)
-    db.session.commit()
     flash("Address deleted.", "success")
     return redirect(url_for("shop.account_addresses"))
 
@@ -462,7 +454,6 @@ def account_address_default(customer: Customer, address_id: int) -> Any:
     if address is None:
         return not_found()
     customers.set_default_address(customer, address)
-    db.session.commit()
     flash("Default address changed.", "success")
     return redirect(url_for("shop.account_addresses"))
 
@@ -488,14 +479,13 @@ def account_wishlist_add(customer: Customer) -> Any:
     back = safe_next(request.form.get("next"), url_for("shop.account_wishlist"))
     product_id = _product_id()
     try:
-        added = product_id is not None and customers.add_to_wishlist(customer, product_id)
+        with atomic():
+            added = product_id is not None and customers.add_to_wishlist(customer, product_id)
     except CustomerProblem as problem:
-        db.session.rollback()
         flash(problem.errors[""], "error")
         return redirect(url_for("shop.account_wishlist"))
     if not added:
         return not_found()
-    db.session.commit()
     return redirect(back)
 
 
@@ -503,10 +493,9 @@ def account_wishlist_add(customer: Customer) -> Any:
 @customer_required
 def account_wishlist_remove(customer: Customer, product_id: int) -> Any:
     back = safe_next(request.form.get("next"), url_for("shop.account_wishlist"))
-    if customers.remove_from_wishlist(customer, product_id):
-        db.session.commit()
-        if back == url_for("shop.account_wishlist"):
-            flash("Removed from your wishlist.", "success")
+    removed = customers.remove_from_wishlist(customer, product_id)
+    if removed and back == url_for("shop.account_wishlist"):
+        flash("Removed from your wishlist.", "success")
     return redirect(back)
 
 
@@ -531,14 +520,13 @@ def account_settings(customer: Customer) -> Any:
                 "accepts_marketing": bool(request.form.get("accepts_marketing")),
             }
             try:
-                changed = customers.update_details(
-                    customer, details["name"], details["accepts_marketing"]
-                )
+                with atomic():
+                    changed = customers.update_details(
+                        customer, details["name"], details["accepts_marketing"]
+                    )
             except CustomerProblem as problem:
-                db.session.rollback()
                 details_errors, status = problem.errors, 400
             else:
-                db.session.commit()
                 flash("Your details were saved." if changed else "Nothing changed.", "success")
                 return redirect(url_for("shop.account_settings"))
         elif which == "password":
@@ -546,20 +534,19 @@ def account_settings(customer: Customer) -> Any:
                 password_errors, status = {"": limited.message}, 429
             else:
                 try:
-                    customers.change_password(
-                        customer,
-                        request.form.get("current_password", ""),
-                        request.form.get("new_password", ""),
-                        request.form.get("confirm", ""),
-                    )
+                    with atomic():
+                        customers.change_password(
+                            customer,
+                            request.form.get("current_password", ""),
+                            request.form.get("new_password", ""),
+                            request.form.get("confirm", ""),
+                        )
                 except CustomerProblem as problem:
-                    db.session.rollback()
                     password_errors, status = problem.errors, 400
                 else:
                     # The new session version ends every other session; this browser
                     # gets a fresh session under it and stays logged in.
                     _log_in(customer, renewal=True)
-                    db.session.commit()
                     flash(
                         "Your password was changed. Any other sessions were logged out.",
                         "success",

@@ -1,15 +1,9 @@
 """Per-shop page cache for anonymous storefront visitors, and ETags on every page.
 
 A page is kept in Redis under `t:<tenant id>:page:<version>:<theme>:<url>`. The version
-(`t:<id>:page-version`) is bumped after any commit that changed that shop's data (any
-tenant-table row written while the shop is selected, or its `tenants`/`domains` row),
-so a cached page is never older than the last change; nothing is deleted, old versions
-simply expire. Tables no storefront page shows (orders, carts, customers, staff...) say
-so with `storefront_visible = False` and leave the cache alone: a busy checkout must
-not empty it on every order (code that changes what pages show, like stock, bumps).
-ORM bulk statements on tenant tables count too; SQL run on a bare connection bypasses
-the session events, so code doing that calls `bump()` itself, and the TTL bounds
-whatever still slips through.
+(`t:<id>:page-version`) moves on once any unit of work that changed what the shop's
+pages show commits (`saas.page_cache`), so a cached page is never older than the last
+change; nothing is deleted, old versions simply expire.
 
 Only pages that are the same for every visitor are kept: GET/HEAD on a launched shop,
 no signed-in user, no storefront password, nothing else in the session (a cart, a
@@ -25,18 +19,15 @@ import logging
 from typing import Any
 
 from flask import Flask, Response, current_app, g, request, session
-from sqlalchemy import event
-from sqlalchemy.orm import ORMExecuteState, Session
 from werkzeug.exceptions import BadRequest
 from werkzeug.http import parse_cookie, parse_etags, unquote_etag
 
 from saas import security
 from saas.cache import redis_client
 from saas.config import RESERVED_SLUGS
-from saas.db import TenantModel
-from saas.models import Domain, Tenant
+from saas.page_cache import lua_version_key, version_key
 from saas.sites import classify_host
-from saas.tenancy import current_tenant, get_current_tenant, host_cache_key
+from saas.tenancy import current_tenant, host_cache
 
 log = logging.getLogger(__name__)
 
@@ -50,23 +41,6 @@ UNCACHED_ENDPOINTS = frozenset({"shop.theme_asset", "shop.media", "shop.password
 # Headers that belong to one response, not to the page.
 _NOT_STORED = frozenset({"set-cookie", "content-length", "date"})
 _MAX_URL_IN_KEY = 200
-
-
-def version_key(tenant_id: int) -> str:
-    return f"t:{int(tenant_id)}:page-version"
-
-
-def bump(*tenant_ids: int) -> None:
-    """Forget every cached page of these shops (they changed)."""
-    if not tenant_ids:
-        return
-    try:
-        pipe = redis_client().pipeline(transaction=False)
-        for tenant_id in tenant_ids:
-            pipe.incr(version_key(tenant_id))
-        pipe.execute()
-    except Exception:
-        log.error("could not bump the page cache version of shops %s", tenant_ids, exc_info=True)
 
 
 def page_version() -> int | None:
@@ -212,16 +186,15 @@ def _store(response: Response) -> Response:
 # node -- as the rest of the platform does. Only an active, launched shop qualifies,
 # and none with a billing closing time: a shop past due or closed goes through Flask,
 # whose tenancy check closes it to the second (its own page cache still serves it).
-_FRONT_GET = """
-local raw = redis.call('GET', KEYS[1])
-if not raw then return false end
-local shop = cjson.decode(raw)
-if shop == cjson.null or shop.status ~= 'active' or shop.launched ~= true then return false end
-if type(shop.closes_at) == 'number' then return false end
-local id = string.format('%d', shop.id)
-local version = redis.call('GET', 't:' .. id .. ':page-version') or '0'
-return redis.call('GET', 't:' .. id .. ':page:' .. version .. ':' .. shop.theme .. ':' .. ARGV[1])
+_FRONT_GET = (
+    host_cache.lua_open_shop()
+    + f"""
+local id = string.format('%d', {host_cache.lua_shop_field("id")})
+local version = redis.call('GET', {lua_version_key("id")}) or '0'
+return redis.call('GET', 't:' .. id .. ':page:' .. version .. ':'
+  .. {host_cache.lua_shop_field("theme")} .. ':' .. ARGV[1])
 """
+)
 
 
 class FrontCache:
@@ -275,7 +248,7 @@ class FrontCache:
             return None
         if site.kind != "shop" or site.slug in RESERVED_SLUGS:
             return None
-        return host_cache_key(site)
+        return host_cache.key_for(site)
 
     def _lookup(self, host_key: str, environ: dict[str, Any]) -> bytes | None:
         try:
@@ -303,69 +276,13 @@ class FrontCache:
         return [] if head else [body]
 
 
-# --- knowing when a shop changed --------------------------------------------------------
-
-
-def _collect_changed_shops(db_session: Session, flush_context: Any) -> None:
-    changed: set[int] = db_session.info.setdefault("page_cache_tenants", set())
-    tenant = get_current_tenant()
-    for obj in (*db_session.new, *db_session.dirty, *db_session.deleted):
-        if isinstance(obj, TenantModel):
-            if tenant is not None and obj.storefront_visible:
-                changed.add(tenant.id)
-        elif isinstance(obj, Tenant):
-            if obj.id is not None:
-                changed.add(obj.id)
-        elif isinstance(obj, Domain) and obj.tenant_id is not None:
-            changed.add(obj.tenant_id)
-
-
-def _collect_bulk_statements(state: ORMExecuteState) -> None:
-    """ORM-enabled INSERT/UPDATE/DELETE statements (bulk edits) skip the flush events.
-
-    Only tenant tables are caught here; a bulk statement on `tenants`/`domains` does not
-    say which shops it touched, so such code must call `bump()` itself.
-    """
-    if not (state.is_insert or state.is_update or state.is_delete):
-        return
-    mapper = state.bind_mapper
-    tenant = get_current_tenant()
-    if (
-        tenant is not None
-        and mapper is not None
-        and issubclass(mapper.class_, TenantModel)
-        and mapper.class_.storefront_visible
-    ):
-        state.session.info.setdefault("page_cache_tenants", set()).add(tenant.id)
-
-
-def _bump_after_commit(db_session: Session) -> None:
-    changed: set[int] = db_session.info.pop("page_cache_tenants", set())
-    if changed:
-        bump(*sorted(changed))
-
-
-def _discard(db_session: Session, *args: Any) -> None:
-    db_session.info.pop("page_cache_tenants", None)
-
-
 def init_app(app: Flask) -> None:
-    from saas.db import db
-
-    # The same session class and hook points as the tenant host cache (saas.tenancy).
-    session_cls = db.session.session_factory.class_
-    if not getattr(session_cls, "_page_cache_hooks", False):
-        event.listen(session_cls, "after_flush", _collect_changed_shops)
-        event.listen(session_cls, "after_commit", _bump_after_commit)
-        event.listen(session_cls, "do_orm_execute", _collect_bulk_statements)
-        event.listen(session_cls, "after_rollback", _discard)
-        session_cls._page_cache_hooks = True  # type: ignore[attr-defined]
+    """Answer stored pages before Flask runs (`FrontCache`, outermost but for ProxyFix)."""
     if not isinstance(app.wsgi_app, FrontCache):
         app.wsgi_app = FrontCache(app, app.wsgi_app)  # type: ignore[method-assign]
 
 
 def register(bp: Any) -> None:
     """Hook the cache into the storefront blueprint (after its launch gate)."""
-    bp.record_once(lambda state: init_app(state.app))
     bp.before_request(_lookup)
     bp.after_request(_store)

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from werkzeug.wrappers import Response
 
 from saas import csrf
-from saas.db import db
+from saas.db import atomic, db
 from saas.ratelimit import limiter
 from saas.security import same_origin
 from tenants.models import Cart, Product, ProductStatus, ProductVariant
@@ -66,28 +66,28 @@ def cart_add() -> Any:
     existing = carts.current_cart()
     try:
         quantity = carts.parse_quantity(request.form.get("quantity") or "1")
-        if variant is None and variant_id is None and product is not None:
-            # A product from before variants existed: it gets its one variant now.
-            if product.status == ProductStatus.ACTIVE:
-                ensure_default_variant(product)
-            if len(product.variants) == 1:
-                variant_id = product.variants[0].id
-        if variant_id is None:
-            raise carts.CartError(
-                "This product is not available in that combination. Choose other options."
-                if product is not None
-                else "Sorry, this product is no longer available."
-            )
-        cart = existing or carts.current_cart(create=True)
-        assert cart is not None
-        change = carts.add(cart, variant_id, quantity)
+        # A refusal undoes the default variant and the new cart made on the way.
+        with atomic():
+            if variant is None and variant_id is None and product is not None:
+                # A product from before variants existed: it gets its one variant now.
+                if product.status == ProductStatus.ACTIVE:
+                    ensure_default_variant(product)
+                if len(product.variants) == 1:
+                    variant_id = product.variants[0].id
+            if variant_id is None:
+                raise carts.CartError(
+                    "This product is not available in that combination. Choose other options."
+                    if product is not None
+                    else "Sorry, this product is no longer available."
+                )
+            cart = existing or carts.current_cart(create=True)
+            assert cart is not None
+            change = carts.add(cart, variant_id, quantity)
     except carts.CartError as error:
-        db.session.rollback()
         if existing is None:
             carts.forget()  # no cart was made after all
         flash(str(error), FLASH_CATEGORY)
         return redirect(back)
-    db.session.commit()
     flash(change.message, FLASH_CATEGORY)
     return redirect(back if change.limited else url_for("shop.cart"))
 
@@ -114,7 +114,7 @@ def _render_cart(
     if result.discount is not None:
         label = result.discount.code or result.discount.title
         label = f"{label} ({discounts.describe(result.discount, summary.currency)})"
-    db.session.commit()  # what the summary fixed (quantities above stock, items gone)
+    # The request's commit keeps what the summary fixed (quantities above stock, items gone).
     checkout_url = (
         url_for("shop.checkout")
         if "shop.checkout" in current_app.view_functions and summary.lines
@@ -155,12 +155,11 @@ def cart_update(line_id: int) -> Any:
         return _no_cart()
     try:
         quantity = carts.parse_quantity(request.form.get("quantity"), allow_zero=True)
-        change = carts.set_quantity(current, line_id, quantity)
+        with atomic():
+            change = carts.set_quantity(current, line_id, quantity)
     except carts.CartError as error:
-        db.session.rollback()
         flash(str(error), FLASH_CATEGORY)
     else:
-        db.session.commit()
         flash(change.message, FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))
 
@@ -171,12 +170,11 @@ def cart_remove(line_id: int) -> Any:
     if current is None:
         return _no_cart()
     try:
-        change = carts.remove(current, line_id)
+        with atomic():
+            change = carts.remove(current, line_id)
     except carts.CartError as error:
-        db.session.rollback()
         flash(str(error), FLASH_CATEGORY)
     else:
-        db.session.commit()
         flash(change.message, FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))
 
@@ -202,7 +200,6 @@ def cart_discount() -> Any:
             current, summary, code_value=code, code_error=result.message, status=400
         )
     current.discount_code = result.discount.code or ""
-    db.session.commit()
     flash(f"Discount code {current.discount_code} applied.", FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))
 
@@ -214,7 +211,6 @@ def cart_discount_remove() -> Any:
         return _no_cart()
     if current.discount_code:
         current.discount_code = ""
-        db.session.commit()
         flash("Discount code removed.", FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))
 

@@ -14,7 +14,8 @@ from typing import Any
 from flask import current_app, flash, redirect, request, url_for
 from flask_login import current_user
 
-from saas.db import db
+from saas.db import atomic
+from saas.payments.stripe_api import StripeFailure
 from tenants.models import Customer, PaymentMethod, PaymentStatus
 from tenants.services import cart as carts
 from tenants.services import checkout as service
@@ -49,7 +50,7 @@ def _start() -> tuple[Any, Any] | Any:
         return redirect(url_for("shop.cart"))
     summary = carts.summary(cart)
     if summary.problems:
-        db.session.commit()  # the cart was corrected: keep that, and say so
+        # the cart was corrected: the request's commit keeps that; say so
         for problem in summary.problems:
             flash(problem.message)
         return redirect(url_for("shop.cart"))
@@ -62,7 +63,6 @@ def _start() -> tuple[Any, Any] | Any:
 def _page(template: str, step: str, cart: Any, summary: Any, **context: Any) -> Any:
     chosen = service.state(cart)
     priced = context.pop("priced", None) or service.price(summary, chosen, get_settings())
-    db.session.commit()  # the checkout's start time and email, if just set
     return render(
         template,
         status=context.pop("status", 200),
@@ -87,7 +87,6 @@ def checkout() -> Any:
         first_time = cart.checkout_started_at is None
         errors = service.save_contact(cart, request.form)
         if not errors:
-            db.session.commit()
             if first_time:
                 recovery.schedule_reminder(cart)
             return redirect(url_for("shop.checkout_shipping"))
@@ -220,6 +219,28 @@ def checkout_review() -> Any:
 
 
 def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
+    try:
+        with atomic():  # a refused order leaves no guest customer behind either
+            placed = _place_order(cart, priced, chosen)
+    except OrderError as error:
+        flash(str(error))
+        return redirect(url_for("shop.cart"))
+    service.finish()
+    carts.forget()
+    order = placed.order
+    status_url = order_status_url(order.token or "")
+    if chosen["payment"] == PaymentMethod.STRIPE and order.payment_status == PaymentStatus.PENDING:
+        if placed.created:
+            recovery.schedule_release(order)
+        # Stripe's page is opened by the next request, once this one has committed the
+        # order: the stock it holds is not locked while Stripe answers. 307 re-sends the
+        # form (and its CSRF token) as a POST.
+        return redirect(url_for("shop.pay_order", token=order.token), code=307)
+    flash(f"Thank you! Your order {order.name} is confirmed. We have emailed {order.email}.")
+    return redirect(status_url)
+
+
+def _place_order(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
     customer = _customer()
     if customer is None:
         # A guest is still a customer of the shop (the back office lists them; an
@@ -236,33 +257,27 @@ def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
         cart=cart,
         reserved_until=datetime.now(UTC) + service.STRIPE_HOLD if by_card else None,
     )
-    try:
-        placed = service.place(data)
-    except OrderError as error:
-        flash(str(error))
-        return redirect(url_for("shop.cart"))
-    service.finish()
-    carts.forget()
-    order = placed.order
-    status_url = order_status_url(order.token or "")
-    if by_card and order.payment_status == PaymentStatus.PENDING:
-        if placed.created:
-            recovery.schedule_release(order)
-        from saas.payments.stripe_api import StripeFailure
+    return service.place(data)
 
-        try:
-            url = service.stripe_session(
-                order,
-                get_settings().stripe_account_id or "",
-                success_url=request.host_url.rstrip("/") + status_url,
-                cancel_url=request.host_url.rstrip("/") + status_url,
-            )
-        except StripeFailure as error:
-            flash(f"Card payments are not available right now ({error}). Your order is saved.")
-            return redirect(status_url)
-        return redirect(url, code=303)
-    flash(f"Thank you! Your order {order.name} is confirmed. We have emailed {order.email}.")
-    return redirect(status_url)
+
+@bp.post("/orders/<token>/pay")
+def pay_order(token: str) -> Any:
+    """Send the shopper to Stripe's payment page for an order placed to be paid by card."""
+    order = service.order_to_pay(token)
+    status_url = order_status_url(token)
+    if order is None:  # paid, cancelled or not a card order: its page says which
+        return redirect(status_url)
+    try:
+        url = service.stripe_session(
+            order,
+            get_settings().stripe_account_id or "",
+            success_url=request.host_url.rstrip("/") + status_url,
+            cancel_url=request.host_url.rstrip("/") + status_url,
+        )
+    except StripeFailure as error:
+        flash(f"Card payments are not available right now ({error}). Your order is saved.")
+        return redirect(status_url)
+    return redirect(url, code=303)
 
 
 def order_status_url(token: str) -> str:

@@ -14,7 +14,6 @@ from flask import Response, abort, current_app, g, request, session, url_for
 from flask_login import current_user
 
 from saas import csrf
-from saas.db import db
 from saas.ratelimit import limiter
 from saas.security import same_origin
 from saas.sites import absolute_url
@@ -134,8 +133,6 @@ def newsletter() -> Any:
     if limited := limiter().hit("newsletter"):
         return render("newsletter.html", status=429, error=limited.message, email=email)
     error = content.subscribe(email)
-    if error:
-        db.session.rollback()
+    if error:  # refused before writing anything
         return render("newsletter.html", status=400, error=error, email=email)
-    db.session.commit()
     return render("newsletter.html", error=None, email="")
