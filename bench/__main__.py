@@ -69,7 +69,7 @@ from bench.throughput import (
 )
 
 RESULTS = Path(__file__).resolve().parent / "results"
-FEATURED = 8  # products on a default homepage (tenants.services.content defaults)
+FEATURED = 8  # products on a default homepage (tenants.content.services defaults)
 CREATION_GOAL_MS = 300.0
 SIGNUP_GOAL_MS = 500.0
 SCALING_GOAL = 0.90

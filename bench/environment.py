@@ -113,8 +113,8 @@ def quiet_logging() -> None:
 def storefront_app(database_url: str) -> Any:
     """The real application on `database_url`, otherwise configured from the environment."""
     from saas import create_app
+    from saas.cli import upgrade_platform
     from saas.db import db
-    from saas.schema_migrations import upgrade_public
 
     # The page cache stays off here: the shop-page figures measure rendering (tenancy,
     # the schema's queries, the theme); bench/storefront.py measures the cache itself.
@@ -123,7 +123,7 @@ def storefront_app(database_url: str) -> Any:
     )
     quiet_logging()
     with app.app_context():
-        upgrade_public()
+        upgrade_platform()
         db.session.remove()
     return app
 

@@ -1,6 +1,6 @@
 """Order placement: orders per second with stock checks, and that none was oversold.
 
-`THREADS` buyers place one-line orders through `tenants.services.orders.place_order`
+`THREADS` buyers place one-line orders through `tenants.orders.placement.place_order`
 (the checkout's own unit of work: conditional stock update, order number, order and
 lines, history) in `ROUNDS` rounds of `SECONDS`, on a handful of products in one shop,
 so every order contends for the same few rows, as in a flash sale; stock is sized to
@@ -34,7 +34,7 @@ ORDERS_GOAL = 100.0  # per second (the issue's goal)
 def _seed(app: Flask) -> tuple[Any, list[tuple[int, int]]]:
     from saas.db import db
     from saas.tenancy import tenant_context
-    from tenants.services.catalog import create_product
+    from tenants.catalog.products import create_product
 
     shop = make_shop(app, "bench-orders", catalog=[])
     with app.app_context(), tenant_context(shop):
@@ -51,7 +51,7 @@ def _buyer(
     app: Flask, shop: Any, variants: list[tuple[int, int]], stop: float, tally: dict[str, int]
 ) -> None:
     from saas.tenancy import tenant_context
-    from tenants.services.orders import LineInput, OrderInput, SoldOut, place_order
+    from tenants.orders.placement import LineInput, OrderInput, SoldOut, place_order
 
     rng = random.Random()
     placed = sold_out = 0
@@ -90,7 +90,9 @@ def checkout_latency(app: Flask, shop: Any, variants: list[tuple[int, int]]) -> 
     from bench.provisioning import summary_ms
     from saas.db import db
     from saas.tenancy import tenant_context
-    from tenants.models import Cart, CartLine, ShippingRate, ShippingZone, ShopSettings, TaxRate
+    from tenants.checkout.models import Cart, CartLine
+    from tenants.settings.models import ShopSettings
+    from tenants.shipping.models import ShippingRate, ShippingZone, TaxRate
 
     with app.app_context(), tenant_context(shop):
         settings = db.session.get(ShopSettings, 1)
@@ -142,7 +144,8 @@ def run(report: Any, row: Any, app: Flask) -> None:
     """Add the order-placement rows to `report` (see bench/__main__.py)."""
     from saas.db import db
     from saas.tenancy import tenant_context
-    from tenants.models import Order, OrderLine, ProductVariant
+    from tenants.catalog.models import ProductVariant
+    from tenants.orders.models import Order, OrderLine
 
     progress(f"orders: {THREADS} buyers, {SECONDS:.0f} s, {PRODUCTS} products x {STOCK} units")
     shop, variants = _seed(app)

@@ -9,9 +9,9 @@ from collections.abc import Sequence
 from typing import Any
 
 from saas.db import db
-from saas.provisioning import create_tenant
 from saas.tenancy import TenantRecord, tenant_context
-from tenants.services.catalog import create_product
+from saas.tenancy.provisioning import create_tenant
+from tenants.catalog.products import create_product
 
 # Every benchmark shop has the same catalog, so every shop's home page costs the same.
 CATALOG: list[tuple[str, int]] = [(f"Bench product {i:02d}", 500 + 125 * i) for i in range(1, 13)]

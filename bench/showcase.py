@@ -23,8 +23,8 @@ from typing import Any
 from PIL import Image, ImageDraw
 
 from saas.db import db
-from saas.provisioning import create_tenant
 from saas.tenancy import TenantRecord, tenant_context
+from saas.tenancy.provisioning import create_tenant
 
 BIG_HANDLE = "trail-jacket"
 BIG_OPTIONS = {
@@ -93,14 +93,14 @@ def _logo() -> bytes:
 
 def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> Showcase:
     """Create and fill a launched shop in `theme`; commits. Returns where things are."""
-    from tenants.services import media
+    from tenants import media
 
     with app.app_context():
         tenant = create_tenant(slug, name or f"{theme.title()} Outfitters", theme=theme)
         db.session.commit()
         record = TenantRecord.of(tenant)
     with app.app_context(), tenant_context(record):
-        from tenants.models import ShopSettings
+        from tenants.settings.models import ShopSettings
 
         settings = db.session.get(ShopSettings, 1)
         assert settings is not None
@@ -121,9 +121,9 @@ def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> S
 
 def _catalog() -> list[str]:
     """The products, the collection and the images; returns the big product's files."""
-    from tenants.services.catalog import create_product, save_options, sync_summary
-    from tenants.services.collections import add_product, save_collection
-    from tenants.services.images import add_image, resize_image
+    from tenants.catalog.images import add_image, resize_image
+    from tenants.catalog.products import create_product, save_options, sync_summary
+    from tenants.collections.services import add_product, save_collection
 
     fillers = []
     for n in range(FILLER_COUNT):
@@ -191,7 +191,7 @@ def _catalog() -> list[str]:
 def _storefront_content(theme_name: str, image_files: list[str]) -> None:
     """Menus, a page, theme settings and a published homepage with every section."""
     from saas.theming import get_theme
-    from tenants.services import content
+    from tenants.content import services as content
 
     content.save_page(
         None,

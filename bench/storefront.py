@@ -167,8 +167,9 @@ def add_collection(app: Flask, record: Any) -> None:
     """A manual collection holding every product of the shop, as a merchant makes one."""
     from saas.db import db
     from saas.tenancy import tenant_context
-    from tenants.models import Collection, Product
-    from tenants.services import collections
+    from tenants.catalog.models import Product
+    from tenants.collections import services as collections
+    from tenants.collections.models import Collection
 
     with app.app_context(), tenant_context(record):
         collection = Collection(handle=COLLECTION, title="All goods")
@@ -184,7 +185,7 @@ def bulk_products(app: Flask, record: Any, count: int, *, batch: int = 2_000) ->
     from saas import page_cache
     from saas.db import db
     from saas.tenancy import tenant_context
-    from tenants.models import Product
+    from tenants.catalog.models import Product
 
     rng = random.Random(4)
     started = time.perf_counter()
@@ -328,8 +329,8 @@ def product_page_weight(report: Any, row: Any, app: Flask) -> None:
 
     from saas.db import db
     from saas.tenancy import tenant_context
-    from tenants.services.catalog import create_product, save_options, sync_summary
-    from tenants.services.images import add_image
+    from tenants.catalog.images import add_image
+    from tenants.catalog.products import create_product, save_options, sync_summary
 
     progress("storefront: product page weight (48 variants, 8 images)")
     shop = make_shop(app, "bench-product-page", catalog=[])

@@ -16,6 +16,8 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from saas.db import db, unit_of_work
+from saas.plans import seed_default_plans
+from saas.tenancy.migrations import upgrade_public
 
 
 class CommandGroup(AppGroup):
@@ -50,10 +52,17 @@ def main() -> None:
     FlaskGroup(create_app=create_app)(prog_name="storefront")
 
 
-def _ensure_platform_schema() -> None:
-    from saas.schema_migrations import upgrade_public
+def upgrade_platform(revision: str = "head") -> None:
+    """The platform tables at `revision`; at head, a platform with no plans at all gets
+    the starting ones, so signup works at once (its own unit of work)."""
+    upgrade_public(revision)
+    if revision == "head":
+        with unit_of_work():
+            seed_default_plans()
 
-    upgrade_public()
+
+def _ensure_platform_schema() -> None:
+    upgrade_platform()
 
 
 # --- db -------------------------------------------------------------------------------
@@ -68,9 +77,7 @@ def db_cli() -> None:
 @click.option("--revision", default="head", show_default=True)
 def db_upgrade(revision: str) -> None:
     """Upgrade the platform tables in `public`."""
-    from saas.schema_migrations import upgrade_public
-
-    upgrade_public(revision)
+    upgrade_platform(revision)
     click.echo(f"Platform schema at {revision}.")
 
 
@@ -81,7 +88,7 @@ def db_revision(tree: str, message: str) -> None:
     """Create an empty revision in one of the two migration trees."""
     from alembic import command
 
-    from saas.schema_migrations import alembic_config
+    from saas.tenancy.migrations import alembic_config
 
     command.revision(alembic_config(tree), message=message)
 
@@ -104,10 +111,10 @@ def tenants_cli() -> None:
 def tenants_create(slug: str, name: str | None, owner_email: str | None, theme: str) -> None:
     """Create a shop at SLUG.<domain> with its own schema."""
     from saas.jobs import enqueue
-    from saas.provisioning import create_tenant
-    from saas.sites import InvalidSlug, absolute_url, shop_host
+    from saas.tenancy.provisioning import create_tenant
+    from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
     from saas.theming import themes
-    from tenants.services.onboarding import send_welcome_email
+    from tenants.settings.onboarding import send_welcome_email
 
     if theme not in themes():
         raise click.BadParameter(
@@ -147,8 +154,8 @@ def tenants_list() -> None:
 def tenants_migrate(workers: int | None, shops: tuple[str, ...], revision: str) -> None:
     """Upgrade every shop's schema; failures are reported at the end. Safe to rerun."""
     from saas.models import Tenant, TenantStatus
-    from saas.schema_migrations import migrate_tenants
     from saas.tenancy import tenant_context
+    from saas.tenancy.migrations import migrate_tenants
 
     query = select(Tenant.id, Tenant.slug).where(Tenant.status != TenantStatus.DELETED)
     if shops:
@@ -187,7 +194,7 @@ def tenants_migrate(workers: int | None, shops: tuple[str, ...], revision: str) 
 def tenants_drop(slug: str, yes: bool) -> None:
     """Delete a shop and all of its data, permanently."""
     from saas.models import Tenant
-    from saas.provisioning import drop_tenant
+    from saas.tenancy.provisioning import drop_tenant
 
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
@@ -206,7 +213,7 @@ def tenants_purge() -> None:
 
     A shop is purged only once its export exists; audit events are kept.
     """
-    from saas.tenant_admin import PurgeResult, purge_due_tenants
+    from saas.console.actions import PurgeResult, purge_due_tenants
 
     def report(result: PurgeResult) -> None:
         if result.purged:
@@ -227,7 +234,7 @@ def tenants_sweep() -> None:
     as delayed jobs, this catches what a lost Redis dropped)."""
     from saas.models import Tenant, TenantStatus
     from saas.tenancy import TenantRecord, tenant_context
-    from tenants.services.recovery import sweep
+    from tenants.checkout.recovery import sweep
 
     with tenant_context(None):  # a short read: no transaction stays open while sweeping
         shops = db.session.scalars(
@@ -338,8 +345,8 @@ def operator_cli() -> None:
 @click.password_option()
 def operator_create(email: str, name: str, password: str) -> None:
     """Create an operator account with its TOTP second factor."""
+    from saas.console.totp import new_secret
     from saas.models import Operator
-    from saas.operator.totp import new_secret
     from saas.passwords import hash_password
 
     email = email.strip().lower()
@@ -358,7 +365,7 @@ def operator_create(email: str, name: str, password: str) -> None:
 
 
 def _print_totp(email: str, secret: str) -> None:
-    from saas.operator.totp import provisioning_uri
+    from saas.console.totp import provisioning_uri
 
     click.echo("Add this to an authenticator app (scan the URI as a QR code, or type the secret):")
     click.echo(f"  URI:    {provisioning_uri(secret, email)}")
@@ -382,7 +389,7 @@ def _operator_by_email(email: str) -> Any:
 @click.argument("email")
 def operator_totp_code(email: str) -> None:
     """Print an operator's current sign-in code (development only)."""
-    from saas.operator.totp import current_code
+    from saas.console.totp import current_code
 
     if current_app.config["SAAS_ENV"] == "production":
         raise click.UsageError(
@@ -401,7 +408,7 @@ def operator_reset_totp(email: str, yes: bool) -> None:
     """Give an operator a new TOTP secret (a lost phone); their sessions end."""
     from saas import audit
     from saas.auth import revoke_sessions
-    from saas.operator.totp import new_secret
+    from saas.console.totp import new_secret
 
     operator = _operator_by_email(email)
     if not yes:

@@ -13,22 +13,16 @@ from saas.jobs import enqueue
 from saas.models import Operator, Tenant
 from saas.passwords import hash_password
 from saas.plans import start_trial
-from saas.provisioning import create_tenant
-from saas.sites import absolute_url, public_host, shop_host
 from saas.tenancy import tenant_context
-from tenants.models import (
-    Area,
-    Discount,
-    Order,
-    Role,
-    ShippingRate,
-    ShippingZone,
-    ShopSettings,
-    Staff,
-    StaffStatus,
-)
-from tenants.services.catalog import create_product
-from tenants.services.onboarding import send_welcome_email
+from saas.tenancy.provisioning import create_tenant
+from saas.tenancy.sites import absolute_url, public_host, shop_host
+from tenants.catalog.products import create_product
+from tenants.discounts.models import Discount
+from tenants.orders.models import Order
+from tenants.settings.models import ShopSettings
+from tenants.settings.onboarding import send_welcome_email
+from tenants.shipping.models import ShippingRate, ShippingZone
+from tenants.staff.models import Area, Role, Staff, StaffStatus
 
 OPERATOR_EMAIL = "operator@example.com"
 OPERATOR_PASSWORD = "demo-operator-pass"  # noqa: S105  (demo data, printed to the user)

@@ -15,7 +15,7 @@ from saas.billing import limits
 from saas.billing.limits import Limit, LimitProblem
 from saas.db import db
 from saas.models import Domain, Feature, Tenant
-from saas.sites import normalise_host
+from saas.tenancy.sites import normalise_host
 
 
 class DomainError(ValueError):

@@ -10,8 +10,8 @@ from flask import Flask, current_app, g, render_template
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
-from saas.sites import Site, absolute_url, public_host
 from saas.tenancy import ShopClosed, ShopUnavailable, UnknownShop, get_current_tenant
+from saas.tenancy.sites import Site, absolute_url, public_host
 from saas.theming import render_theme
 
 log = logging.getLogger(__name__)

@@ -15,7 +15,7 @@ from sqlalchemy import update
 
 from saas.db import db
 from saas.models import HandoffPurpose, HandoffToken
-from saas.sites import absolute_url, shop_host
+from saas.tenancy.sites import absolute_url, shop_host
 from saas.tokens import new_token, token_hash
 
 TOKEN_TTL = timedelta(seconds=60)

@@ -14,8 +14,8 @@ from flask import current_app
 from sqlalchemy import select, update
 
 from saas.db import TENANT_SCHEMA, after_commit, db
+from saas.outbox import OutboxMessage
 from saas.tenancy import current_tenant
-from tenants.models import OutboxMessage
 
 log = logging.getLogger(__name__)
 

@@ -14,7 +14,7 @@ from flask import request
 from flask.sessions import SecureCookieSessionInterface
 from itsdangerous import URLSafeTimedSerializer
 
-from saas.sites import SITE_ENVIRON_KEY
+from saas.tenancy.sites import SITE_ENVIRON_KEY
 
 
 class HostBoundSessionInterface(SecureCookieSessionInterface):

@@ -10,6 +10,8 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import delete
+
 from saas.db import db
 from saas.models import (
     AuditEvent,
@@ -54,6 +56,18 @@ def billing_plan(
         return plan.id
 
 
+# Shop rows made with no schema: `forget_bare_shops` deletes them, so that nothing run
+# later (`flask tenants migrate` over every shop) meets a shop without its schema.
+BARE_SHOPS: list[int] = []
+
+
+def forget_bare_shops(app: Any) -> None:
+    with app.app_context():
+        db.session.execute(delete(Tenant).where(Tenant.id.in_(BARE_SHOPS)))
+        db.session.commit()
+    BARE_SHOPS.clear()
+
+
 def bare_shop(app: Any, name: str | None = None, **fields: Any) -> int:
     """A shop row with no schema (quick; enough for billing figures and lists); its id."""
     with app.app_context():
@@ -66,6 +80,7 @@ def bare_shop(app: Any, name: str | None = None, **fields: Any) -> int:
         )
         db.session.add(tenant)
         db.session.commit()
+        BARE_SHOPS.append(tenant.id)
         return tenant.id
 
 

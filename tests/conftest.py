@@ -28,15 +28,16 @@ from sqlalchemy.engine import make_url
 from werkzeug.serving import make_server
 
 from saas import create_app, embedded
+from saas.cli import upgrade_platform
 from saas.config import PROJECT_ROOT
 from saas.db import db
 from saas.models import Domain, Operator, Tenant
 from saas.passwords import hash_password
-from saas.provisioning import create_tenant
-from saas.schema_migrations import upgrade_public
 from saas.tenancy import TenantRecord, tenant_context
-from tenants.models import Product, Staff, StaffStatus
-from tenants.services.catalog import create_product
+from saas.tenancy.provisioning import create_tenant
+from tenants.catalog.models import Product
+from tenants.catalog.products import create_product
+from tenants.staff.models import Staff, StaffStatus
 
 pytest_plugins = ["tests.fakes.stripe_fixtures"]
 
@@ -95,7 +96,7 @@ def _with_redis_db(url: str, number: int) -> str:
 def app(server_urls: dict[str, str]) -> Iterator[Any]:
     app = create_app({"TESTING": True, "WTF_CSRF_ENABLED": False, "PUBLIC_PORT": ""})
     with app.app_context():
-        upgrade_public()
+        upgrade_platform()
     yield app
     with app.app_context():
         db.engine.dispose()

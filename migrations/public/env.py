@@ -1,6 +1,6 @@
 """Alembic environment for the platform tables in `public`.
 
-Run through `flask db upgrade` (saas.schema_migrations), which hands over a connection.
+Run through `flask db upgrade` (saas.tenancy.migrations), which hands over a connection.
 """
 
 from alembic import context

@@ -8,7 +8,7 @@ so the pooled connection goes back clean). Run through `flask tenants migrate`.
 from alembic import context
 from sqlalchemy import text
 
-import tenants.models  # noqa: F401  (registers the tenant tables)
+import tenants.tables  # noqa: F401  (registers the tenant tables)
 from saas.db import TenantModel, checked_schema
 
 connection = context.config.attributes.get("connection")

@@ -27,8 +27,8 @@ from saas.billing.batch import each_subscription
 from saas.db import db
 from saas.jobs import enqueue
 from saas.models import Subscription, SubscriptionStatus, Tenant, TenantStatus
-from saas.sites import absolute_url, shop_host
 from saas.tenancy import tenant_context
+from saas.tenancy.sites import absolute_url, shop_host
 
 log = logging.getLogger(__name__)
 

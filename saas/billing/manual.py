@@ -17,6 +17,7 @@ from saas import audit
 from saas.billing import standing
 from saas.billing.limits import subscription as locked
 from saas.billing.subscribe import live_in_stripe
+from saas.console.actions import ActionRefused
 from saas.db import db
 from saas.models import (
     BillingInterval,
@@ -26,7 +27,6 @@ from saas.models import (
     Tenant,
     TenantStatus,
 )
-from saas.tenant_admin import ActionRefused
 
 MAX_PERIODS = 24
 

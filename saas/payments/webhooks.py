@@ -51,8 +51,8 @@ from saas.extensions import csrf
 from saas.models import StripeAccount, StripeEvent, StripeEventStatus, Tenant, TenantStatus
 from saas.payments import stripe_api
 from saas.payments.stripe_api import WebhookEvent
-from saas.sites import SiteBlueprint, absolute_url, shop_host
 from saas.tenancy import RECORD_COLUMNS, TenantRecord, tenant_context
+from saas.tenancy.sites import SiteBlueprint, absolute_url, shop_host
 
 log = logging.getLogger(__name__)
 

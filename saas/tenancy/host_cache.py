@@ -23,8 +23,8 @@ from sqlalchemy.orm import Session
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.models import Domain, Tenant, TenantStatus
-from saas.sites import Site
 from saas.tenancy.context import RECORD_COLUMNS, TenantRecord
+from saas.tenancy.sites import Site
 
 log = logging.getLogger(__name__)
 

@@ -17,9 +17,9 @@ from werkzeug.exceptions import BadRequest, NotFound, ServiceUnavailable
 from saas.config import RESERVED_SLUGS
 from saas.db import current_schema
 from saas.models import TenantStatus
-from saas.sites import SITE_ENVIRON_KEY, Site, in_back_office
 from saas.tenancy import host_cache
 from saas.tenancy.context import TenantRecord, _current_tenant
+from saas.tenancy.sites import SITE_ENVIRON_KEY, Site, in_back_office
 
 log = logging.getLogger(__name__)
 

@@ -9,12 +9,12 @@ from __future__ import annotations
 from flask import render_template
 from sqlalchemy import select
 
-from saas import login_manager
 from saas.db import db
-from saas.sites import SiteBlueprint
+from saas.outbox import OutboxMessage
 from saas.tenancy import current_tenant
+from saas.tenancy.sites import SiteBlueprint
 from tenants.backoffice.access import can_open, guard, requires
-from tenants.models import Area, OutboxMessage
+from tenants.staff.models import Area
 
 bp = SiteBlueprint(
     "backoffice",
@@ -22,11 +22,12 @@ bp = SiteBlueprint(
     site="shop",
     back_office=True,
     url_prefix="/admin",
-    static_folder="../../saas/static",
+    template_folder="templates",  # templates/backoffice/*.html, beside the views
+    static_folder="static",
     static_url_path="/static",
 )
 bp.before_request(guard)
-login_manager.blueprint_login_views["backoffice"] = "backoffice.login"
+
 
 # The back-office navigation: (endpoint, label). Links show only to people who may open them.
 NAV = [

@@ -14,7 +14,7 @@ from typing import Any, TypeVar
 from flask import abort, current_app, redirect, request, url_for
 from flask_login import current_user
 
-from tenants.models import Area
+from tenants.staff.models import Area
 
 F = TypeVar("F", bound=Callable[..., Any])
 

@@ -17,9 +17,9 @@ from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, signed_in
-from tenants.models import Role, Staff, StaffStatus, TokenPurpose
-from tenants.services import staff as staff_service
-from tenants.services.staff import LinkProblem, StaffProblem
+from tenants.staff import services as staff_service
+from tenants.staff.models import Role, Staff, StaffStatus, TokenPurpose
+from tenants.staff.services import LinkProblem, StaffProblem
 
 LOGIN_FAILED = "Email or password is incorrect."
 RESET_SENT = (

@@ -5,11 +5,11 @@ from __future__ import annotations
 
 from flask import render_template
 
+from tenants.analytics import dashboard
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area
-from tenants.services import dashboard
-from tenants.services.shop_settings import get_settings, shop_zone
+from tenants.settings.services import get_settings, shop_zone
+from tenants.staff.models import Area
 
 
 @bp.get("/analytics")

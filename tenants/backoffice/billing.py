@@ -27,8 +27,8 @@ from saas.plans import offered_plans
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area
-from tenants.services.shop_settings import get_settings
+from tenants.settings.services import get_settings
+from tenants.staff.models import Area
 
 INVOICES_SHOWN = 24
 

@@ -18,9 +18,11 @@ from saas.paging import Page, paginate
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area, Product, ProductStatus, ProductVariant
-from tenants.services import catalog, images, inventory
-from tenants.services.shop_settings import get_settings
+from tenants.catalog import images, inventory
+from tenants.catalog import products as catalog
+from tenants.catalog.models import Product, ProductStatus, ProductVariant
+from tenants.settings.services import get_settings
+from tenants.staff.models import Area
 
 PER_PAGE = 25
 FORM_FIELDS = ("title", "description", "price", "stock", "status")

@@ -12,10 +12,12 @@ from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area, Collection, CollectionKind, Product
-from tenants.services import collections
-from tenants.services.catalog import ProductError, ProductFormInvalid
-from tenants.services.shop_settings import get_settings
+from tenants.catalog.models import Product
+from tenants.catalog.products import ProductError, ProductFormInvalid
+from tenants.collections import services as collections
+from tenants.collections.models import Collection, CollectionKind
+from tenants.settings.services import get_settings
+from tenants.staff.models import Area
 
 PER_PAGE = 25
 

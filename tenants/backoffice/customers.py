@@ -11,11 +11,12 @@ from saas.db import atomic, db
 from saas.paging import Page, paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area, Customer
-from tenants.services import customers as service
-from tenants.services.addresses import format_lines
-from tenants.services.customers import CustomerProblem
-from tenants.services.shop_settings import get_settings, shop_zone
+from tenants.customers import services as service
+from tenants.customers.models import Customer
+from tenants.customers.services import CustomerProblem
+from tenants.geo.addresses import format_lines
+from tenants.settings.services import get_settings, shop_zone
+from tenants.staff.models import Area
 
 PER_PAGE = 25
 ORDERS_PER_PAGE = 20

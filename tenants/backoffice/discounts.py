@@ -13,9 +13,10 @@ from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area, Discount
-from tenants.services import discounts as service
-from tenants.services.shop_settings import get_settings, shop_zone
+from tenants.discounts import services as service
+from tenants.discounts.models import Discount
+from tenants.settings.services import get_settings, shop_zone
+from tenants.staff.models import Area
 
 PER_PAGE = 25
 # Status -> the back office's pill colour (backoffice.css): green, blue, red.

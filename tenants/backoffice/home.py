@@ -5,10 +5,10 @@ from __future__ import annotations
 from flask import render_template
 
 from saas.tenancy import current_tenant
+from tenants.analytics import dashboard
 from tenants.backoffice import bp
 from tenants.backoffice.access import can_open, signed_in
-from tenants.services import dashboard
-from tenants.services.shop_settings import get_settings, shop_zone
+from tenants.settings.services import get_settings, shop_zone
 
 
 @bp.get("/")

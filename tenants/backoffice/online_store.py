@@ -19,11 +19,11 @@ from saas.theming import FONTS, get_theme
 from saas.theming import themes as available_themes
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area
-from tenants.models import Page as ShopPage
-from tenants.services import content
-from tenants.services.shop_settings import get_settings, shop_row
-from tenants.shop.pages import PREVIEW_KEY
+from tenants.content import services as content
+from tenants.content.models import Page as ShopPage
+from tenants.content.services import PREVIEW_KEY
+from tenants.settings.services import get_settings, shop_row
+from tenants.staff.models import Area
 
 PAGES_PER_PAGE = 25
 

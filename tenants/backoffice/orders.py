@@ -14,11 +14,12 @@ from saas.paging import Page, paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.catalog import _staff_id
-from tenants.models import Area, FulfillmentStatus, Order, PaymentStatus
-from tenants.models.orders import PAYMENT_METHOD_LABELS
-from tenants.services import order_admin, order_emails
-from tenants.services.catalog import ProductError, parse_price
-from tenants.services.shop_settings import get_settings, shop_zone
+from tenants.catalog.products import ProductError, parse_price
+from tenants.orders import admin as order_admin
+from tenants.orders import emails as order_emails
+from tenants.orders.models import PAYMENT_METHOD_LABELS, FulfillmentStatus, Order, PaymentStatus
+from tenants.settings.services import get_settings, shop_zone
+from tenants.staff.models import Area
 
 PER_PAGE = 25
 PAYMENT_FILTERS = [(s.value, s.value.replace("_", " ").capitalize()) for s in PaymentStatus] + [

@@ -18,9 +18,9 @@ from saas.db import atomic
 from saas.payments import stripe_api
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area
-from tenants.services import payment_settings as service
-from tenants.services.shop_settings import get_settings
+from tenants.payments import services as service
+from tenants.settings.services import get_settings
+from tenants.staff.models import Area
 
 # The staff session's key holding the nonce of a Connect round trip in progress.
 CONNECT_NONCE = "stripe_connect_nonce"

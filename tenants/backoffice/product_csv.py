@@ -1,5 +1,5 @@
 """Products in and out as CSV (Shopify's layout): upload and dry run, confirm, the
-import's progress, and the export. The rules live in `tenants.services.product_csv`."""
+import's progress, and the export. The rules live in `tenants.catalog.product_csv`."""
 
 from __future__ import annotations
 
@@ -27,10 +27,10 @@ from saas.tenancy import current_tenant, get_current_tenant, tenant_context
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.catalog import LIST_FILTERS
-from tenants.models import Area
-from tenants.models.catalog import ImportStatus, ProductImport
-from tenants.services import product_csv
-from tenants.services.shop_settings import get_settings, shop_zone
+from tenants.catalog import product_csv
+from tenants.catalog.models import ImportStatus, ProductImport
+from tenants.settings.services import get_settings, shop_zone
+from tenants.staff.models import Area
 
 log = logging.getLogger(__name__)
 

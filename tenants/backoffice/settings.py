@@ -14,11 +14,12 @@ from saas.billing.limits import Limit, LimitProblem
 from saas.db import atomic
 from saas.models import Feature
 from saas.tenancy import current_tenant
+from tenants import media
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area
-from tenants.services import media, recovery
-from tenants.services import shop_settings as service
+from tenants.checkout import recovery
+from tenants.settings import services as service
+from tenants.staff.models import Area
 
 
 def _page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> Any:

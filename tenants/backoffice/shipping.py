@@ -1,6 +1,6 @@
 """Shipping zones and rates, local pickup, and taxes in the back office.
 
-The rules and the form checks live in `tenants.services.shipping` and `.taxes`; these
+The rules and the form checks live in `tenants.shipping.services` and `.taxes`; these
 views parse the request, call them and say what happened (the request commits once).
 """
 
@@ -17,9 +17,12 @@ from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.models import Area, RateKind, ShippingRate, ShippingZone, TaxRate
-from tenants.services import addresses, shipping, taxes
-from tenants.services.shop_settings import COUNTRIES, get_settings
+from tenants.geo import addresses
+from tenants.settings.services import COUNTRIES, get_settings
+from tenants.shipping import services as shipping
+from tenants.shipping import taxes
+from tenants.shipping.models import RateKind, ShippingRate, ShippingZone, TaxRate
+from tenants.staff.models import Area
 
 ZONES_PER_PAGE = 25
 TAX_RATES_PER_PAGE = 50

@@ -15,10 +15,9 @@ from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, staff_admin
-from tenants.models import Area, Role, Staff, StaffStatus, TokenPurpose
-from tenants.models.staff import AREA_LABELS
-from tenants.services import staff as staff_service
-from tenants.services.staff import LinkProblem, StaffProblem
+from tenants.staff import services as staff_service
+from tenants.staff.models import AREA_LABELS, Area, Role, Staff, StaffStatus, TokenPurpose
+from tenants.staff.services import LinkProblem, StaffProblem
 
 PER_PAGE = 50
 

@@ -2,5 +2,5 @@
 
 The tables are JSON files in `data/`, read once each by the functions of
 `tenants.geo.loader`; the rules that use them (validation, display) are in
-`tenants.services.addresses` and `tenants.services.shop_settings`.
+`tenants.geo.addresses` and `tenants.settings.services`.
 """

@@ -9,19 +9,15 @@ from flask_login import current_user
 
 from saas.auth import is_shop_staff, safe_next
 from saas.ratelimit import limiter
-from saas.sites import SiteBlueprint
 from saas.tenancy import current_tenant
+from saas.tenancy.sites import SiteBlueprint
 from saas.theming import get_theme, render_theme, themes
-from tenants.models import ShopSettings
-from tenants.services import storefront
-from tenants.services.cards import Card, cards
-from tenants.services.catalog import active_products, product_by_handle, redirected_handle
-from tenants.services.media import media_dir
-from tenants.services.shop_settings import (
-    check_storefront_password,
-    get_settings,
-    storefront_key,
-)
+from tenants.catalog import product_page as storefront
+from tenants.catalog.cards import Card, cards
+from tenants.catalog.products import active_products, product_by_handle, redirected_handle
+from tenants.media import media_dir
+from tenants.settings.models import ShopSettings
+from tenants.settings.services import check_storefront_password, get_settings, storefront_key
 
 bp = SiteBlueprint("shop", __name__, site="shop")
 

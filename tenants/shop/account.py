@@ -32,13 +32,13 @@ from saas.auth import (
 from saas.db import atomic
 from saas.paging import paginate
 from saas.ratelimit import limiter
-from tenants.models import Customer, CustomerAddress, Order
-from tenants.models.orders import PAYMENT_METHOD_LABELS
-from tenants.services import cart as cart_service
-from tenants.services import customers
-from tenants.services.addresses import format_lines, regions
-from tenants.services.customers import CustomerProblem, LinkProblem
-from tenants.services.shop_settings import COUNTRIES, get_settings, shop_zone
+from tenants.checkout import cart as cart_service
+from tenants.customers import services as customers
+from tenants.customers.models import Customer, CustomerAddress
+from tenants.customers.services import CustomerProblem, LinkProblem
+from tenants.geo.addresses import format_lines, regions
+from tenants.orders.models import PAYMENT_METHOD_LABELS, Order
+from tenants.settings.services import COUNTRIES, get_settings, shop_zone
 from tenants.shop import ACCESS_KEY, bp, product_cards, render
 
 LOGIN_FAILED = "Email or password is incorrect."

@@ -26,8 +26,8 @@ from saas import security
 from saas.cache import redis_client
 from saas.config import RESERVED_SLUGS
 from saas.page_cache import lua_version_key, version_key
-from saas.sites import classify_host
 from saas.tenancy import current_tenant, host_cache
+from saas.tenancy.sites import classify_host
 
 log = logging.getLogger(__name__)
 

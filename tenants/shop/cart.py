@@ -17,14 +17,15 @@ from flask import abort, current_app, flash, make_response, redirect, request, u
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
-from saas import csrf
 from saas.db import atomic, db
+from saas.extensions import csrf
 from saas.ratelimit import limiter
 from saas.security import same_origin
-from tenants.models import Cart, Product, ProductStatus, ProductVariant
-from tenants.services import cart as carts
-from tenants.services import discounts
-from tenants.services.catalog import ensure_default_variant
+from tenants.catalog.models import Product, ProductStatus, ProductVariant
+from tenants.catalog.products import ensure_default_variant
+from tenants.checkout import cart as carts
+from tenants.checkout.models import Cart
+from tenants.discounts import services as discounts
 from tenants.shop import bp, render
 
 # Flashed messages about the cart; product pages show only these, beside their button.

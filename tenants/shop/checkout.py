@@ -1,7 +1,7 @@
 """Checkout pages: information (contact and address), shipping, payment, review.
 
 Plain forms, one step per page, working without JavaScript; every step prices the
-cart again (`tenants.services.checkout.price`) and sends the shopper back to the
+cart again (`tenants.checkout.services.price`) and sends the shopper back to the
 first step that is no longer complete (an address removed from shipping zones, a
 method the merchant switched off). Personal pages: never cached, CSRF-protected.
 """
@@ -16,17 +16,15 @@ from flask_login import current_user
 
 from saas.db import atomic
 from saas.payments.stripe_api import StripeFailure
-from tenants.models import Customer, PaymentMethod, PaymentStatus
-from tenants.services import cart as carts
-from tenants.services import checkout as service
-from tenants.services import (
-    customers,
-    recovery,
-    stripe_orders,  # noqa: F401 (registers the webhook handlers)
-)
-from tenants.services.addresses import form_rules, regions
-from tenants.services.orders import OrderError
-from tenants.services.shop_settings import COUNTRIES, get_settings
+from tenants.checkout import cart as carts
+from tenants.checkout import recovery
+from tenants.checkout import services as service
+from tenants.customers import services as customers
+from tenants.customers.models import Customer
+from tenants.geo.addresses import form_rules, regions
+from tenants.orders.models import PaymentMethod, PaymentStatus
+from tenants.orders.placement import OrderError
+from tenants.settings.services import COUNTRIES, get_settings
 from tenants.shop import bp, render
 
 STEPS = (
@@ -257,7 +255,7 @@ def _place_order(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
         cart=cart,
         reserved_until=datetime.now(UTC) + service.STRIPE_HOLD if by_card else None,
     )
-    return service.place(data)
+    return service.place(data, cart)
 
 
 @bp.post("/orders/<token>/pay")

@@ -11,13 +11,8 @@ from typing import Any
 from flask import request
 
 from saas.paging import Page, current_page
-from tenants.services.catalog import ProductError, parse_price
-from tenants.services.collections import (
-    SORTS,
-    collection_by_handle,
-    collection_products,
-    facets,
-)
+from tenants.catalog.products import ProductError, parse_price
+from tenants.collections.services import SORTS, collection_by_handle, collection_products, facets
 from tenants.shop import bp, product_cards, render
 from tenants.shop.snapshot import remembered
 

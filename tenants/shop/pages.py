@@ -13,19 +13,19 @@ from typing import Any
 from flask import Response, abort, current_app, g, request, session, url_for
 from flask_login import current_user
 
-from saas import csrf
+from saas.extensions import csrf
 from saas.ratelimit import limiter
 from saas.security import same_origin
-from saas.sites import absolute_url
 from saas.tenancy import current_tenant, get_current_tenant
+from saas.tenancy.sites import absolute_url
 from saas.theming import Theme, css_variables, set_context_provider
-from tenants.models import Area
-from tenants.services import content
+from tenants.content import services as content
+from tenants.content.services import PREVIEW_KEY
 from tenants.shop import bp, render
 from tenants.shop.snapshot import shop_snapshot
+from tenants.staff.models import Area
 
 # The session key the back office sets when staff start a preview of the draft look.
-PREVIEW_KEY = "theme_preview"
 SOCIAL = (("instagram", "Instagram"), ("facebook", "Facebook"), ("x", "X"), ("tiktok", "TikTok"))
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from flask import request
 
 from saas.paging import current_page
-from tenants.services.search import MAX_QUERY, clean_query, search_products
+from tenants.catalog.search import MAX_QUERY, clean_query, search_products
 from tenants.shop import bp, product_cards, render
 
 

@@ -16,7 +16,8 @@ from sqlalchemy import select
 
 from saas.db import db
 from saas.tenancy import current_tenant
-from tenants.models import Page, Product, ProductStatus
+from tenants.catalog.models import Product, ProductStatus
+from tenants.content.models import Page
 from tenants.shop import bp
 from tenants.shop.pages import canonical_url
 

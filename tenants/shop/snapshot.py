@@ -21,8 +21,8 @@ from typing import Any, TypeVar
 
 from saas.tenancy import current_tenant
 from saas.theming import Theme
-from tenants.services import content
-from tenants.services.shop_settings import get_settings
+from tenants.content import services as content
+from tenants.settings.services import get_settings
 from tenants.shop import cache
 
 MAX_ENTRIES = 512

@@ -64,7 +64,7 @@ def stripe_live(live_server: Any, fake_stripe: FakeStripe) -> Iterator[Any]:
 @pytest.fixture
 def connect_stripe(app: Any, fake_stripe: FakeStripe) -> Callable[..., str]:
     """Factory: link `tenant` to a (new) connected account in the fake, as OAuth would."""
-    from tenants.services.payment_settings import link_stripe_account
+    from tenants.payments.services import link_stripe_account
 
     def connect(tenant: TenantRecord, account_id: str | None = None) -> str:
         account_id = fake_stripe.connect_account(account_id)

@@ -1,6 +1,6 @@
 """Search: full-text and trigram indexes on the catalog.
 
-Same expressions as `tenants.models.search` (the storefront's queries must match them).
+Same expressions as `tenants.catalog.search_indexes` (the storefront's queries must match them).
 
 Revision ID: t0005
 Revises: t0004

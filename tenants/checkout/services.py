@@ -1,0 +1,275 @@
+"""Checkout: contact and shipping address, shipping method, payment, review, order.
+
+What the shopper has chosen so far lives in their (signed, host-bound) session, tied to
+their cart's token; everything money depends on is priced again from the database at
+every step (`price`), never taken from the form or the session. The idempotency key of
+an attempt is made when the checkout starts and kept until its order exists, so a
+double click, a reload of the review page or a retry after a timeout places one order.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+from flask import session
+from sqlalchemy import select
+
+from saas.db import db
+from tenants.checkout.cart import Summary
+from tenants.checkout.models import Cart
+from tenants.discounts import services as discounts
+from tenants.geo.addresses import validate_address
+from tenants.orders import emails as order_emails
+from tenants.orders.models import PAYMENT_METHOD_LABELS, Order, PaymentMethod, PaymentStatus
+from tenants.orders.placement import LineInput, OrderInput, Placed, place_order
+from tenants.payments import services as payment_settings
+from tenants.settings.models import ShopSettings
+from tenants.shipping import services as shipping
+from tenants.shipping import taxes
+
+SESSION_KEY = "checkout"
+MAX_EMAIL = 320
+PAYMENT_LABELS = {
+    **PAYMENT_METHOD_LABELS,
+    PaymentMethod.STRIPE: "Card (secure payment page by Stripe)",
+}
+
+
+class CheckoutError(ValueError):
+    """Something the shopper must fix; `field` names the form field ("" for the page)."""
+
+    def __init__(self, message: str, field: str = "") -> None:
+        super().__init__(message)
+        self.field = field
+
+
+# --- what the shopper chose, kept in the session -------------------------------------
+
+
+def state(cart: Cart) -> dict[str, Any]:
+    """This cart's checkout so far (a fresh one if the session holds another cart's)."""
+    current = session.get(SESSION_KEY)
+    if not isinstance(current, dict) or current.get("cart") != cart.token:
+        current = {"cart": cart.token, "key": secrets.token_urlsafe(18)}
+        session[SESSION_KEY] = current
+    return current
+
+
+def save(cart: Cart, **values: Any) -> None:
+    current = dict(state(cart))
+    current.update(values)
+    session[SESSION_KEY] = current  # a new dict: the session notices the change
+
+
+def finish() -> None:
+    session.pop(SESSION_KEY, None)
+
+
+# --- steps ---------------------------------------------------------------------------
+
+
+def save_contact(cart: Cart, form: Mapping[str, Any]) -> dict[str, str]:
+    """Step 1: email and shipping address. Returns errors by field (empty: saved)."""
+    email = " ".join((form.get("email") or "").split()).lower()
+    address, errors = validate_address(form)
+    if not email or "@" not in email or len(email) > MAX_EMAIL or " " in email:
+        errors = {"email": "Enter an email address like name@example.com.", **errors}
+    if errors:
+        return errors
+    cart.email = email
+    cart.checkout_started_at = cart.checkout_started_at or datetime.now(UTC)
+    save(cart, email=email, address=address, marketing=form.get("marketing") == "1")
+    return {}
+
+
+def payment_methods(settings: ShopSettings) -> list[tuple[str, str]]:
+    """The methods this shop takes, as (value, label), card first."""
+    return [(str(m), PAYMENT_LABELS[m]) for m in payment_settings.offered_methods(settings)]
+
+
+# --- pricing -------------------------------------------------------------------------
+
+
+@dataclass
+class Priced:
+    """The checkout at today's prices: what the review page shows and the order gets."""
+
+    summary: Summary
+    discount: discounts.Result
+    shipping_options: list[shipping.ShippingOption] = field(default_factory=list)
+    shipping: shipping.ShippingOption | None = None
+    tax: taxes.TaxResult | None = None
+    line_discounts: list[int] = field(default_factory=list)
+    shipping_cents: int = 0
+    total_cents: int = 0
+
+    @property
+    def discount_cents(self) -> int:
+        return self.discount.amount_cents if self.discount.applied else 0
+
+    @property
+    def tax_cents(self) -> int:
+        return self.tax.total_cents if self.tax else 0
+
+
+def price(summary: Summary, chosen: Mapping[str, Any], settings: ShopSettings) -> Priced:
+    """Discount, shipping options and the chosen one, taxes and total, from scratch."""
+    email = chosen.get("email")
+    result = discounts.evaluate(summary.discount_code or None, summary, email)
+    if summary.discount_code and not result.applied:
+        result = discounts.evaluate(None, summary, email)  # the code failed: automatic only
+    priced = Priced(summary=summary, discount=result)
+    priced.line_discounts = [result.lines.get(line.id, 0) for line in summary.lines]
+    after_discount = summary.subtotal_cents - priced.discount_cents
+    address = chosen.get("address")
+    if address:
+        priced.shipping_options = shipping.options(
+            address, after_discount, summary.weight_grams, settings
+        )
+        if result.free_shipping:
+            priced.shipping_options = [
+                shipping.ShippingOption(**{**o.__dict__, "price_cents": 0})
+                for o in priced.shipping_options
+            ]
+        key = chosen.get("shipping")
+        priced.shipping = next((o for o in priced.shipping_options if o.key == key), None)
+    priced.shipping_cents = priced.shipping.price_cents if priced.shipping else 0
+    if address:
+        tax_address = (
+            shipping.pickup_address(settings)
+            if priced.shipping is not None and priced.shipping.is_pickup
+            else address
+        )
+        amounts = [
+            line.total_cents - share
+            for line, share in zip(summary.lines, priced.line_discounts, strict=True)
+        ]
+        priced.tax = taxes.compute(amounts, priced.shipping_cents, tax_address, settings)
+    added_tax = 0 if (priced.tax is None or priced.tax.included) else priced.tax.total_cents
+    priced.total_cents = after_discount + priced.shipping_cents + added_tax
+    return priced
+
+
+# --- placing the order -----------------------------------------------------------------
+
+
+def order_input(
+    priced: Priced,
+    chosen: Mapping[str, Any],
+    payment_method: str,
+    *,
+    customer_id: int | None,
+    cart: Cart,
+    reserved_until: datetime | None = None,
+) -> OrderInput:
+    summary = priced.summary
+    if summary.empty:
+        raise CheckoutError("Your cart is empty.")
+    if priced.shipping is None:
+        raise CheckoutError("Choose a shipping method.", "shipping")
+    address = chosen["address"]
+    tax_lines = priced.tax.line_cents if priced.tax else [0] * len(summary.lines)
+    lines = [
+        LineInput(
+            variant_id=line.variant_id,
+            product_id=line.product_id,
+            title=line.title,
+            variant_title=line.variant_title,
+            sku=line.sku,
+            quantity=line.quantity,
+            unit_price_cents=line.unit_price_cents,
+            discount_cents=share,
+            tax_cents=tax,
+            weight_grams=line.weight_grams,
+        )
+        for line, share, tax in zip(summary.lines, priced.line_discounts, tax_lines, strict=True)
+    ]
+    discount = priced.discount.discount if priced.discount.applied else None
+
+    return OrderInput(
+        idempotency_key=f"{cart.token}:{chosen['key']}",
+        email=chosen["email"],
+        currency=summary.currency,
+        lines=lines,
+        payment_method=payment_method,
+        subtotal_cents=summary.subtotal_cents,
+        discount_cents=priced.discount_cents,
+        shipping_cents=priced.shipping_cents,
+        tax_cents=priced.tax_cents,
+        taxes_included=bool(priced.tax and priced.tax.included),
+        tax_lines=priced.tax.lines if priced.tax else [],
+        total_cents=priced.total_cents,
+        customer_id=customer_id,
+        customer_name=address.get("name", ""),
+        phone=address.get("phone", ""),
+        discount_id=discount.id if discount is not None else None,
+        discount_code=discount.code if discount is not None else None,
+        shipping_method=priced.shipping.name,
+        shipping_address=dict(address),
+        billing_address=dict(address),
+        reserved_until=reserved_until,
+    )
+
+
+def place(data: OrderInput, cart: Cart) -> Placed:
+    """Place the order and close the cart it came from, in one unit of work; its
+    confirmation and the merchant's notice are mailed by jobs (for a card payment, once
+    Stripe confirms it: `tenants.orders.card_payments`)."""
+    placed = place_order(data)
+    if placed.created:
+        cart.order_id = placed.order.id
+    if placed.created and data.payment_method != PaymentMethod.STRIPE:
+        order_emails.queue(placed.order, PLACED_EMAILS)  # queued once the order commits
+    return placed
+
+
+PLACED_EMAILS = ("order_confirmation", "new_order_notice")
+
+
+# --- paying on Stripe's hosted Checkout ---------------------------------------------------
+
+# How long stock is held for a shopper on Stripe's page (Stripe's minimum session life).
+STRIPE_HOLD = timedelta(minutes=30)
+
+
+def order_to_pay(token: str) -> Order | None:
+    """The order a status link names, if it waits for a card payment on Stripe."""
+    order = db.session.scalar(select(Order).where(Order.token == token)) if token else None
+    if (
+        order is None
+        or order.payment_method != PaymentMethod.STRIPE
+        or order.payment_status != PaymentStatus.PENDING
+    ):
+        return None
+    return order
+
+
+def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: str) -> str:
+    """Open a Stripe Checkout Session for an order placed as "payment pending" (its stock
+    held until `reserved_until`); the URL of Stripe's page. One line for the order's
+    total: discounts and included taxes are already in it, and Stripe takes no
+    negative lines. The order's id rides in the metadata for the webhook."""
+    from saas.billing.fees import transaction_fee
+    from saas.payments import stripe_api
+    from saas.tenancy import current_tenant
+
+    session_ = stripe_api.create_checkout_session(
+        account_id,
+        [stripe_api.LineItem(f"Order {order.name}", order.total_cents, 1, order.currency.lower())],
+        success_url=success_url,
+        cancel_url=cancel_url,
+        metadata={"order_id": str(order.id), "order_number": str(order.number)},
+        idempotency_key=f"order-{order.id}-checkout",
+        expires_at=order.reserved_until,
+        customer_email=order.email,
+        client_reference_id=str(order.id),
+        application_fee_amount=transaction_fee(current_tenant.id, order.total_cents),
+    )
+    order.stripe_checkout_session_id = session_.id
+    if not session_.url:  # a fresh session always has one; be explicit if Stripe disagrees
+        raise stripe_api.StripeFailure("Stripe did not return a payment page.")
+    return session_.url

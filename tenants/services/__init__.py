@@ -1,1 +1,0 @@
-"""Business rules for one shop. Views, jobs, the CLI and the API all call these."""
