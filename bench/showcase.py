@@ -122,7 +122,8 @@ def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> S
 def _catalog() -> list[str]:
     """The products, the collection and the images; returns the big product's files."""
     from tenants.catalog.images import add_image, resize_image
-    from tenants.catalog.products import create_product, save_options, sync_summary
+    from tenants.catalog.products import create_product, sync_summary
+    from tenants.catalog.variants import save_options
     from tenants.collections.services import add_product, save_collection
 
     fillers = []

@@ -330,7 +330,8 @@ def product_page_weight(report: Any, row: Any, app: Flask) -> None:
     from saas.db import db
     from saas.tenancy import tenant_context
     from tenants.catalog.images import add_image
-    from tenants.catalog.products import create_product, save_options, sync_summary
+    from tenants.catalog.products import create_product, sync_summary
+    from tenants.catalog.variants import save_options
 
     progress("storefront: product page weight (48 variants, 8 images)")
     shop = make_shop(app, "bench-product-page", catalog=[])

@@ -13,14 +13,12 @@ from flask import has_request_context, request
 from flask_login import current_user
 
 from saas.db import db
-from saas.models import AuditEvent
+from saas.models import AuditEvent, Operator
 from saas.tenancy import get_current_tenant
 
 
 def actor_of(user: Any) -> tuple[str, int | None, str | None]:
     """(actor_type, actor_id, actor_email) for a logged-in principal."""
-    from saas.models import Operator
-
     if user is None or not getattr(user, "is_authenticated", False):
         return "visitor", None, None
     if isinstance(user, Operator):

@@ -10,14 +10,33 @@ import sys
 from typing import Any
 
 import click
+from alembic import command as alembic_command
 from flask import Flask, current_app
 from flask.cli import AppGroup, FlaskGroup, with_appcontext
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
+from werkzeug.serving import run_simple
 
+from saas import audit, create_app, embedded
+from saas.auth import revoke_sessions
+from saas.billing import dunning
+from saas.billing.reconcile import reconcile
+from saas.console.actions import PurgeResult, purge_due_tenants
+from saas.console.totp import current_code, new_secret, provisioning_uri
 from saas.db import db, unit_of_work
+from saas.demo import seed_demo
+from saas.domains import DomainError, add_domain, remove_domain
+from saas.jobs import enqueue, make_worker
+from saas.models import Operator, Tenant, TenantStatus
+from saas.passwords import hash_password
 from saas.plans import seed_default_plans
-from saas.tenancy.migrations import upgrade_public
+from saas.tenancy import TenantRecord, tenant_context
+from saas.tenancy.migrations import alembic_config, migrate_tenants, upgrade_public
+from saas.tenancy.provisioning import create_tenant, drop_tenant
+from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
+from saas.theming import themes
+from tenants.checkout import recovery
+from tenants.settings.onboarding import send_welcome_email
 
 
 class CommandGroup(AppGroup):
@@ -47,8 +66,6 @@ def init_app(app: Flask) -> None:
 
 def main() -> None:
     """The `storefront` console script: the same commands as `flask --app saas`."""
-    from saas import create_app
-
     FlaskGroup(create_app=create_app)(prog_name="storefront")
 
 
@@ -86,11 +103,7 @@ def db_upgrade(revision: str) -> None:
 @click.option("-m", "--message", required=True)
 def db_revision(tree: str, message: str) -> None:
     """Create an empty revision in one of the two migration trees."""
-    from alembic import command
-
-    from saas.tenancy.migrations import alembic_config
-
-    command.revision(alembic_config(tree), message=message)
+    alembic_command.revision(alembic_config(tree), message=message)
 
 
 # --- tenants --------------------------------------------------------------------------
@@ -110,12 +123,6 @@ def tenants_cli() -> None:
 @click.option("--theme", default="base", show_default=True)
 def tenants_create(slug: str, name: str | None, owner_email: str | None, theme: str) -> None:
     """Create a shop at SLUG.<domain> with its own schema."""
-    from saas.jobs import enqueue
-    from saas.tenancy.provisioning import create_tenant
-    from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
-    from saas.theming import themes
-    from tenants.settings.onboarding import send_welcome_email
-
     if theme not in themes():
         raise click.BadParameter(
             f"unknown theme; choose from {', '.join(themes())}", param_hint="--theme"
@@ -133,8 +140,6 @@ def tenants_create(slug: str, name: str | None, owner_email: str | None, theme: 
 @tenants_cli.command("list")
 def tenants_list() -> None:
     """List every shop with its status and schema."""
-    from saas.models import Tenant
-
     tenants = db.session.scalars(
         select(Tenant).options(selectinload(Tenant.domains)).order_by(Tenant.id)
     ).all()
@@ -153,10 +158,6 @@ def tenants_list() -> None:
 @click.option("--revision", default="head", show_default=True)
 def tenants_migrate(workers: int | None, shops: tuple[str, ...], revision: str) -> None:
     """Upgrade every shop's schema; failures are reported at the end. Safe to rerun."""
-    from saas.models import Tenant, TenantStatus
-    from saas.tenancy import tenant_context
-    from saas.tenancy.migrations import migrate_tenants
-
     query = select(Tenant.id, Tenant.slug).where(Tenant.status != TenantStatus.DELETED)
     if shops:
         query = query.where(Tenant.slug.in_(shops))
@@ -193,9 +194,6 @@ def tenants_migrate(workers: int | None, shops: tuple[str, ...], revision: str) 
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def tenants_drop(slug: str, yes: bool) -> None:
     """Delete a shop and all of its data, permanently."""
-    from saas.models import Tenant
-    from saas.tenancy.provisioning import drop_tenant
-
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.BadParameter(f"no shop at {slug!r}", param_hint="SLUG")
@@ -213,7 +211,6 @@ def tenants_purge() -> None:
 
     A shop is purged only once its export exists; audit events are kept.
     """
-    from saas.console.actions import PurgeResult, purge_due_tenants
 
     def report(result: PurgeResult) -> None:
         if result.purged:
@@ -232,10 +229,6 @@ def tenants_sweep() -> None:
     """Send due abandoned-checkout reminders and release expired card-payment holds in
     every active shop (run from cron every few minutes; the same work is also scheduled
     as delayed jobs, this catches what a lost Redis dropped)."""
-    from saas.models import Tenant, TenantStatus
-    from saas.tenancy import TenantRecord, tenant_context
-    from tenants.checkout.recovery import sweep
-
     with tenant_context(None):  # a short read: no transaction stays open while sweeping
         shops = db.session.scalars(
             select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
@@ -246,7 +239,7 @@ def tenants_sweep() -> None:
         for record in bar:
             try:
                 with tenant_context(record):  # each shop its own unit of work
-                    done = sweep()
+                    done = recovery.sweep()
             except Exception as error:  # one shop's trouble must not stop the rest
                 click.echo(f"\n  {record.slug}: {error}", err=True)
                 continue
@@ -260,9 +253,6 @@ def tenants_sweep() -> None:
 @click.argument("host")
 def tenants_add_domain(slug: str, host: str) -> None:
     """Serve the shop at SLUG on a custom HOST too (point its DNS here first)."""
-    from saas.domains import DomainError, add_domain
-    from saas.models import Tenant
-
     tenant = db.session.scalar(select(Tenant).where(Tenant.slug == slug))
     if tenant is None:
         raise click.BadParameter(f"no shop at {slug!r}", param_hint="SLUG")
@@ -277,8 +267,6 @@ def tenants_add_domain(slug: str, host: str) -> None:
 @click.argument("host")
 def tenants_remove_domain(host: str) -> None:
     """Stop serving a shop on a custom HOST."""
-    from saas.domains import DomainError, remove_domain
-
     try:
         remove_domain(host)
     except DomainError as exc:
@@ -313,9 +301,7 @@ def _progress(label: str) -> Any:
 def billing_sweep() -> None:
     """End unpaid trials and periods, send trial and payment reminders, tell owners of
     closed shops (run hourly from cron; safe to run any time)."""
-    from saas.billing.dunning import sweep
-
-    report = sweep(progress=_progress("Billing sweep"))
+    report = dunning.sweep(progress=_progress("Billing sweep"))
     click.echo(str(report))
     if report.failed:
         raise SystemExit(1)
@@ -324,8 +310,6 @@ def billing_sweep() -> None:
 @billing_cli.command("reconcile")
 def billing_reconcile() -> None:
     """Compare every Stripe-billed shop with Stripe and repair drift (run nightly)."""
-    from saas.billing.reconcile import reconcile
-
     report = reconcile(progress=_progress("Reconciling with Stripe"))
     click.echo(str(report))
     if report.failed:
@@ -345,10 +329,6 @@ def operator_cli() -> None:
 @click.password_option()
 def operator_create(email: str, name: str, password: str) -> None:
     """Create an operator account with its TOTP second factor."""
-    from saas.console.totp import new_secret
-    from saas.models import Operator
-    from saas.passwords import hash_password
-
     email = email.strip().lower()
     if "@" not in email:
         raise click.BadParameter("not an email address", param_hint="EMAIL")
@@ -365,8 +345,6 @@ def operator_create(email: str, name: str, password: str) -> None:
 
 
 def _print_totp(email: str, secret: str) -> None:
-    from saas.console.totp import provisioning_uri
-
     click.echo("Add this to an authenticator app (scan the URI as a QR code, or type the secret):")
     click.echo(f"  URI:    {provisioning_uri(secret, email)}")
     click.echo(f"  Secret: {secret}")
@@ -375,8 +353,6 @@ def _print_totp(email: str, secret: str) -> None:
 
 
 def _operator_by_email(email: str) -> Any:
-    from saas.models import Operator
-
     operator = db.session.scalar(
         select(Operator).where(func.lower(Operator.email) == email.strip().lower())
     )
@@ -389,8 +365,6 @@ def _operator_by_email(email: str) -> Any:
 @click.argument("email")
 def operator_totp_code(email: str) -> None:
     """Print an operator's current sign-in code (development only)."""
-    from saas.console.totp import current_code
-
     if current_app.config["SAAS_ENV"] == "production":
         raise click.UsageError(
             "refused with SAAS_ENV=production: use the operator's authenticator app."
@@ -406,10 +380,6 @@ def operator_totp_code(email: str) -> None:
 @click.option("--yes", is_flag=True, help="Do not ask for confirmation.")
 def operator_reset_totp(email: str, yes: bool) -> None:
     """Give an operator a new TOTP secret (a lost phone); their sessions end."""
-    from saas import audit
-    from saas.auth import revoke_sessions
-    from saas.console.totp import new_secret
-
     operator = _operator_by_email(email)
     if not yes:
         click.confirm(
@@ -434,8 +404,6 @@ def operator_reset_totp(email: str, yes: bool) -> None:
 @with_appcontext
 def demo() -> None:
     """Seed a demo platform (idempotent) and print its URLs and logins."""
-    from saas.demo import seed_demo
-
     _ensure_platform_schema()
     for line in seed_demo(progress=lambda msg: click.echo(f"  {msg}")):
         click.echo(line)
@@ -447,8 +415,6 @@ def demo() -> None:
 @click.argument("queues", nargs=-1)
 def worker(burst: bool, queues: tuple[str, ...]) -> None:
     """Run a job worker that enters each job's shop before running it."""
-    from saas.jobs import make_worker
-
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
     make_worker(app, list(queues) or None).work(burst=burst, with_scheduler=not burst)
 
@@ -466,9 +432,6 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
 )
 def serve(host: str, port: int, with_worker: bool) -> None:
     """Serve the platform for development; Ctrl-C stops everything this started."""
-    from werkzeug.serving import run_simple
-
-    from saas import embedded
 
     def stop_serving(signum: int, frame: Any) -> None:
         raise KeyboardInterrupt

@@ -14,6 +14,8 @@ from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+from saas import embedded
+
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
 
 # Shop names that would collide with platform hosts, mail or common infrastructure.
@@ -116,8 +118,6 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
     if not database_url or not redis_url:
         if production:
             raise RuntimeError("DATABASE_URL and REDIS_URL must be set when SAAS_ENV=production")
-        from saas import embedded
-
         if not database_url:
             database_url = embedded.postgres_url(instance_path)
         if not redis_url:

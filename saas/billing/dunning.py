@@ -26,8 +26,9 @@ from saas.billing import standing
 from saas.billing.batch import each_subscription
 from saas.db import db
 from saas.jobs import enqueue
+from saas.mail import send_email
 from saas.models import Subscription, SubscriptionStatus, Tenant, TenantStatus
-from saas.tenancy import tenant_context
+from saas.tenancy import current_tenant, tenant_context
 from saas.tenancy.sites import absolute_url, shop_host
 
 log = logging.getLogger(__name__)
@@ -88,9 +89,6 @@ def _body(kind: str, shop: str, billing_url: str, facts: dict[str, str]) -> str:
 
 def send_notice(kind: str, dedupe_key: str, facts: dict[str, str]) -> None:
     """Job: mail one notice to the current shop's owner."""
-    from saas.mail import send_email
-    from saas.tenancy import current_tenant
-
     tenant = db.session.get(Tenant, current_tenant.id)
     if tenant is None or not tenant.owner_email:
         log.warning("billing notice %s for shop %s: no owner address", kind, current_tenant.id)

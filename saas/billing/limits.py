@@ -40,12 +40,14 @@ from decimal import ROUND_HALF_UP, Decimal
 from pathlib import Path
 from typing import IO
 
-from flask import current_app
+from flask import current_app, has_request_context, url_for
 from markupsafe import Markup
 from sqlalchemy import func, select
+from werkzeug.routing import BuildError
 
 from saas.db import db, schema_for
 from saas.models import Domain, Feature, Plan, Subscription, Tenant
+from saas.tenancy import get_current_tenant, tenant_context
 
 MB = 1024 * 1024
 BILLING_PATH = "/admin/billing"  # the back office's billing page (`backoffice.billing`)
@@ -124,9 +126,6 @@ class LimitProblem:
 
     @property
     def upgrade_url(self) -> str:
-        from flask import has_request_context, url_for
-        from werkzeug.routing import BuildError
-
         if not has_request_context():
             return BILLING_PATH
         try:
@@ -177,8 +176,6 @@ def limit_of(plan: Plan, kind: Limit | str) -> int | None:
 def _in_shop(tenant_id: int) -> Iterator[None]:
     """Read the shop's own tables: in the current session when this is that shop's
     request or job (so a caller's lock and uncommitted rows count), else in its schema."""
-    from saas.tenancy import get_current_tenant, tenant_context
-
     current = get_current_tenant()
     if current is not None and current.id == tenant_id:
         yield

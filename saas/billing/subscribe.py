@@ -26,7 +26,7 @@ from typing import Any
 
 from saas import audit
 from saas.billing import prices, standing
-from saas.billing.limits import subscription
+from saas.billing.limits import downgrade_problems, subscription
 from saas.billing.sync import apply_subscription
 from saas.db import db
 from saas.models import BillingInterval, Plan, Subscription, SubscriptionStatus, Tenant
@@ -61,8 +61,6 @@ def live_in_stripe(row: Subscription) -> bool:
 
 
 def _check_plan(row: Subscription, plan: Plan, interval: str) -> None:
-    from saas.billing.limits import downgrade_problems
-
     if interval not in (BillingInterval.MONTH, BillingInterval.YEAR):
         raise BillingRefused("Choose monthly or yearly billing.")
     if plan.retired:

@@ -28,17 +28,25 @@ from flask import current_app
 from sqlalchemy import FromClause, select
 from sqlalchemy.engine import Connection
 
-from saas import audit
+from saas import audit, handoff
+from saas.billing.limits import downgrade_problems
+from saas.billing.subscribe import BillingRefused, live_in_stripe
+from saas.billing.subscribe import change_plan as change_in_stripe
 from saas.db import TenantModel, checked_schema, db, unit_of_work
+from saas.jobs import enqueue, get_queue, run_job
 from saas.models import (
     AuditEvent,
     Domain,
+    HandoffPurpose,
     Plan,
     Subscription,
     SubscriptionStatus,
     Tenant,
     TenantStatus,
 )
+from saas.payments.stripe_api import StripeFailure
+from saas.plans import start_trial, subscription_of
+from saas.tenancy.provisioning import drop_tenant
 
 log = logging.getLogger(__name__)
 
@@ -89,8 +97,6 @@ def resume(tenant: Tenant, reason: str | None, *, actor: Any = None) -> None:
 
 def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = None) -> None:
     """Move the shop to `plan` (a shop with no subscription yet starts a trial of it)."""
-    from saas.plans import start_trial, subscription_of
-
     why = _reason(reason)
     if tenant.status == TenantStatus.DELETED:
         raise ActionRefused("A deleted shop's plan cannot be changed; restore it first.")
@@ -98,11 +104,6 @@ def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = 
         raise ActionRefused(f"The plan “{plan.name}” is retired; choose another.")
     subscription = subscription_of(tenant.id)
     if subscription is not None and subscription.plan_id != plan.id:
-        from saas.billing.limits import downgrade_problems
-        from saas.billing.subscribe import BillingRefused, live_in_stripe
-        from saas.billing.subscribe import change_plan as change_in_stripe
-        from saas.payments.stripe_api import StripeFailure
-
         problems = downgrade_problems(tenant.id, plan)
         if problems:
             raise ActionRefused(
@@ -142,9 +143,6 @@ def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = 
 
 def extend_trial(tenant: Tenant, days: int, reason: str | None, *, actor: Any = None) -> datetime:
     """Add `days` to the trial (counted from now if it has already ended); return its end."""
-    from saas.billing.subscribe import live_in_stripe
-    from saas.plans import subscription_of
-
     why = _reason(reason)
     if not 1 <= days <= MAX_TRIAL_EXTENSION_DAYS:
         raise ActionRefused(f"Extend by 1 to {MAX_TRIAL_EXTENSION_DAYS} days.")
@@ -223,8 +221,6 @@ def schedule_after_delete(tenant_id: int) -> None:
     The purge job is a convenience; `flask tenants purge` run from cron is the
     guarantee (a scheduled job lives in Redis and dies with it).
     """
-    from saas.jobs import enqueue, get_queue, run_job
-
     # Platform jobs (tenant_id=None): the worker skips jobs of deleted shops.
     enqueue(export_tenant, tenant_id, tenant_id=None)
     enqueue("saas.billing.subscribe.stop_billing_job", tenant_id, tenant_id=None)
@@ -389,8 +385,6 @@ def purge_due_tenants(
     purgers (cron and the scheduled job) never work on the same shop. A shop with no
     export yet is left alone and reported.
     """
-    from saas.tenancy.provisioning import drop_tenant
-
     now = now or datetime.now(UTC)
     query = select(Tenant.id).where(
         Tenant.status == TenantStatus.DELETED,
@@ -461,15 +455,12 @@ def start_impersonation(
     minutes: int,
 ) -> str:
     """Issue a one-time hand-off into the shop's back office; return the raw token."""
-    from saas.handoff import issue
-    from saas.models import HandoffPurpose
-
     why = _reason(reason)
     if tenant.status == TenantStatus.DELETED:
         raise ActionRefused("A deleted shop cannot be entered.")
     if minutes not in IMPERSONATION_MINUTES:
         raise ActionRefused("Choose 15, 30 or 60 minutes.")
-    raw, row = issue(
+    raw, row = handoff.issue(
         HandoffPurpose.IMPERSONATE,
         tenant.id,
         operator_id=operator.id,

@@ -21,7 +21,7 @@ from sqlalchemy import func, select, update
 
 from saas import audit
 from saas.db import db
-from saas.models import Feature, Plan
+from saas.models import Feature, Plan, Subscription
 
 CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_PRICE = Decimal("100000")
@@ -295,8 +295,6 @@ def set_retired(plan: Plan, retired: bool, *, actor: Any) -> None:
 
 
 def subscriber_counts() -> dict[int, int]:
-    from saas.models import Subscription
-
     rows = db.session.execute(
         select(Subscription.plan_id, func.count(Subscription.id)).group_by(Subscription.plan_id)
     ).all()

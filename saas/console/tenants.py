@@ -13,6 +13,7 @@ from typing import Any
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
 from sqlalchemy import func, or_, select
+from sqlalchemy.exc import DBAPIError
 from werkzeug.wrappers import Response
 
 from saas.console import actions as tenant_admin
@@ -25,6 +26,7 @@ from saas.money import format_money
 from saas.paging import paginate
 from saas.plans import offered_plans, usage
 from saas.tenancy import tenant_context
+from tenants.staff.models import Staff
 
 log = logging.getLogger(__name__)
 
@@ -140,10 +142,6 @@ def _tenant_or_404(tenant_id: int, *, lock: bool = False) -> Tenant:
 def _shop_facts(tenant: Tenant) -> dict[str, Any]:
     """What is read from the shop's own schema: usage and staff. A shop whose schema
     is missing (a half-failed purge) still gets its page."""
-    from sqlalchemy.exc import DBAPIError
-
-    from tenants.staff.models import Staff
-
     subscription = tenant.subscription
     facts: dict[str, Any] = {"usage": [], "staff": {}, "schema_ok": True}
     try:
@@ -167,7 +165,9 @@ def render_tenant(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> Any:
-    # Imported here: the billing views import this module's action helpers.
+    # Here, not at the top: saas.console.billing imports render_tenant and the
+    # _action/_done/_operator/_refused helpers from this module at its top, so a
+    # top-level import either way finds the other module half made (ImportError).
     from saas.console.billing import tenant_billing
 
     events = db.session.scalars(

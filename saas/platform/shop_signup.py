@@ -25,11 +25,15 @@ from sqlalchemy.exc import IntegrityError
 
 from saas import audit, handoff
 from saas.db import atomic, db
+from saas.jobs import enqueue
 from saas.models import HandoffPurpose, Tenant, TenantStatus
 from saas.passwords import hash_password, password_problem, verify_password
 from saas.plans import start_trial
+from saas.tenancy import tenant_context
 from saas.tenancy.provisioning import SlugTaken, create_tenant, schema_session, slug_available
 from saas.tenancy.sites import InvalidSlug, validate_slug
+from tenants.settings.onboarding import send_welcome_email
+from tenants.staff.models import Area, Role, Staff, StaffStatus
 
 log = logging.getLogger(__name__)
 
@@ -125,9 +129,6 @@ def _existing(req: SignupRequest) -> SignupResult | None:
     tenant = db.session.scalar(select(Tenant).where(Tenant.signup_key == req.signup_key))
     if tenant is None:
         return None
-    from saas.tenancy import tenant_context
-    from tenants.staff.models import Role, Staff
-
     with tenant_context(tenant):
         owner = db.session.scalar(select(Staff).where(Staff.role == Role.OWNER))
         owner_id, owner_hash = (owner.id, owner.password_hash) if owner else (None, None)
@@ -153,8 +154,6 @@ def sign_up(req: SignupRequest) -> SignupResult:
     errors = validate(req)
     if errors:
         raise SignupFailed(errors)
-    from tenants.staff.models import Area, Role, Staff, StaffStatus
-
     try:
         with atomic():  # a lost race undoes only this, then finds the winner
             tenant = create_tenant(
@@ -201,8 +200,5 @@ def sign_up(req: SignupRequest) -> SignupResult:
 
 
 def _queue_welcome(tenant_id: int, email: str) -> None:
-    from saas.jobs import enqueue
-    from tenants.settings.onboarding import send_welcome_email
-
     # Queued once the shop commits; a queue that fails then is logged, never undoes it.
     enqueue(send_welcome_email, email, queue="mail", tenant_id=tenant_id)

@@ -13,19 +13,15 @@ from saas.auth import ImpersonationUser, end_session, revoke_sessions, safe_next
 from saas.db import atomic, db
 from saas.handoff import redeem
 from saas.models import HandoffPurpose, HandoffToken
-from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
+from tenants.accounts.emails import normalise_email
+from tenants.accounts.problems import LinkProblem, Refused
+from tenants.accounts.reset import RESET_SENT
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, signed_in
 from tenants.staff import services as staff_service
-from tenants.staff.models import Role, Staff, StaffStatus, TokenPurpose
-from tenants.staff.services import LinkProblem, StaffProblem
-
-LOGIN_FAILED = "Email or password is incorrect."
-RESET_SENT = (
-    "If an account exists for that email, we've sent a link to reset its password. "
-    "It works for one hour."
-)
+from tenants.staff.models import Role, Staff, StaffStatus
+from tenants.staff.services import StaffProblem
 
 
 def home_url() -> str:
@@ -53,18 +49,15 @@ def login() -> Any:
     error = None
     status = 200
     if request.method == "POST":
-        email = staff_service.normalise_email(request.form.get("email"))
-        password = request.form.get("password", "")
-        if limited := limiter().hit("login", email):
-            error, status = limited.message, 429
-        elif staff := staff_service.authenticate(email, password):
-            limiter().reset("login", email)
+        email = normalise_email(request.form.get("email"))
+        try:
+            staff = staff_service.log_in(email, request.form.get("password", ""))
+        except Refused as refused:  # a wrong password's audit event commits with the page
+            error, status = refused.message, refused.status
+        else:
             start_session(staff)
             staff_service.record_login(staff)
             return redirect(target)
-        else:
-            staff_service.record_failed_login(email)  # kept: the 401 page commits too
-            error, status = LOGIN_FAILED, 401
     return render_template(
         "backoffice/login.html",
         email=email,
@@ -99,14 +92,13 @@ def forgot() -> Any:
     status = 200
     sent = False
     if request.method == "POST":
-        email = staff_service.normalise_email(request.form.get("email"))
-        if limited := limiter().hit("reset", email):
-            error, status = limited.message, 429
-        elif problem := staff_service.email_problem(email):
-            error, status = problem, 400
-        else:
+        email = normalise_email(request.form.get("email"))
+        try:
             # The same work for every address: the job decides whether anyone gets mail.
-            staff_service.request_password_reset(email)
+            staff_service.ask_for_password_reset(email)
+        except Refused as refused:
+            error, status = refused.message, refused.status
+        else:
             sent = True
     return render_template(
         "backoffice/forgot.html", email=email, error=error, sent=sent, sent_message=RESET_SENT
@@ -126,7 +118,7 @@ def _reset_link_problem(problem: LinkProblem) -> Any:
 @public
 def reset(token: str) -> Any:
     try:
-        row = staff_service.usable_token(token, TokenPurpose.RESET)
+        row, owner = staff_service.RESET_LINKS.open(token)
     except LinkProblem as problem:
         return _reset_link_problem(problem)
     errors: dict[str, str] = {}
@@ -142,10 +134,9 @@ def reset(token: str) -> Any:
             return _reset_link_problem(problem)
         else:
             start_session(staff)
-            limiter().reset("login", staff.email)
             flash("Your password was changed, and you are logged in.", "success")
             return redirect(home_url())
-    page = render_template("backoffice/reset.html", email=row.staff.email, errors=errors)
+    page = render_template("backoffice/reset.html", email=owner.email, errors=errors)
     return page, (400 if errors else 200)
 
 
@@ -171,28 +162,22 @@ def account() -> Any:
                 flash("Your name was saved.", "success")
                 return redirect(url_for("backoffice.account"))
         elif which == "password":
-            if limited := limiter().hit("login", staff.email):
-                password_errors, status = {"": limited.message}, 429
-            else:
-                try:
-                    with atomic():
-                        staff_service.change_password(
-                            staff,
-                            request.form.get("current_password", ""),
-                            request.form.get("new_password", ""),
-                            request.form.get("confirm", ""),
-                        )
-                except StaffProblem as problem:
-                    password_errors, status = problem.errors, 400
-                else:
-                    # The new session version ends every other session; this browser
-                    # gets a fresh session under the new version and stays in.
-                    start_session(staff)
-                    flash(
-                        "Your password was changed. Any other sessions were logged out.",
-                        "success",
+            try:
+                with atomic():
+                    staff_service.change_password(
+                        staff,
+                        request.form.get("current_password", ""),
+                        request.form.get("new_password", ""),
+                        request.form.get("confirm", ""),
                     )
-                    return redirect(url_for("backoffice.account"))
+            except StaffProblem as problem:
+                password_errors, status = problem.errors, problem.status
+            else:
+                # The new session version ends every other session; this browser gets a
+                # fresh session under the new version and stays in.
+                start_session(staff)
+                flash("Your password was changed. Any other sessions were logged out.", "success")
+                return redirect(url_for("backoffice.account"))
         else:
             abort(400)
     return render_template(

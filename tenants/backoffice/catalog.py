@@ -6,7 +6,6 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
-from flask_login import current_user
 from markupsafe import Markup
 
 from saas import audit
@@ -14,11 +13,18 @@ from saas.billing import limits
 from saas.billing.limits import Limit
 from saas.db import atomic, db
 from saas.jobs import enqueue
-from saas.paging import Page, paginate
+from saas.paging import paginate
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.catalog import images, inventory
+from tenants.backoffice.helpers import (
+    NO_RETRY,
+    FormRetry,
+    acting_staff_id,
+    get_or_404,
+    paginate_or_404,
+)
+from tenants.catalog import images, inventory, product_list, variants
 from tenants.catalog import products as catalog
 from tenants.catalog.models import Product, ProductStatus, ProductVariant
 from tenants.settings.services import get_settings
@@ -41,17 +47,14 @@ def products() -> Any:
         tag=filters["tag"],
         sort=filters["sort"] or "newest",
     )
-    page: Page = paginate(query, PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
     filtered = any(v for k, v in filters.items() if k != "sort")
     return render_template(
         "backoffice/products.html",
-        page=page,
+        page=paginate_or_404(query, PER_PAGE),
         currency=get_settings().currency,
         filters=filters,
         filtered=filtered,
-        facets=catalog.facet_values(),
+        facets=product_list.facet_values(),
         status_options=[(s, s.capitalize()) for s in catalog.EDIT_STATUSES],
         pairs=lambda values: [(v, v) for v in values],
     )
@@ -72,7 +75,7 @@ def products_bulk() -> Any:
         return render_template("backoffice/products_archive.html", products=chosen)
     try:
         with atomic():
-            changed = catalog.bulk_update(ids, action, request.form.get("tag", ""))
+            changed = product_list.bulk_update(ids, action, request.form.get("tag", ""))
     except catalog.ProductLimitReached as full:
         flash(full.problem.html(), "error")
         return redirect(back)
@@ -129,65 +132,37 @@ def _limit_notice() -> Markup | None:
 # --- the product page -------------------------------------------------------------
 
 
-def _product(product_id: int) -> Product:
-    # The session only sees the current shop's schema: another shop's id is simply absent.
-    product = db.session.get(Product, product_id)
-    if product is None:
-        abort(404)
-    return product
-
-
-def _staff_id() -> int | None:
-    return (
-        getattr(current_user, "id", None)
-        if not getattr(current_user, "is_impersonation", False)
-        else None
-    )
-
-
-def _render(
-    product: Product,
-    *,
-    form: str = "",
-    values: dict[str, str] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Any:
-    """The product page; `form` names the one form being re-shown with its mistakes."""
+def _render(product: Product, retry: FormRetry = NO_RETRY) -> Any:
+    """The product page: its details, options, variants and images forms."""
     settings = get_settings()
-    catalog.ensure_default_variant(product)  # so the variants form names a variant that exists
-    errors = errors or {}
+    variants.ensure_default_variant(product)  # so the variants form names a variant that exists
     return render_template(
         "backoffice/product_edit.html",
         product=product,
         currency=settings.currency,
-        details=values
-        if form == "details" and values is not None
-        else catalog.product_form_values(product),
-        details_errors=errors if form == "details" else {},
-        option_values=values
-        if form == "options" and values is not None
-        else catalog.option_form_values(product),
-        option_errors=errors if form == "options" else {},
-        variant_values=values
-        if form == "variants" and values is not None
-        else catalog.variant_form_values(product, settings.currency),
-        variant_errors=errors if form == "variants" else {},
-        image_errors=errors if form == "images" else {},
-        image_values=values if form == "images" and values is not None else {},
+        details=retry.values_for("details", lambda: catalog.product_form_values(product)),
+        details_errors=retry.errors_for("details"),
+        option_values=retry.values_for("options", lambda: variants.option_form_values(product)),
+        option_errors=retry.errors_for("options"),
+        variant_values=retry.values_for(
+            "variants", lambda: variants.variant_form_values(product, settings.currency)
+        ),
+        variant_errors=retry.errors_for("variants"),
+        image_errors=retry.errors_for("images"),
+        image_values=retry.values_for("images", dict),
         statuses=catalog.EDIT_STATUSES,
         max_options=catalog.MAX_OPTIONS,
         image_options=[
             (image.id, f"Image {n}" + (f": {image.alt}" if image.alt else ""))
             for n, image in enumerate(product.images, 1)
         ],
-    ), status
+    ), retry.status
 
 
 @bp.route("/products/<int:product_id>", methods=["GET", "POST"])
 @requires(Area.PRODUCTS)
 def product_edit(product_id: int) -> Any:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     if request.method == "GET":
         return _render(product)
     old_handle = product.handle
@@ -196,9 +171,8 @@ def product_edit(product_id: int) -> Any:
             changed = catalog.update_product(product, request.form)
     except catalog.ProductFormInvalid as invalid:
         values = {k: request.form.get(k, "") for k in catalog.product_form_values(product)}
-        return _render(
-            _product(product_id), form="details", values=values, errors=invalid.errors, status=400
-        )
+        retry = FormRetry("details", values, invalid.errors)
+        return _render(get_or_404(Product, product_id), retry)
     if changed:
         audit.record(
             "product.updated",
@@ -213,15 +187,14 @@ def product_edit(product_id: int) -> Any:
 @bp.post("/products/<int:product_id>/options")
 @requires(Area.PRODUCTS)
 def product_options(product_id: int) -> Any:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     try:
         with atomic():
-            catalog.save_options(product, request.form)
+            variants.save_options(product, request.form)
     except catalog.ProductFormInvalid as invalid:
         values = {k: request.form.get(k, "") for k in request.form if k.startswith("option")}
-        return _render(
-            _product(product_id), form="options", values=values, errors=invalid.errors, status=400
-        )
+        retry = FormRetry("options", values, invalid.errors)
+        return _render(get_or_404(Product, product_id), retry)
     audit.record(
         "product.options_changed",
         product_id=product.id,
@@ -236,23 +209,22 @@ def product_options(product_id: int) -> Any:
 @bp.post("/products/<int:product_id>/variants")
 @requires(Area.PRODUCTS)
 def product_variants(product_id: int) -> Any:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     currency = get_settings().currency
     crossed: list[int] = []
     try:
         with atomic():  # the stock of one variant refused: none of the table is kept
-            changes = catalog.save_variants(product, request.form, currency)
+            changes = variants.save_variants(product, request.form, currency)
             for variant, quantity in changes:
                 _, low = inventory.set_quantity(
-                    variant, quantity, note="Edited on the product page", staff_id=_staff_id()
+                    variant, quantity, note="Edited on the product page", staff_id=acting_staff_id()
                 )
                 if low:
                     crossed.append(variant.id)
     except catalog.ProductFormInvalid as invalid:
         values = {k: request.form.get(k, "") for k in request.form if k.startswith("v")}
-        return _render(
-            _product(product_id), form="variants", values=values, errors=invalid.errors, status=400
-        )
+        retry = FormRetry("variants", values, invalid.errors)
+        return _render(get_or_404(Product, product_id), retry)
     except inventory.InventoryError as error:
         flash(str(error))
         return redirect(url_for("backoffice.product_edit", product_id=product_id))
@@ -269,7 +241,7 @@ def product_variants(product_id: int) -> Any:
 @bp.post("/products/<int:product_id>/images")
 @requires(Area.PRODUCTS)
 def product_image_upload(product_id: int) -> Any:
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     alt = request.form.get("alt", "")
     upload = request.files.get("image")
     errors: dict[str, str] = {}
@@ -285,9 +257,8 @@ def product_image_upload(product_id: int) -> Any:
         except images.ImageError as error:
             errors[error.field] = str(error)
     if errors:
-        return _render(
-            _product(product_id), form="images", values={"alt": alt}, errors=errors, status=400
-        )
+        retry = FormRetry("images", {"alt": alt}, errors)
+        return _render(get_or_404(Product, product_id), retry)
     audit.record("product.image_added", product_id=product.id, image_id=image.id)
     images.enqueue_resize(image.id)
     flash("Image added. Smaller copies for phones are being made.")
@@ -298,7 +269,7 @@ def product_image_upload(product_id: int) -> Any:
 @requires(Area.PRODUCTS)
 def product_image(product_id: int, image_id: int) -> Any:
     """Change an image's alt text or place, or (after confirming) delete it."""
-    product = _product(product_id)
+    product = get_or_404(Product, product_id)
     image = images.image_of(product, image_id)
     if image is None:
         abort(404)
@@ -339,9 +310,7 @@ def product_image(product_id: int, image_id: int) -> Any:
 @bp.route("/variants/<int:variant_id>/inventory", methods=["GET", "POST"])
 @requires(Area.PRODUCTS)
 def variant_inventory(variant_id: int) -> Any:
-    variant = db.session.get(ProductVariant, variant_id)
-    if variant is None:
-        abort(404)
+    variant = get_or_404(ProductVariant, variant_id)
     values = {"delta": "", "reason": "", "note": ""}
     errors: dict[str, str] = {}
     status = 200
@@ -353,12 +322,14 @@ def variant_inventory(variant_id: int) -> Any:
                 raise inventory.InventoryError("reason", "Choose a reason.")
             with atomic():
                 row, low = inventory.adjust(
-                    variant, delta, values["reason"], note=values["note"], staff_id=_staff_id()
+                    variant,
+                    delta,
+                    values["reason"],
+                    note=values["note"],
+                    staff_id=acting_staff_id(),
                 )
         except inventory.InventoryError as error:
-            variant = db.session.get(ProductVariant, variant_id)
-            if variant is None:  # deleted meanwhile
-                abort(404)
+            variant = get_or_404(ProductVariant, variant_id)  # (a 404 if deleted meanwhile)
             errors, status = {error.field: str(error)}, 400
         else:
             audit.record(

@@ -9,9 +9,9 @@ from sqlalchemy import select
 
 from saas import audit
 from saas.db import atomic, db
-from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
+from tenants.backoffice.helpers import get_or_404, paginate_or_404
 from tenants.catalog.models import Product
 from tenants.catalog.products import ProductError, ProductFormInvalid
 from tenants.collections import services as collections
@@ -22,20 +22,11 @@ from tenants.staff.models import Area
 PER_PAGE = 25
 
 
-def _collection(collection_id: int) -> Collection:
-    collection = db.session.get(Collection, collection_id)  # only this shop's schema
-    if collection is None:
-        abort(404)
-    return collection
-
-
 @bp.get("/collections")
 @requires(Area.PRODUCTS)
 def collections_list() -> Any:
-    page = paginate(select(Collection).order_by(Collection.title, Collection.id), PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
-    return render_template("backoffice/collections.html", page=page)
+    query = select(Collection).order_by(Collection.title, Collection.id)
+    return render_template("backoffice/collections.html", page=paginate_or_404(query, PER_PAGE))
 
 
 def _form(
@@ -71,44 +62,35 @@ def _form(
     ), status
 
 
-@bp.route("/collections/new", methods=["GET", "POST"])
-@requires(Area.PRODUCTS)
-def collection_new() -> Any:
-    currency = get_settings().currency
-    if request.method == "GET":
-        return _form(None, collections.form_values(None, currency), {})
-    try:
-        with atomic():
-            collection = collections.save_collection(None, request.form, currency)
-    except ProductFormInvalid as invalid:
-        return _form(None, dict(request.form.items()), invalid.errors, 400)
-    audit.record("collection.created", collection_id=collection.id, handle=collection.handle)
-    flash(f"Collection “{collection.title}” was created.")
-    return redirect(url_for("backoffice.collection_edit", collection_id=collection.id))
-
-
+@bp.route("/collections/new", methods=["GET", "POST"], endpoint="collection_new")
 @bp.route("/collections/<int:collection_id>", methods=["GET", "POST"])
 @requires(Area.PRODUCTS)
-def collection_edit(collection_id: int) -> Any:
-    collection = _collection(collection_id)
+def collection_edit(collection_id: int | None = None) -> Any:
+    """Create a collection (no id) or edit one: the same form and rules."""
+    collection = get_or_404(Collection, collection_id)
     currency = get_settings().currency
     if request.method == "GET":
         return _form(collection, collections.form_values(collection, currency), {})
     try:
         with atomic():
-            collections.save_collection(collection, request.form, currency)
+            saved = collections.save_collection(collection, request.form, currency)
     except ProductFormInvalid as invalid:
-        return _form(_collection(collection_id), dict(request.form.items()), invalid.errors, 400)
-    audit.record("collection.updated", collection_id=collection.id)
-    flash("Collection saved.")
-    return redirect(url_for("backoffice.collection_edit", collection_id=collection.id))
+        again = get_or_404(Collection, collection_id)
+        return _form(again, dict(request.form.items()), invalid.errors, 400)
+    if collection is None:
+        audit.record("collection.created", collection_id=saved.id, handle=saved.handle)
+        flash(f"Collection “{saved.title}” was created.")
+    else:
+        audit.record("collection.updated", collection_id=saved.id)
+        flash("Collection saved.")
+    return redirect(url_for("backoffice.collection_edit", collection_id=saved.id))
 
 
 @bp.post("/collections/<int:collection_id>/products")
 @requires(Area.PRODUCTS)
 def collection_products(collection_id: int) -> Any:
     """Add, remove or move a product of a manual collection."""
-    collection = _collection(collection_id)
+    collection = get_or_404(Collection, collection_id)
     action = request.form.get("action", "")
     product_id = request.form.get("product", type=int) or 0
     try:
@@ -139,7 +121,7 @@ def collection_products(collection_id: int) -> Any:
 @bp.route("/collections/<int:collection_id>/delete", methods=["GET", "POST"])
 @requires(Area.PRODUCTS)
 def collection_delete(collection_id: int) -> Any:
-    collection = _collection(collection_id)
+    collection = get_or_404(Collection, collection_id)
     if request.method == "POST":
         if request.form.get("confirm_title", "").strip() != collection.title:
             return render_template(

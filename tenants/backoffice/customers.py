@@ -3,14 +3,17 @@ total spent, addresses, the merchant's note and tags, marketing consent)."""
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from functools import partial
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
-from saas.db import atomic, db
-from saas.paging import Page, paginate
+from saas.db import atomic
+from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
+from tenants.backoffice.helpers import NO_RETRY, FormRetry, get_or_404, paginate_or_404
 from tenants.customers import services as service
 from tenants.customers.models import Customer
 from tenants.customers.services import CustomerProblem
@@ -43,12 +46,9 @@ def customers() -> Any:
         marketing=filters["marketing"],
         sort=filters["sort"] or "newest",
     )
-    page: Page = paginate(query, PER_PAGE, scalars=False)
-    if page.page > page.pages:
-        abort(404)
     return render_template(
         "backoffice/customers.html",
-        page=page,
+        page=paginate_or_404(query, PER_PAGE, scalars=False),
         filters=filters,
         filtered=any(v for k, v in filters.items() if k != "sort"),
         sorts=[(key, SORT_LABELS[key]) for key in service.LIST_SORTS],
@@ -56,32 +56,10 @@ def customers() -> Any:
     )
 
 
-def _customer(customer_id: int) -> Customer:
-    # The session sees only this shop's schema: another shop's customer id is absent.
-    customer = db.session.get(Customer, customer_id)
-    if customer is None:
-        abort(404)
-    return customer
-
-
-def _render(
-    customer: Customer,
-    *,
-    form: str = "",
-    values: dict[str, Any] | None = None,
-    errors: dict[str, str] | None = None,
-    status: int = 200,
-) -> Any:
-    """The customer's page; `form` names the one form being re-shown with its mistakes."""
-    errors = errors or {}
+def _render(customer: Customer, retry: FormRetry = NO_RETRY) -> Any:
+    """The customer's page, with its notes and marketing consent forms."""
     settings = get_settings()
     orders = paginate(service.orders_query(customer), ORDERS_PER_PAGE)
-    notes = {"note": customer.note, "tags": ", ".join(customer.tags or [])}
-    consent = {"accepts_marketing": customer.accepts_marketing, "reason": ""}
-    if form == "notes" and values is not None:
-        notes = values
-    if form == "marketing" and values is not None:
-        consent = values
     return render_template(
         "backoffice/customer.html",
         customer=customer,
@@ -91,58 +69,51 @@ def _render(
         format_address=format_lines,
         zone=shop_zone(settings),
         currency=settings.currency,
-        notes=notes,
-        notes_errors=errors if form == "notes" else {},
-        consent=consent,
-        consent_errors=errors if form == "marketing" else {},
-    ), status
+        notes=retry.values_for(
+            "notes", lambda: {"note": customer.note, "tags": ", ".join(customer.tags or [])}
+        ),
+        notes_errors=retry.errors_for("notes"),
+        consent=retry.values_for(
+            "marketing", lambda: {"accepts_marketing": customer.accepts_marketing, "reason": ""}
+        ),
+        consent_errors=retry.errors_for("marketing"),
+    ), retry.status
 
 
 @bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
 @requires(Area.CUSTOMERS)
 def customer(customer_id: int) -> Any:
-    item = _customer(customer_id)
+    item = get_or_404(Customer, customer_id)
     if request.method == "GET":
         return _render(item)
-    which = request.form.get("form")
-    back = url_for("backoffice.customer", customer_id=item.id)
+    which = request.form.get("form", "")
+    values: dict[str, Any]
+    save: Callable[[], bool]
     if which == "notes":
         values = {"note": request.form.get("note", ""), "tags": request.form.get("tags", "")}
-        try:
-            with atomic():
-                changed = service.update_notes(item, values["note"], values["tags"])
-        except CustomerProblem as problem:
-            return _render(
-                _customer(customer_id),
-                form="notes",
-                values=values,
-                errors=problem.errors,
-                status=400,
-            )
-        flash("Note and tags saved." if changed else "Nothing changed.")
-        return redirect(back)
-    if which == "marketing":
-        accepts = request.form.get("accepts_marketing") == "1"
-        consent: dict[str, Any] = {
-            "accepts_marketing": accepts,
+        save = partial(service.update_notes, item, values["note"], values["tags"])
+    elif which == "marketing":
+        values = {
+            "accepts_marketing": request.form.get("accepts_marketing") == "1",
             "reason": request.form.get("reason", ""),
         }
-        try:
-            with atomic():
-                changed = service.set_marketing_consent(item, accepts, consent["reason"])
-        except CustomerProblem as problem:
-            return _render(
-                _customer(customer_id),
-                form="marketing",
-                values=consent,
-                errors=problem.errors,
-                status=400,
-            )
-        if not changed:
-            flash("Nothing changed.")
-        elif accepts:
-            flash(f"{item.email} now receives marketing email.")
-        else:
-            flash(f"{item.email} no longer receives marketing email.")
-        return redirect(back)
-    abort(400)
+        save = partial(
+            service.set_marketing_consent, item, values["accepts_marketing"], values["reason"]
+        )
+    else:
+        abort(400)
+    try:
+        with atomic():
+            changed = save()
+    except CustomerProblem as problem:
+        retry = FormRetry(which, values, problem.errors)
+        return _render(get_or_404(Customer, customer_id), retry)
+    if not changed:
+        flash("Nothing changed.")
+    elif which == "notes":
+        flash("Note and tags saved.")
+    elif values["accepts_marketing"]:
+        flash(f"{item.email} now receives marketing email.")
+    else:
+        flash(f"{item.email} no longer receives marketing email.")
+    return redirect(url_for("backoffice.customer", customer_id=item.id))

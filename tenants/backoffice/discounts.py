@@ -13,7 +13,8 @@ from saas.db import atomic, db
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.discounts import services as service
+from tenants.discounts import admin
+from tenants.discounts import services as discounts
 from tenants.discounts.models import Discount
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
@@ -43,22 +44,22 @@ def _label(discount: Discount) -> str:
 @bp.get("/discounts", endpoint="discounts")
 @requires(Area.PRODUCTS)
 def discounts_list() -> Any:
-    search = (request.args.get("q") or "").strip()[: service.MAX_CODE]
+    search = (request.args.get("q") or "").strip()[: discounts.MAX_CODE]
     status = request.args.get("status") or ""
-    if status not in service.STATUS_FILTERS:
+    if status not in admin.STATUS_FILTERS:
         status = ""
     now = datetime.now(UTC)
-    page = paginate(service.discounts_query(search, status, now), PER_PAGE)
+    page = paginate(admin.discounts_query(search, status, now), PER_PAGE)
     if page.page > page.pages:
         abort(404)
     settings = get_settings()
     rows = [
         {
             "discount": d,
-            "status": (state := service.status_of(d, now)),
-            "status_label": service.STATUS_LABELS[state],
+            "status": (state := admin.status_of(d, now)),
+            "status_label": admin.STATUS_LABELS[state],
             "status_class": STATUS_CLASSES[state],
-            "gives": service.describe(d, settings.currency),
+            "gives": discounts.describe(d, settings.currency),
         }
         for d in page.items
     ]
@@ -68,10 +69,10 @@ def discounts_list() -> Any:
         rows=rows,
         filters={"q": search, "status": status},
         filtered=bool(search or status),
-        status_options=list(service.STATUS_FILTERS.items()),
+        status_options=list(admin.STATUS_FILTERS.items()),
         zone=shop_zone(settings),
         currency=settings.currency,
-        code_problem=service.code_problem(),
+        code_problem=discounts.code_problem(),
     )
 
 
@@ -79,7 +80,7 @@ def _form(
     discount: Discount | None, values: dict[str, Any], errors: dict[str, str], status: int = 200
 ) -> Any:
     settings = get_settings()
-    state = service.status_of(discount) if discount is not None else None
+    state = admin.status_of(discount) if discount is not None else None
     return render_template(
         "backoffice/discounts_form.html",
         discount=discount,
@@ -87,12 +88,12 @@ def _form(
         errors=errors,
         currency=settings.currency,
         timezone=settings.timezone or "UTC",
-        collections=service.form_collections(),
-        kinds=[(str(k), label) for k, label in service.KIND_LABELS.items()],
-        status_label=service.STATUS_LABELS[state] if state else "",
+        collections=admin.form_collections(),
+        kinds=[(str(k), label) for k, label in admin.KIND_LABELS.items()],
+        status_label=admin.STATUS_LABELS[state] if state else "",
         status_class=STATUS_CLASSES[state] if state else "",
-        gives=service.describe(discount, settings.currency) if discount is not None else "",
-        code_problem=service.code_problem(),
+        gives=discounts.describe(discount, settings.currency) if discount is not None else "",
+        code_problem=discounts.code_problem(),
     ), status
 
 
@@ -113,11 +114,11 @@ def discount_new() -> Any:
     settings = get_settings()
     zone = shop_zone(settings)
     if request.method == "GET":
-        return _form(None, service.form_values(None, settings.currency, zone), {})
+        return _form(None, admin.form_values(None, settings.currency, zone), {})
     try:
         with atomic():
-            discount = service.save_discount(None, request.form, settings.currency, zone)
-    except service.DiscountFormInvalid as invalid:
+            discount = admin.save_discount(None, request.form, settings.currency, zone)
+    except admin.DiscountFormInvalid as invalid:
         return _form(None, _submitted(), invalid.errors, 400)
     except IntegrityError:  # the same code saved a moment ago by someone else
         return _form(None, _submitted(), _code_taken(request.form.get("code", "")), 400)
@@ -133,11 +134,11 @@ def discount_edit(discount_id: int) -> Any:
     settings = get_settings()
     zone = shop_zone(settings)
     if request.method == "GET":
-        return _form(discount, service.form_values(discount, settings.currency, zone), {})
+        return _form(discount, admin.form_values(discount, settings.currency, zone), {})
     try:
         with atomic():
-            service.save_discount(discount, request.form, settings.currency, zone)
-    except service.DiscountFormInvalid as invalid:
+            admin.save_discount(discount, request.form, settings.currency, zone)
+    except admin.DiscountFormInvalid as invalid:
         return _form(_discount(discount_id), _submitted(), invalid.errors, 400)
     except IntegrityError:
         return _form(
@@ -150,7 +151,7 @@ def discount_edit(discount_id: int) -> Any:
 
 def _set_active(discount_id: int, active: bool) -> Any:
     discount = _discount(discount_id)
-    if active and discount.code and (problem := service.code_problem()):
+    if active and discount.code and (problem := discounts.code_problem()):
         flash(problem.html(), "error")  # the plan has no discount codes: it stays off
         return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
     if discount.active != active:
@@ -193,5 +194,5 @@ def discount_delete(discount_id: int) -> Any:
         "backoffice/discounts_delete.html",
         discount=discount,
         label=_label(discount),
-        uses=service.usage_count(discount),
+        uses=admin.usage_count(discount),
     )

@@ -13,7 +13,7 @@ from saas.money import format_money
 from saas.paging import Page, paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.catalog import _staff_id
+from tenants.backoffice.helpers import acting_staff_id
 from tenants.catalog.products import ProductError, parse_price
 from tenants.orders import admin as order_admin
 from tenants.orders import emails as order_emails
@@ -120,7 +120,7 @@ def _act(number: int, action: Any, done: str) -> Any:
 def order_paid(number: int) -> Any:
     return _act(
         number,
-        lambda o: order_admin.mark_paid(o, staff_id=_staff_id()),
+        lambda o: order_admin.mark_paid(o, staff_id=acting_staff_id()),
         "Order marked as paid; the customer has been told.",
     )
 
@@ -140,7 +140,7 @@ def _quantities() -> dict[int, int]:
 @requires(Area.ORDERS)
 def order_fulfil(number: int) -> Any:
     def action(order: Order) -> list[str]:
-        return order_admin.fulfil(order, _quantities(), request.form, staff_id=_staff_id())
+        return order_admin.fulfil(order, _quantities(), request.form, staff_id=acting_staff_id())
 
     return _act(number, action, "Items marked as shipped; the customer has the tracking details.")
 
@@ -150,7 +150,7 @@ def order_fulfil(number: int) -> Any:
 def order_delivered(number: int) -> Any:
     return _act(
         number,
-        lambda o: order_admin.mark_delivered(o, staff_id=_staff_id()),
+        lambda o: order_admin.mark_delivered(o, staff_id=acting_staff_id()),
         "Order marked as delivered.",
     )
 
@@ -164,7 +164,7 @@ def order_refund(number: int) -> Any:
         except ProductError as error:
             raise order_admin.OrderActionError(str(error), "amount") from error
         return order_admin.refund(
-            order, amount, request.form.get("reason", ""), staff_id=_staff_id()
+            order, amount, request.form.get("reason", ""), staff_id=acting_staff_id()
         )
 
     return _act(number, action, "Refund recorded; the customer has been told.")
@@ -174,7 +174,7 @@ def order_refund(number: int) -> Any:
 @requires(Area.ORDERS)
 def order_note(number: int) -> Any:
     def action(order: Order) -> list[str]:
-        order_admin.add_note(order, request.form.get("note", ""), staff_id=_staff_id())
+        order_admin.add_note(order, request.form.get("note", ""), staff_id=acting_staff_id())
         return []
 
     return _act(number, action, "Note added.")
@@ -198,7 +198,7 @@ def order_cancel(number: int) -> Any:
             reason=request.form.get("reason", ""),
             restock=request.form.get("restock") == "1",
             refund_payment=request.form.get("refund") == "1",
-            staff_id=_staff_id(),
+            staff_id=acting_staff_id(),
         )
 
     return _act(number, action, f"Order {order.name} cancelled; the customer has been told.")

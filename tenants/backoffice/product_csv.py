@@ -1,5 +1,5 @@
 """Products in and out as CSV (Shopify's layout): upload and dry run, confirm, the
-import's progress, and the export. The rules live in `tenants.catalog.product_csv`."""
+import's progress, and the export. The rules live in `tenants.catalog.csv`."""
 
 from __future__ import annotations
 
@@ -27,7 +27,7 @@ from saas.tenancy import current_tenant, get_current_tenant, tenant_context
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.catalog import LIST_FILTERS
-from tenants.catalog import product_csv
+from tenants.catalog.csv import export, findings, layout, plan, read, runs
 from tenants.catalog.models import ImportStatus, ProductImport
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
@@ -64,11 +64,11 @@ def products_import() -> Any:
     if request.method == "POST":
         upload = request.files.get("file")
         try:
-            text = product_csv.read_upload(upload.stream if upload and upload.filename else None)
-        except product_csv.CsvFileError as problem:
+            text = read.read_upload(upload.stream if upload and upload.filename else None)
+        except read.CsvFileError as problem:
             error = str(problem)
         else:
-            run = product_csv.preview(
+            run = runs.preview(
                 text,
                 (upload.filename or "") if upload else "",
                 tenant_id=current_tenant.id,
@@ -79,11 +79,11 @@ def products_import() -> Any:
     return render_template(
         "backoffice/products_import.html",
         error=error,
-        runs=product_csv.recent_runs(),
+        runs=runs.recent_runs(),
         zone=shop_zone(get_settings()),
-        max_size=product_csv.size_label(product_csv.MAX_FILE_BYTES),
-        max_rows=product_csv.MAX_ROWS,
-        columns=product_csv.HEADER,
+        max_size=read.size_label(read.MAX_FILE_BYTES),
+        max_rows=plan.MAX_ROWS,
+        columns=layout.HEADER,
     ), (400 if error else 200)
 
 
@@ -96,7 +96,7 @@ def products_import_run(run_id: int) -> Any:
         "backoffice/products_import_run.html",
         run=run,
         in_progress=run.status in IN_PROGRESS,
-        describe=product_csv.describe,
+        describe=findings.describe,
         zone=shop_zone(get_settings()),
     )
 
@@ -107,8 +107,8 @@ def products_import_confirm(run_id: int) -> Any:
     run = _run(run_id)
     try:
         with atomic():
-            product_csv.confirm(run)
-    except product_csv.ImportRefused as refused:
+            runs.confirm(run)
+    except runs.ImportRefused as refused:
         flash(str(refused))
         return redirect(url_for("backoffice.products_import_run", run_id=run_id))
     audit.record(
@@ -127,11 +127,11 @@ def _queue_import(run_id: int) -> None:
     once here, so a failure to queue is seen). The request's unit of work has ended:
     marking the run failed is a unit of its own."""
     try:
-        enqueue(product_csv.run_import, run_id, retries=0, timeout=IMPORT_TIMEOUT)
+        enqueue(runs.run_import, run_id, retries=0, timeout=IMPORT_TIMEOUT)
     except Exception:  # Redis unreachable: say so instead of waiting for ever
         log.exception("could not queue product import %s", run_id)
         with tenant_context(get_current_tenant()):
-            product_csv.fail_to_start(run_id)
+            runs.fail_to_start(run_id)
 
 
 @bp.get("/products/import/<int:run_id>/status")
@@ -152,16 +152,16 @@ def products_import_status(run_id: int) -> Any:
 def products_export() -> Any:
     """All products (or those the list's filters show) as a Shopify-layout CSV."""
     filters = {name: request.args.get(name, "").strip() for name in LIST_FILTERS}
-    ids = product_csv.export_ids(filters)
+    ids = export.export_ids(filters)
     # Image addresses on the host the merchant is using (file names are random, URL-safe).
     media = url_for("shop.media", filename="_", _external=True).removesuffix("_")
-    body = product_csv.export_csv(
+    body = export.export_csv(
         ids,
         tenant=current_tenant._get_current_object(),  # type: ignore[attr-defined]
         currency=get_settings().currency,
         image_url=lambda name: media + name,
     )
-    filename = product_csv.export_filename(current_tenant.slug)
+    filename = export.export_filename(current_tenant.slug)
     return Response(
         stream_with_context(body),
         mimetype="text/csv",

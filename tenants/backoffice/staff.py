@@ -11,13 +11,13 @@ from sqlalchemy import case, func, select
 from saas.auth import start_session
 from saas.db import atomic, db
 from saas.paging import paginate
-from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
+from tenants.accounts.problems import LinkProblem
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, staff_admin
 from tenants.staff import services as staff_service
-from tenants.staff.models import AREA_LABELS, Area, Role, Staff, StaffStatus, TokenPurpose
-from tenants.staff.services import LinkProblem, StaffProblem
+from tenants.staff.models import AREA_LABELS, Area, Role, Staff, StaffStatus
+from tenants.staff.services import StaffProblem
 
 PER_PAGE = 50
 
@@ -82,20 +82,16 @@ def staff_invite() -> Any:
             "role": request.form.get("role", ""),
             "areas": request.form.getlist("areas"),
         }
-        if limited := limiter().hit("invite", actor.email):
-            errors, status = {"": limited.message}, 429
+        try:
+            with atomic():
+                member = staff_service.invite(
+                    actor, form["email"], form["name"], form["role"], form["areas"]
+                )
+        except StaffProblem as problem:
+            errors, status = problem.errors, problem.status
         else:
-            try:
-                with atomic():
-                    member = staff_service.invite(
-                        actor, form["email"], form["name"], form["role"], form["areas"]
-                    )
-            except StaffProblem as problem:
-                errors, status = problem.errors, 400
-            else:
-                staff_service.queue_invitation(member.id)
-                flash(f"Invitation sent to {member.email}.", "success")
-                return redirect(url_for("backoffice.staff"))
+            flash(f"Invitation sent to {member.email}.", "success")
+            return redirect(url_for("backoffice.staff"))
     return render_template(
         "backoffice/staff_invite.html",
         form=form,
@@ -111,15 +107,11 @@ def staff_invite() -> Any:
 def staff_resend(staff_id: int) -> Any:
     actor = _actor()
     member = _member(staff_id)
-    if limited := limiter().hit("invite", actor.email):
-        flash(limited.message, "error")
-        return redirect(url_for("backoffice.staff"))
     try:
         staff_service.resend_invitation(actor, member)
     except StaffProblem as problem:
         flash(str(problem), "error")
         return redirect(url_for("backoffice.staff"))
-    staff_service.queue_invitation(member.id)
     flash(f"A new invitation was sent to {member.email}.", "success")
     return redirect(url_for("backoffice.staff"))
 
@@ -178,10 +170,9 @@ def staff_remove(staff_id: int) -> Any:
 @public
 def accept_invite(token: str) -> Any:
     try:
-        row = staff_service.usable_token(token, TokenPurpose.INVITE)
+        row, member = staff_service.INVITE_LINKS.open(token)
     except LinkProblem as problem:
         return _invitation_problem(problem)
-    member = row.staff
     name = member.name
     errors: dict[str, str] = {}
     if request.method == "POST":
@@ -202,8 +193,8 @@ def accept_invite(token: str) -> Any:
             return redirect(url_for("backoffice.home"))
     return render_template(
         "backoffice/invite_accept.html",
-        email=row.staff.email,
-        role=ROLE_LABELS.get(row.staff.role, row.staff.role),
+        email=member.email,
+        role=ROLE_LABELS.get(member.role, member.role),
         name=name,
         errors=errors,
     ), (400 if errors else 200)

@@ -16,6 +16,7 @@ from PIL import Image
 from sqlalchemy import func, select
 
 from saas.db import after_commit, db
+from saas.jobs import enqueue
 from tenants import media
 from tenants.catalog.models import Product, ProductImage
 
@@ -85,8 +86,6 @@ def add_image(product: Product, stream: IO[bytes] | None, alt: str = "") -> Prod
 
 def enqueue_resize(image_id: int) -> None:
     """Make the smaller copies in a job, once the image's row commits."""
-    from saas.jobs import enqueue
-
     enqueue(resize_image, image_id)
 
 

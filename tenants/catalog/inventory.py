@@ -12,8 +12,10 @@ from datetime import UTC, datetime
 from sqlalchemy import Select, select
 
 from saas.db import db
+from saas.mail import send_email
 from tenants.catalog.models import AdjustmentReason, InventoryAdjustment, ProductVariant
 from tenants.catalog.products import MAX_STOCK, ProductError, sync_summary
+from tenants.settings.services import get_settings
 from tenants.staff.models import Role, Staff, StaffStatus
 
 MAX_NOTE = 500
@@ -31,8 +33,6 @@ class InventoryError(ProductError):
 
 
 def low_stock_threshold() -> int:
-    from tenants.settings.services import get_settings
-
     return get_settings().low_stock_threshold
 
 
@@ -122,8 +122,6 @@ def owner_email() -> str | None:
     )
     if email:
         return email
-    from tenants.settings.services import get_settings
-
     return get_settings().contact_email or None
 
 
@@ -138,8 +136,6 @@ def notify_low_stock(variant_id: int) -> None:
     to = owner_email()
     if not to:
         return
-    from saas.mail import send_email
-
     product = variant.product
     name = product.title if variant.title == "Default" else f"{product.title} ({variant.title})"
     left = variant.inventory_quantity

@@ -1,15 +1,10 @@
 """The shopper's cart: kept on the server, one per browser (and per customer), per shop.
 
-The browser holds only the cart's random token, in its Flask session under
-`TOKEN_KEY`. Sessions are signed, and signed per host (`saas.sessions`), so a cookie
-that was tampered with, or copied from another shop, reads as an empty session: no
-cart. Even a token copied by hand into another shop's session finds nothing there,
-since each shop's carts live in its own schema.
-
-Next to the token the session keeps `COUNT_KEY`, the number of items, so every page's
-mini-cart shows it without a query. It is rewritten whenever this browser changes the
-cart or its summary is computed. A visitor without a cart has neither key: their pages
-stay shareable and come from the page cache.
+The browser holds only the cart's random token (and its item count, for the mini-cart):
+keeping them in the browser's session is the storefront's job
+(`tenants.shop.cart_session`), which hands the token to `open_cart` and recounts after
+each change made here. Even a token copied by hand into another shop's session finds
+nothing there, since each shop's carts live in its own schema.
 
 Quantities are checked against stock whenever they change and again in every
 `summary()`; prices are never stored in the cart, they are read from the catalog on
@@ -25,7 +20,6 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from flask import has_request_context, session, url_for
 from sqlalchemy import Select, bindparam, delete, func, select, true
 from sqlalchemy.orm import aliased
 
@@ -34,8 +28,7 @@ from tenants.catalog.models import Product, ProductImage, ProductStatus, Product
 from tenants.checkout.models import Cart, CartLine
 from tenants.settings.services import get_settings
 
-TOKEN_KEY = "cart_token"  # noqa: S105 (a session key, not a secret)
-COUNT_KEY = "cart_count"
+MAX_TOKEN = 64  # longer is not a token of ours
 MAX_QUANTITY = 999  # of one item; more is a typo or a script, not a shopper
 MAX_LINES = 100  # different items in one cart
 THUMB_WIDTH = 320  # the resize job's smallest copy; shown at about 80 px, sharp on 4x screens
@@ -110,48 +103,25 @@ class Summary:
         return self.cart.discount_code if self.cart is not None else ""
 
 
-# --- the cart of this browser ----------------------------------------------------------
+# --- finding and opening carts ---------------------------------------------------------
 
 
-def current_cart(create: bool = False) -> Cart | None:
-    """This browser's open cart in the current shop; a new one if `create` and none.
+def open_cart(token: object) -> Cart | None:
+    """The open cart (not checked out) this token names in the current shop, if any.
 
-    Call inside a shop request. With `create`, the new cart's token goes into the
-    session (which makes the visitor's pages personal, as a cart should). A token
-    naming no open cart (checked out, deleted) is dropped from the session.
+    `token` is whatever the browser sent: anything but a plausible token finds nothing.
     """
-    token = session.get(TOKEN_KEY)
-    cart = None
-    if isinstance(token, str) and 0 < len(token) <= 64:
-        cart = db.session.scalar(select(Cart).where(Cart.token == token, Cart.order_id.is_(None)))
-    if cart is None and token is not None:
-        forget()
-    if cart is None and create:
-        cart = Cart(token=secrets.token_urlsafe(32))
-        db.session.add(cart)
-        db.session.flush()
-        session[TOKEN_KEY] = cart.token
-        session[COUNT_KEY] = 0
+    if not (isinstance(token, str) and 0 < len(token) <= MAX_TOKEN):
+        return None
+    return db.session.scalar(select(Cart).where(Cart.token == token, Cart.order_id.is_(None)))
+
+
+def new_cart() -> Cart:
+    """A new empty cart with a fresh random token (flushed)."""
+    cart = Cart(token=secrets.token_urlsafe(32))
+    db.session.add(cart)
+    db.session.flush()
     return cart
-
-
-def remember(cart: Cart) -> None:
-    """Make `cart` this browser's cart (its token and item count into the session)."""
-    session[TOKEN_KEY] = cart.token
-    session[COUNT_KEY] = count(cart)
-
-
-def forget() -> None:
-    """This browser has no cart any more (e.g. once its order is placed)."""
-    for key in (TOKEN_KEY, COUNT_KEY):
-        if key in session:  # popping a missing key would still rewrite the cookie
-            session.pop(key)
-
-
-def session_count() -> int:
-    """The mini-cart's number, from the session alone (no query; 0 without a cart)."""
-    value = session.get(COUNT_KEY)
-    return value if isinstance(value, int) and value > 0 else 0
 
 
 def count(cart: Cart) -> int:
@@ -170,15 +140,6 @@ def customer_cart(customer_id: int) -> Cart | None:
         .order_by(Cart.updated_at.desc(), Cart.id.desc())
         .limit(1)
     )
-
-
-def _sync_count(cart: Cart, value: int | None = None) -> None:
-    """Keep the session's item count right when `cart` is this browser's cart."""
-    if not has_request_context() or session.get(TOKEN_KEY) != cart.token:
-        return
-    value = count(cart) if value is None else value
-    if session.get(COUNT_KEY) != value:  # an unchanged session is not rewritten
-        session[COUNT_KEY] = value
 
 
 # --- quantities and stock --------------------------------------------------------------
@@ -280,7 +241,6 @@ def add(cart: Cart, variant_id: int, quantity: int) -> Change:
         line.quantity = new
     cart.updated_at = datetime.now(UTC)
     db.session.flush()
-    _sync_count(cart)
     if new < wanted:
         return Change(line, new, limit_message(limit, new), limited=True)
     added = f"{name} (quantity {quantity})" if quantity > 1 else name
@@ -324,7 +284,6 @@ def set_quantity(cart: Cart, line_id: int, quantity: int) -> Change:
     line.quantity = new
     cart.updated_at = datetime.now(UTC)
     db.session.flush()
-    _sync_count(cart)
     if new < quantity:
         return Change(line, new, limit_message(limit, new), limited=True)
     return Change(line, new, f"{name}: quantity updated to {new}.")
@@ -343,7 +302,6 @@ def _drop(cart: Cart, line: CartLine, message: str, *, limited: bool = True) -> 
     db.session.delete(line)
     cart.updated_at = datetime.now(UTC)
     db.session.flush()
-    _sync_count(cart)
     return Change(None, 0, message, limited=limited)
 
 
@@ -355,8 +313,8 @@ def merge(from_cart: Cart, into_cart: Cart) -> list[str]:
     the whole dance. Quantities of the same item add up, capped by stock and
     MAX_QUANTITY; items no longer for sale, and items beyond MAX_LINES, are left out.
     `into_cart` keeps its discount code and email, or takes `from_cart`'s if it has
-    none. If the session pointed at `from_cart`, it now points at `into_cart`.
-    Flushes; the caller commits.
+    none. A browser that held `from_cart` should be given `into_cart` (the caller's
+    job). Flushes; the caller commits.
 
     Returns messages about what could not be merged (for flashing; usually none).
     """
@@ -397,26 +355,18 @@ def merge(from_cart: Cart, into_cart: Cart) -> list[str]:
     into_cart.discount_code = into_cart.discount_code or from_cart.discount_code
     into_cart.email = into_cart.email or from_cart.email
     into_cart.updated_at = datetime.now(UTC)
-    was_current = has_request_context() and session.get(TOKEN_KEY) == from_cart.token
     db.session.delete(from_cart)
     db.session.flush()
-    if was_current:
-        remember(into_cart)
-    else:
-        _sync_count(into_cart)
     return messages
 
 
 def claim_for_customer(anonymous: Cart | None, customer_id: int) -> tuple[Cart | None, list[str]]:
-    """At login: give the customer one cart, and make it this browser's.
+    """At login: give the customer one cart, the one their browser should hold now.
 
-    `anonymous` is what `current_cart()` returned *before* the session was cleared
-    for the login (`saas.auth.start_session` clears it). Call this after the customer
-    is logged in, in the same request:
-
-        cart_before = cart.current_cart()
-        start_session(customer)
-        _, messages = cart.claim_for_customer(cart_before, customer.id)
+    `anonymous` is the browser's cart from *before* the session was cleared for the
+    login (`saas.auth.start_session` clears it); the storefront then makes the cart
+    returned here the browser's (`tenants.shop.cart_session.claim_for_customer` does
+    both).
 
     The anonymous cart is merged into the customer's saved cart (or becomes theirs if
     they had none); a customer with a saved cart and an empty browser gets it back.
@@ -425,15 +375,10 @@ def claim_for_customer(anonymous: Cart | None, customer_id: int) -> tuple[Cart |
     saved = customer_cart(customer_id)
     if anonymous is not None and anonymous.order_id is None:
         if saved is not None and saved.id != anonymous.id:
-            messages = merge(anonymous, saved)
-            remember(saved)
-            return saved, messages
+            return saved, merge(anonymous, saved)
         anonymous.customer_id = customer_id
         db.session.flush()
-        remember(anonymous)
         return anonymous, []
-    if saved is not None:
-        remember(saved)
     return saved, []
 
 
@@ -465,27 +410,28 @@ def _lines_statement() -> Select[CartLine, ProductVariant, Product, ProductImage
     )
 
 
-def _media_url(name: str) -> str:
-    return url_for("shop.media", filename=name) if has_request_context() else ""
-
-
-def summary(cart: Cart | None, *, media_url: Callable[[str], str] | None = None) -> Summary:
+def summary(
+    cart: Cart | None,
+    *,
+    media_url: Callable[[str], str] | None = None,
+    remembered_count: int | None = None,
+) -> Summary:
     """The cart at today's prices and stock, with totals and what had to change.
 
     Lines whose product is no longer for sale, or sold out, are removed; quantities
     above the stock left are lowered to it: each such change is a `Problem` to show
     the shopper (once: the cart is fixed, flushed, and the caller commits). Lines
     whose variant was deleted vanish with it (the database cascades); when that
-    leaves fewer items than the session's count, a general problem says so.
+    leaves fewer items than `remembered_count` (the count the browser was last shown,
+    for the browser's own cart), a general problem says so.
 
-    `media_url` turns an image file name into its URL (the shop's media route by
-    default, inside a request).
+    `media_url` turns an image file name into its URL (without it, lines have no
+    `image_src`).
     """
     currency = get_settings().currency
     result = Summary(cart=cart, currency=currency)
     if cart is None:
         return result
-    url_of = media_url or _media_url
     rows = db.session.execute(_lines_statement(), {"cart_id": cart.id}).all()
     stored_items = 0
     changed = False
@@ -532,26 +478,31 @@ def summary(cart: Cart | None, *, media_url: Callable[[str], str] | None = None)
                 weight_grams=(variant.weight_grams or 0) * line.quantity,
                 max_quantity=limit,
                 image=image,
-                image_src=url_of(image.sized(THUMB_WIDTH)) if image is not None else "",
+                image_src=(
+                    media_url(image.sized(THUMB_WIDTH))
+                    if media_url is not None and image is not None
+                    else ""
+                ),
             )
         )
     result.subtotal_cents = sum(line.total_cents for line in result.lines)
     result.weight_grams = sum(line.weight_grams for line in result.lines)
     result.item_count = sum(line.quantity for line in result.lines)
-    if has_request_context() and session.get(TOKEN_KEY) == cart.token:
-        remembered = session.get(COUNT_KEY)
-        if isinstance(remembered, int) and remembered > stored_items and not result.problems:
-            result.problems.append(
-                Problem("", "Some items in your cart are no longer available and were removed.")
-            )
+    if (
+        isinstance(remembered_count, int)
+        and remembered_count > stored_items
+        and not result.problems
+    ):
+        result.problems.append(
+            Problem("", "Some items in your cart are no longer available and were removed.")
+        )
     if changed:
         cart.updated_at = datetime.now(UTC)
         db.session.flush()
-    _sync_count(cart, result.item_count)
     return result
 
 
 def clear(cart: Cart) -> None:
-    """Empty the cart (its lines), keeping the cart itself."""
+    """Empty the cart (its lines), keeping the cart itself (a browser holding it now
+    counts 0 items)."""
     db.session.execute(delete(CartLine).where(CartLine.cart_id == cart.id))
-    _sync_count(cart, 0)

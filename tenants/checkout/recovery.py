@@ -26,11 +26,13 @@ from datetime import UTC, datetime, timedelta
 from flask import current_app
 from sqlalchemy import exists, select
 
+from saas import jobs
 from saas.billing import limits
 from saas.db import db
 from saas.mail import send_email
 from saas.models import Feature
 from saas.money import format_money
+from saas.payments import stripe_api
 from saas.tenancy import current_tenant
 from saas.tenancy.sites import absolute_url, shop_host
 from tenants.checkout.cart import summary as cart_summary
@@ -38,6 +40,7 @@ from tenants.checkout.models import Cart, CartLine
 from tenants.orders import admin as order_admin
 from tenants.orders import emails as order_emails
 from tenants.orders.models import Order, PaymentMethod, PaymentStatus
+from tenants.settings.services import get_settings
 
 log = logging.getLogger(__name__)
 
@@ -92,11 +95,9 @@ def remind(cart_id: int) -> bool:
 
 def schedule_reminder(cart: Cart) -> None:
     """Remind later if the checkout is still abandoned (queued once it commits)."""
-    from saas.jobs import enqueue
-
     if not reminders_included():
         return
-    enqueue(remind, cart.id, delay=ABANDONED_AFTER + timedelta(minutes=1), retries=1)
+    jobs.enqueue(remind, cart.id, delay=ABANDONED_AFTER + timedelta(minutes=1), retries=1)
 
 
 def release_hold(order_id: int) -> bool:
@@ -129,9 +130,6 @@ def _expire_on_stripe(order: Order) -> None:
     a payment that still arrives is recorded as late, see stripe_orders)."""
     if not order.stripe_checkout_session_id:
         return
-    from saas.payments import stripe_api
-    from tenants.settings.services import get_settings
-
     account = get_settings().stripe_account_id
     if not account or not stripe_api.configured():
         return
@@ -142,11 +140,9 @@ def _expire_on_stripe(order: Order) -> None:
 
 
 def schedule_release(order: Order) -> None:
-    from saas.jobs import enqueue
-
     if order.reserved_until is not None:
         delay = order.reserved_until - datetime.now(UTC) + HOLD_GRACE
-        enqueue(release_hold, order.id, delay=max(delay, HOLD_GRACE), retries=1)
+        jobs.enqueue(release_hold, order.id, delay=max(delay, HOLD_GRACE), retries=1)
 
 
 @dataclass(frozen=True)

@@ -1,24 +1,28 @@
 """Checkout: contact and shipping address, shipping method, payment, review, order.
 
-What the shopper has chosen so far lives in their (signed, host-bound) session, tied to
-their cart's token; everything money depends on is priced again from the database at
-every step (`price`), never taken from the form or the session. The idempotency key of
-an attempt is made when the checkout starts and kept until its order exists, so a
-double click, a reload of the review page or a retry after a timeout places one order.
+What the shopper has chosen so far (`checkout_state`: a plain dict tied to their cart's
+token) is kept by the storefront in their signed, host-bound session
+(`tenants.shop.checkout_state`) and handed to these functions; everything money
+depends on is priced again from the database at every step (`price`), never taken from
+the form or the kept state. The idempotency key of an attempt is made when the
+checkout starts and kept until its order exists, so a double click, a reload of the
+review page or a retry after a timeout places one order.
 """
 
 from __future__ import annotations
 
 import secrets
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import session
 from sqlalchemy import select
 
+from saas.billing.fees import transaction_fee
 from saas.db import db
+from saas.payments import stripe_api
+from saas.tenancy import current_tenant
 from tenants.checkout.cart import Summary
 from tenants.checkout.models import Cart
 from tenants.discounts import services as discounts
@@ -31,7 +35,6 @@ from tenants.settings.models import ShopSettings
 from tenants.shipping import services as shipping
 from tenants.shipping import taxes
 
-SESSION_KEY = "checkout"
 MAX_EMAIL = 320
 PAYMENT_LABELS = {
     **PAYMENT_METHOD_LABELS,
@@ -47,43 +50,35 @@ class CheckoutError(ValueError):
         self.field = field
 
 
-# --- what the shopper chose, kept in the session -------------------------------------
+# --- what the shopper chose so far ------------------------------------------------------
 
 
-def state(cart: Cart) -> dict[str, Any]:
-    """This cart's checkout so far (a fresh one if the session holds another cart's)."""
-    current = session.get(SESSION_KEY)
-    if not isinstance(current, dict) or current.get("cart") != cart.token:
-        current = {"cart": cart.token, "key": secrets.token_urlsafe(18)}
-        session[SESSION_KEY] = current
-    return current
-
-
-def save(cart: Cart, **values: Any) -> None:
-    current = dict(state(cart))
-    current.update(values)
-    session[SESSION_KEY] = current  # a new dict: the session notices the change
-
-
-def finish() -> None:
-    session.pop(SESSION_KEY, None)
+def checkout_state(cart: Cart, kept: object) -> dict[str, Any]:
+    """This cart's checkout so far: `kept` (what the storefront kept of a checkout) if it
+    is this cart's, else a fresh one (the cart's token and a new idempotency key)."""
+    if isinstance(kept, dict) and kept.get("cart") == cart.token:
+        return kept
+    return {"cart": cart.token, "key": secrets.token_urlsafe(18)}
 
 
 # --- steps ---------------------------------------------------------------------------
 
 
-def save_contact(cart: Cart, form: Mapping[str, Any]) -> dict[str, str]:
-    """Step 1: email and shipping address. Returns errors by field (empty: saved)."""
+def save_contact(cart: Cart, form: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, Any]]:
+    """Step 1: email and shipping address, onto the cart.
+
+    Returns (errors by field, what to add to the checkout's state): with errors,
+    nothing is saved and there is nothing to add.
+    """
     email = " ".join((form.get("email") or "").split()).lower()
     address, errors = validate_address(form)
     if not email or "@" not in email or len(email) > MAX_EMAIL or " " in email:
         errors = {"email": "Enter an email address like name@example.com.", **errors}
     if errors:
-        return errors
+        return errors, {}
     cart.email = email
     cart.checkout_started_at = cart.checkout_started_at or datetime.now(UTC)
-    save(cart, email=email, address=address, marketing=form.get("marketing") == "1")
-    return {}
+    return {}, {"email": email, "address": address, "marketing": form.get("marketing") == "1"}
 
 
 def payment_methods(settings: ShopSettings) -> list[tuple[str, str]]:
@@ -116,12 +111,24 @@ class Priced:
         return self.tax.total_cents if self.tax else 0
 
 
-def price(summary: Summary, chosen: Mapping[str, Any], settings: ShopSettings) -> Priced:
-    """Discount, shipping options and the chosen one, taxes and total, from scratch."""
+def price(
+    summary: Summary,
+    chosen: Mapping[str, Any],
+    settings: ShopSettings,
+    *,
+    codes_allowed: Callable[[], bool] = discounts.plan_allows_codes,
+) -> Priced:
+    """Discount, shipping options and the chosen one, taxes and total, from scratch.
+
+    `codes_allowed` says whether the shop's plan takes discount codes (as for
+    `discounts.evaluate`: the plan by default, or the page's remembered answer).
+    """
     email = chosen.get("email")
-    result = discounts.evaluate(summary.discount_code or None, summary, email)
+    code = summary.discount_code or None
+    result = discounts.evaluate(code, summary, email, codes_allowed=codes_allowed)
     if summary.discount_code and not result.applied:
-        result = discounts.evaluate(None, summary, email)  # the code failed: automatic only
+        # the code failed: automatic only
+        result = discounts.evaluate(None, summary, email, codes_allowed=codes_allowed)
     priced = Priced(summary=summary, discount=result)
     priced.line_discounts = [result.lines.get(line.id, 0) for line in summary.lines]
     after_discount = summary.subtotal_cents - priced.discount_cents
@@ -253,11 +260,7 @@ def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: 
     held until `reserved_until`); the URL of Stripe's page. One line for the order's
     total: discounts and included taxes are already in it, and Stripe takes no
     negative lines. The order's id rides in the metadata for the webhook."""
-    from saas.billing.fees import transaction_fee
-    from saas.payments import stripe_api
-    from saas.tenancy import current_tenant
-
-    session_ = stripe_api.create_checkout_session(
+    opened = stripe_api.create_checkout_session(
         account_id,
         [stripe_api.LineItem(f"Order {order.name}", order.total_cents, 1, order.currency.lower())],
         success_url=success_url,
@@ -269,7 +272,7 @@ def stripe_session(order: Order, account_id: str, success_url: str, cancel_url: 
         client_reference_id=str(order.id),
         application_fee_amount=transaction_fee(current_tenant.id, order.total_cents),
     )
-    order.stripe_checkout_session_id = session_.id
-    if not session_.url:  # a fresh session always has one; be explicit if Stripe disagrees
+    order.stripe_checkout_session_id = opened.id
+    if not opened.url:  # a fresh session always has one; be explicit if Stripe disagrees
         raise stripe_api.StripeFailure("Stripe did not return a payment page.")
-    return session_.url
+    return opened.url

@@ -19,6 +19,7 @@ from tenants.catalog.products import (
     ProductError,
     ProductFormInvalid,
     clean_description,
+    format_amount,
     handleize,
     parse_optional_price,
 )
@@ -46,8 +47,6 @@ def collection_by_handle(handle: str) -> Collection | None:
 
 
 def form_values(collection: Collection | None, currency: str) -> dict[str, str]:
-    from tenants.catalog.products import format_amount
-
     if collection is None:
         return {"kind": CollectionKind.MANUAL, "sort": CollectionSort.MANUAL, "match": "all"}
     values = {

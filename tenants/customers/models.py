@@ -20,6 +20,7 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantModel
+from saas.tenancy import current_tenant
 
 
 class Customer(UserMixin, TenantModel):
@@ -61,8 +62,6 @@ class Customer(UserMixin, TenantModel):
         return False
 
     def get_id(self) -> str:
-        from saas.tenancy import current_tenant
-
         return f"customer:{current_tenant.id}:{self.id}:{self.session_version}"
 
     @property

@@ -1,9 +1,11 @@
 """A shop's customers: accounts on the storefront and what the back office does with them.
 
 Storefront: registering, logging in, password reset by a mailed link, changing the
-password, an address book, a wishlist, order history. Checkout: `find_or_create_guest`
-gives every order a customer row, an account or a guest known only by email. Back
-office: the customer list, a customer's totals, notes, tags and marketing consent.
+password, order history (the address book is `address_book`, the wishlist `wishlist`).
+Checkout: `find_or_create_guest` gives every order a customer row, an account or a
+guest known only by email. Back office: the customer list, a customer's totals, notes,
+tags and marketing consent. What accounts share with staff (rate-limited login, reset
+links, password changes) is in `tenants.accounts`.
 
 Views, jobs and checkout call these functions; they flush, the caller commits. Email
 goes out from a job (`send_password_reset`), queued after the commit that made its data
@@ -24,67 +26,63 @@ from __future__ import annotations
 
 import re
 import secrets
-from collections.abc import Mapping
-from dataclasses import dataclass, field
-from datetime import UTC, datetime, timedelta
+from dataclasses import dataclass
+from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import Select, case, exists, func, or_, select, update
 from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.exc import IntegrityError
 
 from saas import audit
-from saas.auth import revoke_sessions
 from saas.db import db
-from saas.jobs import enqueue
 from saas.mail import send_email
-from saas.outbox import OutboxMessage
-from saas.passwords import check_new_password, hash_password, verify_password
+from saas.passwords import hash_password, verify_password
+from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
-from saas.tenancy.sites import absolute_url, in_back_office, shop_host
-from saas.tokens import new_token, token_hash
-from tenants.catalog.models import Product, ProductStatus
-from tenants.customers.models import Customer, CustomerAddress, CustomerToken, WishlistItem
-from tenants.geo import addresses as address_rules
+from saas.tenancy.sites import in_back_office
+from tenants.accounts import login, passwords, reset
+from tenants.accounts.emails import email_problem, normalise_email
+from tenants.accounts.kinds import AccountKind
+from tenants.accounts.tokens import Links, already_sent, queue_mail
+
+# The address book is `address_book`; checkout (`tenants/shop/checkout.py`) and the back
+# office's customer page still find these three here until they import it from there.
+from tenants.customers.address_book import address_dict as address_dict
+from tenants.customers.address_book import addresses as addresses
+from tenants.customers.address_book import default_address as default_address
+from tenants.customers.models import Customer, CustomerToken
+from tenants.customers.problems import CustomerProblem
 from tenants.orders.models import SALE_STATUSES, Fulfillment, Order
-from tenants.staff.services import email_problem, normalise_email
 
 ACCOUNT_EXISTS = "There's already an account with this email. Log in, or reset your password."
-RESET_TTL = timedelta(hours=1)
 RESET = "reset"  # CustomerToken.purpose of password links (resets and guests' claims)
 MAX_NAME = 200
 MAX_NOTE = 5000
 MAX_TAGS = 30
 MAX_TAG = 100  # the column's length
-MAX_ADDRESSES = 30
-MAX_WISHLIST = 500
 
 
-@dataclass
-class CustomerProblem(Exception):
-    """Input the person must correct: messages by form field ("" for the whole form)."""
-
-    errors: dict[str, str] = field(default_factory=dict)
-
-    def __str__(self) -> str:
-        return "; ".join(self.errors.values())
-
-
-class LinkProblem(Exception):
-    """A password link that cannot be used; `status` is the HTTP status to answer with."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def now() -> datetime:
-    return datetime.now(UTC)
+# A guest's claim of their orders is a reset link too: it sets the row's first password.
+RESET_LINKS = Links(
+    token_model=CustomerToken,
+    owner_model=Customer,
+    owner_key="customer_id",
+    purpose=RESET,
+    ttl=reset.RESET_TTL,
+    what="password link",
+    path="/account/reset/",
+)
+CUSTOMERS = AccountKind(
+    problem=CustomerProblem,
+    login_limit="customer-login",
+    reset_limit="customer-reset",
+    reset_links=RESET_LINKS,
+)
 
 
 def _text_problem(value: str, label: str, max_length: int, *, required: bool) -> str | None:
+    """Why a one-line text input cannot be kept, or None."""
     if required and not value:
         return f"Enter {label}."
     if len(value) > max_length:
@@ -95,6 +93,7 @@ def _text_problem(value: str, label: str, max_length: int, *, required: bool) ->
 
 
 def find_by_email(email: str) -> Customer | None:
+    """The customer row (an account or a guest) with this email."""
     return db.session.scalar(select(Customer).where(Customer.email == normalise_email(email)))
 
 
@@ -139,18 +138,14 @@ def find_or_create_guest(email: str, name: str = "") -> Customer:
 # --- accounts ----------------------------------------------------------------------------
 
 
-def related_words(email: str, name: str = "") -> list[str]:
-    """Words a customer's password must not lean on."""
-    return [w for w in (email, name, current_tenant.name, current_tenant.slug) if w]
-
-
 @dataclass(frozen=True)
 class Registration:
     """What `register` did: made `customer` (log them in), or mailed a link instead."""
 
     customer: Customer | None
-    # The email has ordered here as a guest: the caller commits, then calls
-    # `request_password_reset(email)`, and tells the person to check their email.
+    email: str  # as stored
+    # The email has ordered here as a guest: a link to it is queued (it goes out after
+    # the commit); the caller tells the person to check their email.
     link_needed: bool = False
 
 
@@ -167,13 +162,15 @@ def register(
     name: str = "",
     accepts_marketing: bool = False,
 ) -> Registration:
-    """Open an account. Raises CustomerProblem.
+    """Open an account. Raises CustomerProblem (429: too many registrations from here).
 
     Emails are unique per shop and compared lowercased. An email that already has an
     account is refused. An email known from guest orders is claimed, never duplicated:
-    nothing is written now, and the caller mails a link that sets the password on the
+    no account is made now, and a link is mailed that sets the password on the
     existing row (so only the owner of the email ever sees its orders).
     """
+    if limited := limiter().hit("customer-register"):
+        raise CustomerProblem({"": limited.message}, 429)
     email = normalise_email(email)
     name = " ".join(name.split())
     errors: dict[str, str] = {}
@@ -189,8 +186,9 @@ def register(
     if existing is not None or _has_guest_history(email):
         if existing is None:
             find_or_create_guest(email, name)
-        return Registration(None, link_needed=True)
-    errors = check_new_password(password, confirm, related_words(email, name))
+        request_password_reset(email)
+        return Registration(None, email, link_needed=True)
+    errors = passwords.new_password_errors(email, name, password, confirm)
     if errors:
         raise CustomerProblem(errors)
     customer = Customer(
@@ -209,7 +207,7 @@ def register(
     except IntegrityError:
         # Someone registered (or checked out with) this email a moment ago.
         raise CustomerProblem({"email": ACCOUNT_EXISTS}) from None
-    return Registration(customer)
+    return Registration(customer, email)
 
 
 def authenticate(email: str, password: str) -> Customer | None:
@@ -224,36 +222,27 @@ def authenticate(email: str, password: str) -> Customer | None:
     return customer if ok and customer is not None else None
 
 
+def log_in(email: str, password: str) -> Customer:
+    """The customer with these credentials, within the rate limit. Raises Refused.
+
+    The caller starts the session, then `record_login`.
+    """
+    return login.check_login(CUSTOMERS, email, password, authenticate)
+
+
 def record_login(customer: Customer) -> None:
-    customer.last_login_at = now()
-
-
-def set_password(customer: Customer, password: str) -> None:
-    """Store a new password, end every session issued before now, spoil mailed links."""
-    customer.password_hash = hash_password(password)
-    revoke_sessions(customer)
-    _expire_tokens(customer.id)
+    """Note a successful login (not a session renewed after a password change)."""
+    customer.last_login_at = datetime.now(UTC)
 
 
 def change_password(customer: Customer, current: str, new: str, confirm: str) -> None:
-    """The logged-in customer changes their password. Raises CustomerProblem.
+    """The logged-in customer changes their password. Raises CustomerProblem (429: too
+    many attempts).
 
     Bumps the session version: every other session of theirs ends; the caller starts
     a fresh one for this browser.
     """
-    errors: dict[str, str] = {}
-    if not verify_password(customer.password_hash, current):
-        errors["current_password"] = "Your current password is not correct."  # noqa: S105
-    errors.update(
-        check_new_password(
-            new, confirm, related_words(customer.email, customer.name), "new_password"
-        )
-    )
-    if not errors and verify_password(customer.password_hash, new):
-        errors["new_password"] = "Choose a password different from your current one."  # noqa: S105
-    if errors:
-        raise CustomerProblem(errors)
-    set_password(customer, new)
+    passwords.change_password(CUSTOMERS, customer, current, new, confirm)
 
 
 def update_details(customer: Customer, name: str, accepts_marketing: bool) -> bool:
@@ -270,34 +259,14 @@ def update_details(customer: Customer, name: str, accepts_marketing: bool) -> bo
 # --- password links ------------------------------------------------------------------------
 
 
-def _expire_tokens(customer_id: int) -> None:
-    db.session.execute(
-        update(CustomerToken)
-        .where(
-            CustomerToken.customer_id == customer_id,
-            CustomerToken.purpose == RESET,
-            CustomerToken.used_at.is_(None),
-            CustomerToken.expires_at > now(),
-        )
-        .values(expires_at=now())
-    )
-
-
-def _issue_token(customer: Customer) -> tuple[str, CustomerToken]:
-    """A fresh one-hour link for `customer`; earlier unused links stop working."""
-    _expire_tokens(customer.id)
-    raw, hashed = new_token()
-    token = CustomerToken(
-        customer_id=customer.id, purpose=RESET, token_hash=hashed, expires_at=now() + RESET_TTL
-    )
-    db.session.add(token)
-    db.session.flush()
-    return raw, token
+def ask_for_password_reset(email: str) -> None:
+    """Queue the password-link email for `email`, known or not. Raises Refused (429, 400)."""
+    reset.ask_for_reset(CUSTOMERS, email, send_password_reset)
 
 
 def request_password_reset(email: str) -> None:
-    """Queue the password-link email. Called for every request, known email or not."""
-    enqueue(send_password_reset, normalise_email(email), secrets.token_hex(8), queue="mail")
+    """Queue the password-link email (after the commit), whether or not the email is known."""
+    queue_mail(send_password_reset, normalise_email(email))
 
 
 def send_password_reset(email: str, request_key: str | None = None) -> None:
@@ -308,9 +277,7 @@ def send_password_reset(email: str, request_key: str | None = None) -> None:
     nothing more once its email is recorded.
     """
     dedupe_key = f"customer-reset:{request_key}" if request_key else None
-    if dedupe_key and db.session.scalar(
-        select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key)
-    ):
+    if dedupe_key and already_sent(dedupe_key):
         return
     customer = find_by_email(email)
     if customer is None and _has_guest_history(email):
@@ -318,9 +285,7 @@ def send_password_reset(email: str, request_key: str | None = None) -> None:
         customer = find_or_create_guest(email)
     if customer is None:
         return
-    raw, token = _issue_token(customer)
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    link = absolute_url(app, shop_host(app, current_tenant.slug), f"/account/reset/{raw}")
+    link, token = RESET_LINKS.issue(customer.id)
     greeting = f"Hello {customer.name},\n\n" if customer.name else "Hello,\n\n"
     if customer.has_account:
         subject = f"Reset your password for {current_tenant.name}"
@@ -345,31 +310,6 @@ def send_password_reset(email: str, request_key: str | None = None) -> None:
     )
 
 
-def usable_token(raw: str) -> CustomerToken:
-    """The token behind link `raw`, if it can still be used; else raise LinkProblem."""
-    token = None
-    if raw and len(raw) <= 100:
-        token = db.session.scalar(
-            select(CustomerToken).where(
-                CustomerToken.token_hash == token_hash(raw), CustomerToken.purpose == RESET
-            )
-        )
-    if token is None:
-        raise LinkProblem("This password link is not valid. Check that you copied all of it.", 400)
-    if token.used_at is not None:
-        raise LinkProblem("This password link was already used.", 410)
-    if token.expires_at <= now():
-        raise LinkProblem("This password link has expired.", 410)
-    return token
-
-
-def token_customer(token: CustomerToken) -> Customer:
-    customer = db.session.get(Customer, token.customer_id)
-    if customer is None:  # the foreign key cascades; only a race gets here
-        raise LinkProblem("This password link is no longer valid.", 410)
-    return customer
-
-
 def reset_password(token: CustomerToken, password: str, confirm: str) -> Customer:
     """Set the password through a mailed link. Raises CustomerProblem or LinkProblem.
 
@@ -377,20 +317,7 @@ def reset_password(token: CustomerToken, password: str, confirm: str) -> Custome
     placed with the email but tied to no customer are claimed too (the link proved the
     email is theirs).
     """
-    customer = token_customer(token)
-    errors = check_new_password(password, confirm, related_words(customer.email, customer.name))
-    if errors:
-        raise CustomerProblem(errors)
-    # One UPDATE decides, so two racing requests cannot both use the link.
-    spent = db.session.scalar(
-        update(CustomerToken)
-        .where(CustomerToken.id == token.id, CustomerToken.used_at.is_(None))
-        .values(used_at=now())
-        .returning(CustomerToken.id)
-    )
-    if spent is None:
-        raise LinkProblem("This password link was already used.", 410)
-    set_password(customer, password)
+    customer = reset.reset_password(CUSTOMERS, token, password, confirm)
     claim_orders(customer)
     return customer
 
@@ -458,167 +385,6 @@ def tracking_link(fulfillment: Fulfillment) -> str | None:
     """The carrier's tracking page, only if it is a plain web address."""
     url = (fulfillment.tracking_url or "").strip()
     return url if re.match(r"^https?://[^\s/]+", url, re.IGNORECASE) else None
-
-
-# --- addresses -----------------------------------------------------------------------------
-
-# An address-book entry has the keys of an order's address (`addresses.FIELDS`).
-ADDRESS_FIELDS = tuple(address_rules.FIELDS)
-
-
-def check_address(form: Mapping[str, Any]) -> tuple[dict[str, str], dict[str, str]]:
-    """(cleaned values, errors by field) for an address-book entry.
-
-    Checkout's own rules (`tenants.geo.addresses`: required fields, regions and
-    postal codes per country), so an address saved here is one checkout accepts.
-    """
-    return address_rules.validate_address(form)
-
-
-def address_of(customer: Customer, address_id: int) -> CustomerAddress | None:
-    """One of the customer's own addresses (never another customer's)."""
-    return db.session.scalar(
-        select(CustomerAddress).where(
-            CustomerAddress.id == address_id, CustomerAddress.customer_id == customer.id
-        )
-    )
-
-
-def addresses(customer: Customer) -> list[CustomerAddress]:
-    """The customer's addresses, the default first."""
-    return list(
-        db.session.scalars(
-            select(CustomerAddress)
-            .where(CustomerAddress.customer_id == customer.id)
-            .order_by(CustomerAddress.is_default.desc(), CustomerAddress.id)
-        )
-    )
-
-
-def default_address(customer: Customer) -> CustomerAddress | None:
-    return db.session.scalar(
-        select(CustomerAddress).where(
-            CustomerAddress.customer_id == customer.id, CustomerAddress.is_default.is_(True)
-        )
-    )
-
-
-def address_dict(address: CustomerAddress) -> dict[str, str]:
-    """An address as plain data (what an order keeps a copy of, and a form shows)."""
-    return {name: getattr(address, name) or "" for name in ADDRESS_FIELDS}
-
-
-def _make_default(customer: Customer, address: CustomerAddress) -> None:
-    db.session.execute(
-        update(CustomerAddress)
-        .where(CustomerAddress.customer_id == customer.id, CustomerAddress.id != address.id)
-        .values(is_default=False)
-        .execution_options(synchronize_session=False)
-    )
-    address.is_default = True
-
-
-def add_address(
-    customer: Customer, form: Mapping[str, Any], *, default: bool = False
-) -> CustomerAddress:
-    """Add an address to the book (the first one becomes the default). Raises CustomerProblem."""
-    values, errors = check_address(form)
-    count = db.session.scalar(
-        select(func.count()).where(CustomerAddress.customer_id == customer.id)
-    )
-    if not errors and (count or 0) >= MAX_ADDRESSES:
-        errors[""] = f"Your address book is full ({MAX_ADDRESSES} addresses). Delete one first."
-    if errors:
-        raise CustomerProblem(errors)
-    address = CustomerAddress(customer_id=customer.id, is_default=False, **values)
-    db.session.add(address)
-    db.session.flush()
-    if default or not count:
-        _make_default(customer, address)
-    return address
-
-
-def update_address(
-    customer: Customer, address: CustomerAddress, form: Mapping[str, Any], *, default: bool = False
-) -> None:
-    """Change one of the customer's addresses. Raises CustomerProblem."""
-    values, errors = check_address(form)
-    if errors:
-        raise CustomerProblem(errors)
-    for name, value in values.items():
-        setattr(address, name, value)
-    if default:
-        _make_default(customer, address)
-
-
-def set_default_address(customer: Customer, address: CustomerAddress) -> None:
-    _make_default(customer, address)
-
-
-def delete_address(customer: Customer, address: CustomerAddress) -> None:
-    """Remove an address; if it was the default, the oldest remaining one takes over."""
-    was_default = address.is_default
-    db.session.delete(address)
-    db.session.flush()
-    if was_default:
-        successor = db.session.scalar(
-            select(CustomerAddress)
-            .where(CustomerAddress.customer_id == customer.id)
-            .order_by(CustomerAddress.id)
-            .limit(1)
-        )
-        if successor is not None:
-            successor.is_default = True
-
-
-# --- wishlist ------------------------------------------------------------------------------
-
-
-def add_to_wishlist(customer: Customer, product_id: int) -> bool:
-    """Save an active product to the wishlist; True if it is there now. Twice is once."""
-    product = db.session.get(Product, product_id)
-    if product is None or product.status != ProductStatus.ACTIVE:
-        return False
-    count = db.session.scalar(select(func.count()).where(WishlistItem.customer_id == customer.id))
-    if (count or 0) >= MAX_WISHLIST and not in_wishlist(customer, product_id):
-        raise CustomerProblem(
-            {"": f"Your wishlist is full ({MAX_WISHLIST} products). Remove some first."}
-        )
-    db.session.execute(
-        pg_insert(WishlistItem)
-        .values(customer_id=customer.id, product_id=product_id)
-        .on_conflict_do_nothing()
-    )
-    return True
-
-
-def remove_from_wishlist(customer: Customer, product_id: int) -> bool:
-    """Take a product off the wishlist; True if it was on it."""
-    item = db.session.get(WishlistItem, (customer.id, product_id))
-    if item is None:
-        return False
-    db.session.delete(item)
-    return True
-
-
-def in_wishlist(customer: Customer, product_id: int) -> bool:
-    return db.session.get(WishlistItem, (customer.id, product_id)) is not None
-
-
-def wishlist_products(customer: Customer) -> list[Product]:
-    """The wishlist's products that shoppers can see, the latest saved first.
-
-    Products unpublished since (draft, archived) are left out, not shown: a draft may
-    be a product nobody is meant to see yet.
-    """
-    return list(
-        db.session.scalars(
-            select(Product)
-            .join(WishlistItem, WishlistItem.product_id == Product.id)
-            .where(WishlistItem.customer_id == customer.id, Product.status == ProductStatus.ACTIVE)
-            .order_by(WishlistItem.created_at.desc(), Product.id.desc())
-        )
-    )
 
 
 # --- the back office -----------------------------------------------------------------------

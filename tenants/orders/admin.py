@@ -19,6 +19,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 
 from saas.db import db
 from saas.money import format_money
+from saas.payments import stripe_api
 from tenants.catalog.models import AdjustmentReason, InventoryAdjustment, Product, ProductVariant
 from tenants.orders.models import (
     Fulfillment,
@@ -29,6 +30,7 @@ from tenants.orders.models import (
     PaymentStatus,
     Refund,
 )
+from tenants.settings.services import get_settings
 
 MAX_NOTE = 1000
 # Tracking pages of common carriers, so a tracking number alone gives shoppers a link.
@@ -239,9 +241,6 @@ def _stripe_refund(order: Order, amount: int) -> str | None:
     """
     if order.payment_method != PaymentMethod.STRIPE or not order.stripe_payment_intent_id:
         return None
-    from saas.payments import stripe_api
-    from tenants.settings.services import get_settings
-
     account = get_settings().stripe_account_id
     if not account:
         raise OrderActionError("Connect your Stripe account again to refund a card payment.")

@@ -14,7 +14,7 @@ from saas.tenancy.sites import SiteBlueprint
 from saas.theming import get_theme, render_theme, themes
 from tenants.catalog import product_page as storefront
 from tenants.catalog.cards import Card, cards
-from tenants.catalog.products import active_products, product_by_handle, redirected_handle
+from tenants.catalog.published import active_products, product_by_handle, redirected_handle
 from tenants.media import media_dir
 from tenants.settings.models import ShopSettings
 from tenants.settings.services import check_storefront_password, get_settings, storefront_key

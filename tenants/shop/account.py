@@ -32,20 +32,18 @@ from saas.auth import (
 from saas.db import atomic
 from saas.paging import paginate
 from saas.ratelimit import limiter
-from tenants.checkout import cart as cart_service
+from tenants.accounts.emails import normalise_email
+from tenants.accounts.problems import LinkProblem, Refused
+from tenants.accounts.reset import RESET_SENT
+from tenants.customers import address_book, wishlist
 from tenants.customers import services as customers
 from tenants.customers.models import Customer, CustomerAddress
-from tenants.customers.services import CustomerProblem, LinkProblem
+from tenants.customers.problems import CustomerProblem
 from tenants.geo.addresses import format_lines, regions
 from tenants.orders.models import PAYMENT_METHOD_LABELS, Order
 from tenants.settings.services import COUNTRIES, get_settings, shop_zone
-from tenants.shop import ACCESS_KEY, bp, product_cards, render
+from tenants.shop import ACCESS_KEY, bp, cart_session, product_cards, render
 
-LOGIN_FAILED = "Email or password is incorrect."
-RESET_SENT = (
-    "If an account exists for that email, we've sent a link to reset its password. "
-    "It works for one hour."
-)
 LOOKUP_FAILED = (
     "We couldn't find an order with that number and email address. Check both, "
     "and use the email the order confirmation was sent to."
@@ -65,7 +63,7 @@ def _account_context() -> dict[str, Any]:
 
 def _wishlisted(product_id: int) -> bool:
     customer = current_customer()
-    return customer is not None and customers.in_wishlist(customer, product_id)
+    return customer is not None and wishlist.in_wishlist(customer, product_id)
 
 
 def page(template: str, status: int = 200, **context: Any) -> Response:
@@ -109,11 +107,11 @@ def _log_in(customer: Customer, *, renewal: bool = False) -> None:
     `renewal`: the customer was logged in already (a new session after a password
     change), so it is not recorded as a login.
     """
-    cart_before = cart_service.current_cart()  # read before the session is cleared
+    cart_before = cart_session.current_cart()  # read before the session is cleared
     start_session(customer, keep=KEPT_AT_LOGIN)
     if not renewal:
         customers.record_login(customer)
-    _, messages = cart_service.claim_for_customer(cart_before, customer.id)
+    _, messages = cart_session.claim_for_customer(cart_before, customer.id)
     for message in messages:
         flash(message, "info")
 
@@ -131,16 +129,14 @@ def account_login() -> Any:
     error = None
     status = 200
     if request.method == "POST":
-        email = customers.normalise_email(request.form.get("email"))
-        password = request.form.get("password", "")
-        if limited := limiter().hit("customer-login", email):
-            error, status = limited.message, 429
-        elif customer := customers.authenticate(email, password):
-            limiter().reset("customer-login", email)
+        email = normalise_email(request.form.get("email"))
+        try:
+            customer = customers.log_in(email, request.form.get("password", ""))
+        except Refused as refused:
+            error, status = refused.message, refused.status
+        else:
             _log_in(customer)
             return redirect(target)
-        else:
-            error, status = LOGIN_FAILED, 401
     return page(
         "account/login.html",
         status,
@@ -166,29 +162,23 @@ def account_register() -> Any:
             "email": request.form.get("email", ""),
             "accepts_marketing": bool(request.form.get("accepts_marketing")),
         }
-        if limited := limiter().hit("customer-register"):
-            errors, status = {"": limited.message}, 429
+        try:
+            with atomic():
+                done = customers.register(
+                    values["email"],
+                    request.form.get("password", ""),
+                    request.form.get("confirm", ""),
+                    name=values["name"],
+                    accepts_marketing=values["accepts_marketing"],
+                )
+        except CustomerProblem as problem:
+            errors, status = problem.errors, problem.status
         else:
-            try:
-                with atomic():
-                    done = customers.register(
-                        values["email"],
-                        request.form.get("password", ""),
-                        request.form.get("confirm", ""),
-                        name=values["name"],
-                        accepts_marketing=values["accepts_marketing"],
-                    )
-            except CustomerProblem as problem:
-                errors, status = problem.errors, 400
-            else:
-                email = customers.normalise_email(values["email"])
-                if done.customer is None:
-                    # Queued once the request has committed (a guest row it made too).
-                    customers.request_password_reset(email)
-                    return page("account/check_email.html", email=email)
-                _log_in(done.customer)
-                flash("Welcome! Your account is ready.", "success")
-                return redirect(target)
+            if done.customer is None:  # the email's link goes out once this request commits
+                return page("account/check_email.html", email=done.email)
+            _log_in(done.customer)
+            flash("Welcome! Your account is ready.", "success")
+            return redirect(target)
     return page(
         "account/register.html",
         status,
@@ -221,14 +211,13 @@ def account_reset_request() -> Any:
     status = 200
     sent = False
     if request.method == "POST":
-        email = customers.normalise_email(request.form.get("email"))
-        if limited := limiter().hit("customer-reset", email):
-            error, status = limited.message, 429
-        elif problem := customers.email_problem(email):
-            error, status = problem, 400
-        else:
+        email = normalise_email(request.form.get("email"))
+        try:
             # The same answer and work for every address: the job decides who gets mail.
-            customers.request_password_reset(email)
+            customers.ask_for_password_reset(email)
+        except Refused as refused:
+            error, status = refused.message, refused.status
+        else:
             sent = True
     return page(
         "account/reset_request.html",
@@ -247,8 +236,7 @@ def _link_problem(problem: LinkProblem) -> Response:
 @bp.route("/account/reset/<token>", methods=["GET", "POST"])
 def account_reset(token: str) -> Any:
     try:
-        row = customers.usable_token(token)
-        owner = customers.token_customer(row)
+        row, owner = customers.RESET_LINKS.open(token)
     except LinkProblem as problem:
         return _link_problem(problem)
     errors: dict[str, str] = {}
@@ -265,7 +253,6 @@ def account_reset(token: str) -> Any:
             return _link_problem(problem)
         else:
             _log_in(customer)
-            limiter().reset("customer-login", customer.email)
             flash(
                 "Your account is ready, and you are logged in."
                 if finishing
@@ -339,7 +326,7 @@ def order_lookup() -> Any:
     status = 200
     if request.method == "POST":
         number = request.form.get("number", "").strip()[:20]
-        email = customers.normalise_email(request.form.get("email"))
+        email = normalise_email(request.form.get("email"))
         if limited := limiter().hit("order-lookup", number.lstrip("#").strip() or "-"):
             error, status = limited.message, 429
         elif (order := customers.lookup_order(number, email)) is not None:
@@ -377,12 +364,14 @@ def _address_form(
 @customer_required
 def account_addresses(customer: Customer) -> Any:
     return page(
-        "account/addresses.html", addresses=customers.addresses(customer), section="addresses"
+        "account/addresses.html", addresses=address_book.addresses(customer), section="addresses"
     )
 
 
 def _submitted_address() -> dict[str, Any]:
-    values: dict[str, Any] = {name: request.form.get(name, "") for name in customers.ADDRESS_FIELDS}
+    values: dict[str, Any] = {
+        name: request.form.get(name, "") for name in address_book.ADDRESS_FIELDS
+    }
     values["default"] = bool(request.form.get("default"))
     return values
 
@@ -391,7 +380,7 @@ def _submitted_address() -> dict[str, Any]:
 @customer_required
 def account_address_new(customer: Customer) -> Any:
     if request.method == "GET":
-        values: dict[str, Any] = dict.fromkeys(customers.ADDRESS_FIELDS, "")
+        values: dict[str, Any] = dict.fromkeys(address_book.ADDRESS_FIELDS, "")
         values["name"] = customer.name
         values["country"] = get_settings().country or ""
         values["default"] = False
@@ -399,7 +388,7 @@ def account_address_new(customer: Customer) -> Any:
     values = _submitted_address()
     try:
         with atomic():
-            customers.add_address(customer, request.form, default=values["default"])
+            address_book.add_address(customer, request.form, default=values["default"])
     except CustomerProblem as problem:
         return _address_form(
             customer, address=None, values=values, errors=problem.errors, status=400
@@ -411,21 +400,21 @@ def account_address_new(customer: Customer) -> Any:
 @bp.route("/account/addresses/<int:address_id>", methods=["GET", "POST"])
 @customer_required
 def account_address_edit(customer: Customer, address_id: int) -> Any:
-    address = customers.address_of(customer, address_id)
+    address = address_book.address_of(customer, address_id)
     if address is None:
         return not_found()
     if request.method == "GET":
-        values: dict[str, Any] = customers.address_dict(address)
+        values: dict[str, Any] = address_book.address_dict(address)
         values["default"] = address.is_default
         return _address_form(customer, address=address, values=values, errors={})
     values = _submitted_address()
     try:
         with atomic():
-            customers.update_address(customer, address, request.form, default=values["default"])
+            address_book.update_address(customer, address, request.form, default=values["default"])
     except CustomerProblem as problem:
         return _address_form(
             customer,
-            address=customers.address_of(customer, address_id),
+            address=address_book.address_of(customer, address_id),
             values=values,
             errors=problem.errors,
             status=400,
@@ -437,12 +426,12 @@ def account_address_edit(customer: Customer, address_id: int) -> Any:
 @bp.route("/account/addresses/<int:address_id>/delete", methods=["GET", "POST"])
 @customer_required
 def account_address_delete(customer: Customer, address_id: int) -> Any:
-    address = customers.address_of(customer, address_id)
+    address = address_book.address_of(customer, address_id)
     if address is None:
         return not_found()
     if request.method == "GET":
         return page("account/address_delete.html", address=address, section="addresses")
-    customers.delete_address(customer, address)
+    address_book.delete_address(customer, address)
     flash("Address deleted.", "success")
     return redirect(url_for("shop.account_addresses"))
 
@@ -450,10 +439,10 @@ def account_address_delete(customer: Customer, address_id: int) -> Any:
 @bp.post("/account/addresses/<int:address_id>/default")
 @customer_required
 def account_address_default(customer: Customer, address_id: int) -> Any:
-    address = customers.address_of(customer, address_id)
+    address = address_book.address_of(customer, address_id)
     if address is None:
         return not_found()
-    customers.set_default_address(customer, address)
+    address_book.set_default_address(customer, address)
     flash("Default address changed.", "success")
     return redirect(url_for("shop.account_addresses"))
 
@@ -464,7 +453,7 @@ def account_address_default(customer: Customer, address_id: int) -> Any:
 @bp.get("/account/wishlist")
 @customer_required
 def account_wishlist(customer: Customer) -> Any:
-    products = customers.wishlist_products(customer)
+    products = wishlist.wishlist_products(customer)
     return page("account/wishlist.html", products=product_cards(products), section="wishlist")
 
 
@@ -480,7 +469,7 @@ def account_wishlist_add(customer: Customer) -> Any:
     product_id = _product_id()
     try:
         with atomic():
-            added = product_id is not None and customers.add_to_wishlist(customer, product_id)
+            added = product_id is not None and wishlist.add_to_wishlist(customer, product_id)
     except CustomerProblem as problem:
         flash(problem.errors[""], "error")
         return redirect(url_for("shop.account_wishlist"))
@@ -493,7 +482,7 @@ def account_wishlist_add(customer: Customer) -> Any:
 @customer_required
 def account_wishlist_remove(customer: Customer, product_id: int) -> Any:
     back = safe_next(request.form.get("next"), url_for("shop.account_wishlist"))
-    removed = customers.remove_from_wishlist(customer, product_id)
+    removed = wishlist.remove_from_wishlist(customer, product_id)
     if removed and back == url_for("shop.account_wishlist"):
         flash("Removed from your wishlist.", "success")
     return redirect(back)
@@ -530,28 +519,22 @@ def account_settings(customer: Customer) -> Any:
                 flash("Your details were saved." if changed else "Nothing changed.", "success")
                 return redirect(url_for("shop.account_settings"))
         elif which == "password":
-            if limited := limiter().hit("customer-login", customer.email):
-                password_errors, status = {"": limited.message}, 429
-            else:
-                try:
-                    with atomic():
-                        customers.change_password(
-                            customer,
-                            request.form.get("current_password", ""),
-                            request.form.get("new_password", ""),
-                            request.form.get("confirm", ""),
-                        )
-                except CustomerProblem as problem:
-                    password_errors, status = problem.errors, 400
-                else:
-                    # The new session version ends every other session; this browser
-                    # gets a fresh session under it and stays logged in.
-                    _log_in(customer, renewal=True)
-                    flash(
-                        "Your password was changed. Any other sessions were logged out.",
-                        "success",
+            try:
+                with atomic():
+                    customers.change_password(
+                        customer,
+                        request.form.get("current_password", ""),
+                        request.form.get("new_password", ""),
+                        request.form.get("confirm", ""),
                     )
-                    return redirect(url_for("shop.account_settings"))
+            except CustomerProblem as problem:
+                password_errors, status = problem.errors, problem.status
+            else:
+                # The new session version ends every other session; this browser gets a
+                # fresh session under it and stays logged in.
+                _log_in(customer, renewal=True)
+                flash("Your password was changed. Any other sessions were logged out.", "success")
+                return redirect(url_for("shop.account_settings"))
         else:
             abort(400)
     return page(

@@ -5,15 +5,15 @@ visitor, so it carries no CSRF token: it is exempt and checks instead that the b
 says the form came from this very host (`saas.security.same_origin`). The cart page is
 personal (never cached) and its forms carry CSRF tokens as usual.
 
-Every page's mini-cart count comes from the session (`cart_count`), never from a query:
-a visitor without a cart has no session at all, and their pages stay shareable.
+Every page's mini-cart count comes from the session (`cart_session`), never from a
+query: a visitor without a cart has no session at all, and their pages stay shareable.
 """
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, current_app, flash, make_response, redirect, request, url_for
+from flask import abort, current_app, flash, g, make_response, redirect, request, url_for
 from sqlalchemy import select
 from werkzeug.wrappers import Response
 
@@ -21,12 +21,13 @@ from saas.db import atomic, db
 from saas.extensions import csrf
 from saas.ratelimit import limiter
 from saas.security import same_origin
+from saas.tenancy import current_tenant
 from tenants.catalog.models import Product, ProductStatus, ProductVariant
-from tenants.catalog.products import ensure_default_variant
+from tenants.catalog.variants import ensure_default_variant
 from tenants.checkout import cart as carts
 from tenants.checkout.models import Cart
 from tenants.discounts import services as discounts
-from tenants.shop import bp, render
+from tenants.shop import bp, cart_session, render
 
 # Flashed messages about the cart; product pages show only these, beside their button.
 FLASH_CATEGORY = "cart"
@@ -34,7 +35,18 @@ FLASH_CATEGORY = "cart"
 
 @bp.context_processor
 def _mini_cart() -> dict[str, Any]:
-    return {"cart_count": carts.session_count()}
+    return {"cart_count": cart_session.session_count()}
+
+
+def codes_allowed() -> bool:
+    """Whether the shop's plan takes discount codes: the plan is asked once per request
+    (a cart page evaluates several times), and only when a code is in play."""
+    tenant_id = current_tenant.id
+    cached = g.get("discount_codes_allowed")
+    if cached is None or cached[0] != tenant_id:
+        cached = (tenant_id, discounts.plan_allows_codes())
+        g.discount_codes_allowed = cached
+    return cached[1]
 
 
 def _id(value: str | None) -> int | None:
@@ -64,7 +76,7 @@ def cart_add() -> Any:
     if product is None and product_id:
         product = db.session.get(Product, product_id)
     back = _product_page(product, variant_id)
-    existing = carts.current_cart()
+    existing = cart_session.current_cart()
     try:
         quantity = carts.parse_quantity(request.form.get("quantity") or "1")
         # A refusal undoes the default variant and the new cart made on the way.
@@ -81,12 +93,13 @@ def cart_add() -> Any:
                     if product is not None
                     else "Sorry, this product is no longer available."
                 )
-            cart = existing or carts.current_cart(create=True)
+            cart = existing or cart_session.current_cart(create=True)
             assert cart is not None
             change = carts.add(cart, variant_id, quantity)
+            cart_session.sync_count(cart)
     except carts.CartError as error:
         if existing is None:
-            carts.forget()  # no cart was made after all
+            cart_session.forget()  # no cart was made after all
         flash(str(error), FLASH_CATEGORY)
         return redirect(back)
     flash(change.message, FLASH_CATEGORY)
@@ -101,16 +114,18 @@ def _render_cart(
     code_error: str = "",
     status: int = 200,
 ) -> Response:
-    summary = summary if summary is not None else carts.summary(cart)
+    summary = summary if summary is not None else cart_session.summary(cart)
     result = discounts.Result(None)
     stored_error = ""
     if cart is not None and summary.lines:
         email = cart.email or None
-        result = discounts.evaluate(summary.discount_code or None, summary, email=email)
+        result = discounts.evaluate(
+            summary.discount_code or None, summary, email=email, codes_allowed=codes_allowed
+        )
         if summary.discount_code and not result.applied:
             # As at checkout: the code says why it fails, an automatic discount still applies.
             stored_error = result.message
-            result = discounts.evaluate(None, summary, email=email)
+            result = discounts.evaluate(None, summary, email=email, codes_allowed=codes_allowed)
     label = ""
     if result.discount is not None:
         label = result.discount.code or result.discount.title
@@ -141,7 +156,7 @@ def _render_cart(
 
 @bp.get("/cart")
 def cart() -> Any:
-    return _render_cart(carts.current_cart())
+    return _render_cart(cart_session.current_cart())
 
 
 def _no_cart() -> Response:
@@ -151,13 +166,14 @@ def _no_cart() -> Response:
 
 @bp.post("/cart/lines/<int:line_id>")
 def cart_update(line_id: int) -> Any:
-    current = carts.current_cart()
+    current = cart_session.current_cart()
     if current is None:
         return _no_cart()
     try:
         quantity = carts.parse_quantity(request.form.get("quantity"), allow_zero=True)
         with atomic():
             change = carts.set_quantity(current, line_id, quantity)
+            cart_session.sync_count(current)
     except carts.CartError as error:
         flash(str(error), FLASH_CATEGORY)
     else:
@@ -167,12 +183,13 @@ def cart_update(line_id: int) -> Any:
 
 @bp.post("/cart/lines/<int:line_id>/remove")
 def cart_remove(line_id: int) -> Any:
-    current = carts.current_cart()
+    current = cart_session.current_cart()
     if current is None:
         return _no_cart()
     try:
         with atomic():
             change = carts.remove(current, line_id)
+            cart_session.sync_count(current)
     except carts.CartError as error:
         flash(str(error), FLASH_CATEGORY)
     else:
@@ -182,7 +199,7 @@ def cart_remove(line_id: int) -> Any:
 
 @bp.post("/cart/discount")
 def cart_discount() -> Any:
-    current = carts.current_cart()
+    current = cart_session.current_cart()
     if current is None:
         return _no_cart()
     code = discounts.normalize_code(request.form.get("code"))
@@ -194,8 +211,10 @@ def cart_discount() -> Any:
         return _render_cart(
             current, code_value=code[:100], code_error=discounts.UNKNOWN, status=400
         )
-    summary = carts.summary(current)
-    result = discounts.evaluate(code, summary, email=current.email or None)
+    summary = cart_session.summary(current)
+    result = discounts.evaluate(
+        code, summary, email=current.email or None, codes_allowed=codes_allowed
+    )
     if result.discount is None:
         return _render_cart(
             current, summary, code_value=code, code_error=result.message, status=400
@@ -207,7 +226,7 @@ def cart_discount() -> Any:
 
 @bp.post("/cart/discount/remove")
 def cart_discount_remove() -> Any:
-    current = carts.current_cart()
+    current = cart_session.current_cart()
     if current is None:
         return _no_cart()
     if current.discount_code:
@@ -225,6 +244,6 @@ def cart_recover(token: str) -> Any:
             "That cart is no longer available: it was checked out or has expired.", FLASH_CATEGORY
         )
         return redirect(url_for("shop.cart"))
-    carts.remember(found)
+    cart_session.remember(found)
     flash("Your cart is back. Check out whenever you are ready.", FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))

@@ -16,7 +16,6 @@ from flask_login import current_user
 
 from saas.db import atomic
 from saas.payments.stripe_api import StripeFailure
-from tenants.checkout import cart as carts
 from tenants.checkout import recovery
 from tenants.checkout import services as service
 from tenants.customers import services as customers
@@ -25,7 +24,8 @@ from tenants.geo.addresses import form_rules, regions
 from tenants.orders.models import PaymentMethod, PaymentStatus
 from tenants.orders.placement import OrderError
 from tenants.settings.services import COUNTRIES, get_settings
-from tenants.shop import bp, render
+from tenants.shop import bp, cart_session, checkout_state, render
+from tenants.shop.cart import codes_allowed
 
 STEPS = (
     ("shop.checkout", "Information"),
@@ -42,11 +42,11 @@ def _customer() -> Customer | None:
 
 def _start() -> tuple[Any, Any] | Any:
     """(cart, summary), or a redirect to the cart when there is nothing to check out."""
-    cart = carts.current_cart()
+    cart = cart_session.current_cart()
     if cart is None:
         flash("Your cart is empty.")
         return redirect(url_for("shop.cart"))
-    summary = carts.summary(cart)
+    summary = cart_session.summary(cart)
     if summary.problems:
         # the cart was corrected: the request's commit keeps that; say so
         for problem in summary.problems:
@@ -59,8 +59,10 @@ def _start() -> tuple[Any, Any] | Any:
 
 
 def _page(template: str, step: str, cart: Any, summary: Any, **context: Any) -> Any:
-    chosen = service.state(cart)
-    priced = context.pop("priced", None) or service.price(summary, chosen, get_settings())
+    chosen = checkout_state.state(cart)
+    priced = context.pop("priced", None) or service.price(
+        summary, chosen, get_settings(), codes_allowed=codes_allowed
+    )
     return render(
         template,
         status=context.pop("status", 200),
@@ -79,12 +81,13 @@ def checkout() -> Any:
     if not isinstance(started, tuple):
         return started
     cart, summary = started
-    chosen = service.state(cart)
+    chosen = checkout_state.state(cart)
     errors: dict[str, str] = {}
     if request.method == "POST":
         first_time = cart.checkout_started_at is None
-        errors = service.save_contact(cart, request.form)
+        errors, contact = service.save_contact(cart, request.form)
         if not errors:
+            checkout_state.save(cart, **contact)
             if first_time:
                 recovery.schedule_reminder(cart)
             return redirect(url_for("shop.checkout_shipping"))
@@ -122,15 +125,15 @@ def checkout_shipping() -> Any:
     if not isinstance(started, tuple):
         return started
     cart, summary = started
-    chosen = service.state(cart)
+    chosen = checkout_state.state(cart)
     if not chosen.get("address"):
         return redirect(url_for("shop.checkout"))
-    priced = service.price(summary, chosen, get_settings())
+    priced = service.price(summary, chosen, get_settings(), codes_allowed=codes_allowed)
     error = ""
     if request.method == "POST":
         key = request.form.get("shipping", "")
         if any(option.key == key for option in priced.shipping_options):
-            service.save(cart, shipping=key)
+            checkout_state.save(cart, shipping=key)
             return redirect(url_for("shop.checkout_payment"))
         error = "Choose how your order gets to you."
     return _page(
@@ -151,9 +154,9 @@ def _with_shipping() -> tuple[Any, Any, dict[str, Any], Any, Any] | Any:
     if not isinstance(started, tuple):
         return started
     cart, summary = started
-    chosen = service.state(cart)
+    chosen = checkout_state.state(cart)
     settings = get_settings()
-    priced = service.price(summary, chosen, settings)
+    priced = service.price(summary, chosen, settings, codes_allowed=codes_allowed)
     if priced.shipping is None:
         return redirect(
             url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
@@ -172,7 +175,7 @@ def checkout_payment() -> Any:
     if request.method == "POST":
         method = request.form.get("payment", "")
         if any(value == method for value, _ in methods):
-            service.save(cart, payment=method)
+            checkout_state.save(cart, payment=method)
             return redirect(url_for("shop.checkout_review"))
         error = "Choose how you would like to pay."
     return _page(
@@ -223,8 +226,8 @@ def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
     except OrderError as error:
         flash(str(error))
         return redirect(url_for("shop.cart"))
-    service.finish()
-    carts.forget()
+    checkout_state.finish()
+    cart_session.forget()
     order = placed.order
     status_url = order_status_url(order.token or "")
     if chosen["payment"] == PaymentMethod.STRIPE and order.payment_status == PaymentStatus.PENDING:

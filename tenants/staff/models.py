@@ -11,6 +11,7 @@ from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantModel
+from saas.tenancy import current_tenant
 
 
 class Role(enum.StrEnum):
@@ -75,8 +76,6 @@ class Staff(UserMixin, TenantModel):
     read_only = False
 
     def get_id(self) -> str:
-        from saas.tenancy import current_tenant
-
         return f"staff:{current_tenant.id}:{self.id}:{self.session_version}"
 
     def can(self, area: str) -> bool:

@@ -2,7 +2,9 @@
 
 Views and jobs call these functions; they flush, the caller commits. Anything that
 emails runs in a job (`send_password_reset`, `send_invitation`), queued after the
-commit that made its data visible.
+commit that made its data visible. What staff share with customers (rate-limited
+login, reset links, password changes) is in `tenants.accounts`; this module says what
+is staff's own: only active people log in, audit events, invitations and roles.
 
 Problems a person can fix come back as `StaffProblem` with the form field they belong
 to, so a view can show each message next to its input.
@@ -10,13 +12,11 @@ to, so a view can show each message next to its input.
 
 from __future__ import annotations
 
-import secrets
 from collections.abc import Iterable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from flask import current_app
 from sqlalchemy import func, select, update
 
 from saas import audit
@@ -24,32 +24,60 @@ from saas.auth import revoke_sessions
 from saas.billing import limits
 from saas.billing.limits import Limit, LimitProblem
 from saas.db import db
-from saas.jobs import enqueue
 from saas.mail import send_email
 from saas.models import Tenant
-from saas.outbox import OutboxMessage
-from saas.passwords import check_new_password, hash_password, verify_password
+from saas.passwords import hash_password, verify_password
+from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
-from saas.tenancy.sites import absolute_url, shop_host
-from saas.tokens import new_token, token_hash
+from tenants.accounts import login, passwords, reset
+from tenants.accounts.emails import MAX_EMAIL, email_problem, normalise_email
+from tenants.accounts.kinds import AccountKind
+from tenants.accounts.problems import FormProblem, Refused
+from tenants.accounts.tokens import Links, already_sent, queue_mail
 from tenants.staff.models import Area, Role, Staff, StaffStatus, StaffToken, TokenPurpose
 
-RESET_TTL = timedelta(hours=1)
 INVITE_TTL = timedelta(days=7)
+INVITE_LIMIT = "invite"  # `saas.ratelimit`: invitations sent, per inviter
 MAX_NAME = 200
-MAX_EMAIL = 320
 # The roles a person can be given from the back office (there is one owner, made at signup).
 ASSIGNABLE_ROLES = (Role.ADMIN, Role.STAFF)
 
 
-@dataclass
-class StaffProblem(Exception):
+class StaffProblem(FormProblem):
     """Input the person must correct: messages by form field ("" for the whole form)."""
 
-    errors: dict[str, str] = field(default_factory=dict)
 
-    def __str__(self) -> str:
-        return "; ".join(self.errors.values())
+def _is_active(staff: Staff) -> bool:
+    return staff.status == StaffStatus.ACTIVE
+
+
+def _is_invited(staff: Staff) -> bool:
+    return staff.status == StaffStatus.INVITED
+
+
+RESET_LINKS = Links(
+    token_model=StaffToken,
+    owner_model=Staff,
+    owner_key="staff_id",
+    purpose=TokenPurpose.RESET,
+    ttl=reset.RESET_TTL,
+    what="password reset link",
+    path="/admin/password/reset/",
+    accepts=_is_active,
+)
+INVITE_LINKS = Links(
+    token_model=StaffToken,
+    owner_model=Staff,
+    owner_key="staff_id",
+    purpose=TokenPurpose.INVITE,
+    ttl=INVITE_TTL,
+    what="invitation",
+    path="/admin/invitation/",
+    accepts=_is_invited,
+)
+STAFF = AccountKind(
+    problem=StaffProblem, login_limit="login", reset_limit="reset", reset_links=RESET_LINKS
+)
 
 
 def load_staff(staff_id: int, session_version: int) -> Staff | None:
@@ -68,22 +96,8 @@ def used_seats() -> int:
     )
 
 
-def normalise_email(email: str | None) -> str:
-    return (email or "").strip().lower()
-
-
-def email_problem(email: str) -> str | None:
-    if not email:
-        return "Enter an email address."
-    if len(email) > MAX_EMAIL:
-        return "This email address is too long."
-    local, at, domain = email.partition("@")
-    if not at or not local or "." not in domain or any(c.isspace() for c in email):
-        return "Enter an email address like name@example.com."
-    return None
-
-
 def find_by_email(email: str) -> Staff | None:
+    """The staff member (any status) with this email."""
     return db.session.scalar(select(Staff).where(Staff.email == normalise_email(email)))
 
 
@@ -108,6 +122,20 @@ def authenticate(email: str, password: str) -> Staff | None:
     return None
 
 
+def log_in(email: str, password: str) -> Staff:
+    """The active staff member with these credentials, within the rate limit. Raises Refused.
+
+    A wrong email or password (not a rate-limited attempt) is audited; the caller's
+    401 page commits that too. The caller starts the session, then `record_login`.
+    """
+    try:
+        return login.check_login(STAFF, email, password, authenticate)
+    except Refused as refused:
+        if refused.status == 401:
+            record_failed_login(normalise_email(email))
+        raise
+
+
 def record_login(staff: Staff, **detail: Any) -> None:
     """Note a successful login: the person's last login, the audit trail, shop activity."""
     staff.last_login_at = now()
@@ -116,7 +144,8 @@ def record_login(staff: Staff, **detail: Any) -> None:
 
 
 def record_failed_login(email: str) -> None:
-    # The same event whether or not the email belongs to someone: no staff id in it.
+    """Audit a refused login: the same event whether or not the email belongs to someone
+    (no staff id in it)."""
     audit.record("staff.login_failed", actor=("visitor", None, None), email=email[:MAX_EMAIL])
 
 
@@ -131,34 +160,15 @@ def touch_tenant() -> None:
 # --- passwords -------------------------------------------------------------------------
 
 
-def related_words(staff: Staff, name: str | None = None) -> list[str]:
-    """Words a person's password must not lean on."""
-    words = (staff.email, name or staff.name, current_tenant.name, current_tenant.slug)
-    return [w for w in words if w]
-
-
-def set_password(staff: Staff, password: str) -> None:
-    """Store a new password and end every session issued before now."""
-    staff.password_hash = hash_password(password)
-    revoke_sessions(staff)
-    expire_tokens(staff.id, TokenPurpose.RESET)
-
-
 def change_password(staff: Staff, current: str, new: str, confirm: str) -> None:
-    """The signed-in person changes their own password. Raises StaffProblem."""
-    errors: dict[str, str] = {}  # keyed by form field, messages are not passwords
-    if not verify_password(staff.password_hash, current):
-        errors["current_password"] = "Your current password is not correct."  # noqa: S105
-    errors.update(check_new_password(new, confirm, related_words(staff), "new_password"))
-    if not errors and verify_password(staff.password_hash, new):
-        errors["new_password"] = "Choose a password different from your current one."  # noqa: S105
-    if errors:
-        raise StaffProblem(errors)
-    set_password(staff, new)
+    """The signed-in person changes their own password. Raises StaffProblem (429: too
+    many attempts). Their other sessions end; the caller starts a fresh one here."""
+    passwords.change_password(STAFF, staff, current, new, confirm)
     audit.record("staff.password_changed", actor=staff)
 
 
 def rename(staff: Staff, name: str) -> None:
+    """The signed-in person's own name. Raises StaffProblem."""
     name = name.strip()
     if not name:
         raise StaffProblem({"name": "Enter your name."})
@@ -169,96 +179,12 @@ def rename(staff: Staff, name: str) -> None:
         staff.name = name
 
 
-# --- one-time tokens -------------------------------------------------------------------
-
-
-def issue_token(staff: Staff, purpose: TokenPurpose, ttl: timedelta) -> tuple[str, StaffToken]:
-    """A fresh link for `staff`; earlier unused links for the same purpose stop working."""
-    expire_tokens(staff.id, purpose)
-    raw, hashed = new_token()
-    token = StaffToken(
-        staff_id=staff.id, purpose=purpose, token_hash=hashed, expires_at=now() + ttl
-    )
-    db.session.add(token)
-    db.session.flush()
-    return raw, token
-
-
-def expire_tokens(staff_id: int, purpose: TokenPurpose) -> None:
-    db.session.execute(
-        update(StaffToken)
-        .where(
-            StaffToken.staff_id == staff_id,
-            StaffToken.purpose == purpose,
-            StaffToken.used_at.is_(None),
-            StaffToken.expires_at > now(),
-        )
-        .values(expires_at=now())
-    )
-
-
-class LinkProblem(Exception):
-    """A reset or invitation link that cannot be used; `status` is the HTTP status."""
-
-    def __init__(self, message: str, status: int) -> None:
-        super().__init__(message)
-        self.message = message
-        self.status = status
-
-
-def usable_token(raw: str, purpose: TokenPurpose) -> StaffToken:
-    """The token behind link `raw`, if it can still be used; else raise LinkProblem."""
-    token = None
-    if raw and len(raw) <= 100:
-        token = db.session.scalar(
-            select(StaffToken).where(
-                StaffToken.token_hash == token_hash(raw), StaffToken.purpose == purpose
-            )
-        )
-    what = "password reset link" if purpose == TokenPurpose.RESET else "invitation"
-    if token is None:
-        raise LinkProblem(f"This {what} is not valid. Check that you copied all of it.", 400)
-    if token.used_at is not None:
-        raise LinkProblem(f"This {what} was already used.", 410)
-    if token.expires_at <= now():
-        raise LinkProblem(f"This {what} has expired.", 410)
-    wanted = StaffStatus.ACTIVE if purpose == TokenPurpose.RESET else StaffStatus.INVITED
-    if token.staff is None or token.staff.status != wanted:
-        raise LinkProblem(f"This {what} is no longer valid.", 410)
-    return token
-
-
-def spend(token: StaffToken) -> None:
-    """Mark a token used; one UPDATE decides, so two racing requests cannot both use it."""
-    spent = db.session.scalar(
-        update(StaffToken)
-        .where(StaffToken.id == token.id, StaffToken.used_at.is_(None))
-        .values(used_at=now())
-        .returning(StaffToken.id)
-    )
-    if spent is None:
-        what = "password reset link" if token.purpose == TokenPurpose.RESET else "invitation"
-        raise LinkProblem(f"This {what} was already used.", 410)
-
-
-def _link(path: str) -> str:
-    app = current_app._get_current_object()  # type: ignore[attr-defined]
-    return absolute_url(app, shop_host(app, current_tenant.slug), path)
-
-
-def _already_sent(dedupe_key: str) -> bool:
-    return (
-        db.session.scalar(select(OutboxMessage.id).where(OutboxMessage.dedupe_key == dedupe_key))
-        is not None
-    )
-
-
 # --- password reset --------------------------------------------------------------------
 
 
-def request_password_reset(email: str) -> None:
-    """Queue the reset email job. Called for every request, known email or not."""
-    enqueue(send_password_reset, normalise_email(email), secrets.token_hex(8), queue="mail")
+def ask_for_password_reset(email: str) -> None:
+    """Queue the reset email job for `email`, known or not. Raises Refused (429, 400)."""
+    reset.ask_for_reset(STAFF, email, send_password_reset)
 
 
 def send_password_reset(email: str, request_key: str | None = None) -> None:
@@ -267,13 +193,12 @@ def send_password_reset(email: str, request_key: str | None = None) -> None:
     `request_key` makes a retried job send nothing more once its email is recorded.
     """
     dedupe_key = f"reset:{request_key}" if request_key else None
-    if dedupe_key and _already_sent(dedupe_key):
+    if dedupe_key and already_sent(dedupe_key):
         return
     staff = find_by_email(email)
     if staff is None or staff.status != StaffStatus.ACTIVE:
         return
-    raw, token = issue_token(staff, TokenPurpose.RESET, RESET_TTL)
-    link = _link(f"/admin/password/reset/{raw}")
+    link, token = RESET_LINKS.issue(staff.id)
     send_email(  # commits the token with the message
         staff.email,
         f"Reset your password for {current_tenant.name}",
@@ -288,12 +213,7 @@ def send_password_reset(email: str, request_key: str | None = None) -> None:
 
 def reset_password(token: StaffToken, password: str, confirm: str) -> Staff:
     """Set a new password through a reset link. Raises StaffProblem or LinkProblem."""
-    staff = token.staff
-    errors = check_new_password(password, confirm, related_words(staff))
-    if errors:
-        raise StaffProblem(errors)
-    spend(token)
-    set_password(staff, password)
+    staff = reset.reset_password(STAFF, token, password, confirm)
     audit.record("staff.password_reset", actor=staff)
     return staff
 
@@ -338,6 +258,7 @@ def seat_problem() -> str | None:
 
 
 def clean_areas(areas: Iterable[str]) -> list[str]:
+    """The known areas among `areas`, in the order of `Area`."""
     known = {a.value for a in Area}
     return [a.value for a in Area if a.value in set(areas) & known]
 
@@ -350,7 +271,12 @@ def is_owner_like(actor: Any) -> bool:
 
 
 def invite(actor: Any, email: str, name: str, role: str, areas: Iterable[str]) -> Staff:
-    """Add an invited staff member (the email goes out from a job). Raises StaffProblem."""
+    """Add an invited staff member; a job emails the invitation after the commit.
+
+    Raises StaffProblem (429: the actor sent too many invitations lately).
+    """
+    if limited := limiter().hit(INVITE_LIMIT, actor.email):
+        raise StaffProblem({"": limited.message}, 429)
     email = normalise_email(email)
     name = name.strip()
     errors: dict[str, str] = {}
@@ -391,24 +317,24 @@ def invite(actor: Any, email: str, name: str, role: str, areas: Iterable[str]) -
     audit.record(
         "staff.invited", actor=actor, staff_id=staff.id, email=email, role=role, areas=permissions
     )
+    queue_invitation(staff.id)
     return staff
 
 
 def queue_invitation(staff_id: int) -> None:
     """After the commit: have a job email the invitation."""
-    enqueue(send_invitation, staff_id, secrets.token_hex(8), queue="mail")
+    queue_mail(send_invitation, staff_id)
 
 
 def send_invitation(staff_id: int, request_key: str | None = None) -> None:
     """Job: email a seven-day invitation link to an invited staff member."""
     dedupe_key = f"invite:{staff_id}:{request_key}" if request_key else None
-    if dedupe_key and _already_sent(dedupe_key):
+    if dedupe_key and already_sent(dedupe_key):
         return
     staff = db.session.get(Staff, staff_id)
     if staff is None or staff.status != StaffStatus.INVITED:
         return
-    raw, token = issue_token(staff, TokenPurpose.INVITE, INVITE_TTL)
-    link = _link(f"/admin/invitation/{raw}")
+    link, token = INVITE_LINKS.issue(staff.id)
     inviter = staff.invited_by.name if staff.invited_by and staff.invited_by.name else None
     send_email(
         staff.email,
@@ -423,17 +349,17 @@ def send_invitation(staff_id: int, request_key: str | None = None) -> None:
 
 def accept_invitation(token: StaffToken, name: str, password: str, confirm: str) -> Staff:
     """Turn an invitation into an active account. Raises StaffProblem or LinkProblem."""
-    staff = token.staff
+    staff = INVITE_LINKS.owner(token)
     name = name.strip()
     errors: dict[str, str] = {}
     if not name:
         errors["name"] = "Enter your name."
     elif len(name) > MAX_NAME:
         errors["name"] = f"Use at most {MAX_NAME} characters."
-    errors.update(check_new_password(password, confirm, related_words(staff, name)))
+    errors.update(passwords.new_password_errors(staff.email, name or staff.name, password, confirm))
     if errors:
         raise StaffProblem(errors)
-    spend(token)
+    INVITE_LINKS.spend(token)
     staff.name = name
     staff.password_hash = hash_password(password)
     staff.status = StaffStatus.ACTIVE
@@ -489,13 +415,19 @@ def remove(actor: Any, staff: Staff) -> None:
         raise StaffProblem({"": problem})
     staff.status = StaffStatus.DISABLED
     revoke_sessions(staff)
-    for purpose in TokenPurpose:
-        expire_tokens(staff.id, purpose)
+    for links in (RESET_LINKS, INVITE_LINKS):
+        links.expire(staff.id)
     audit.record("staff.removed", actor=actor, staff_id=staff.id, email=staff.email)
 
 
 def resend_invitation(actor: Any, staff: Staff) -> None:
-    """Check a new invitation email may go out (the caller queues it after commit)."""
+    """Have a job email a new invitation after the commit (the earlier link stops working).
+
+    Raises StaffProblem (429: the actor sent too many invitations lately).
+    """
+    if limited := limiter().hit(INVITE_LIMIT, actor.email):
+        raise StaffProblem({"": limited.message}, 429)
     if staff.status != StaffStatus.INVITED:
         raise StaffProblem({"": f"{staff.email} has no pending invitation."})
     audit.record("staff.invitation_resent", actor=actor, staff_id=staff.id, email=staff.email)
+    queue_invitation(staff.id)

@@ -11,7 +11,7 @@ from sqlalchemy import select
 from saas.db import db
 from saas.models import AuditEvent
 from saas.tenancy import tenant_context
-from tenants.catalog import products as catalog
+from tenants.catalog import published
 from tenants.catalog.models import Product, ProductRedirect, ProductVariant
 from tenants.catalog.products import create_product
 
@@ -74,7 +74,7 @@ def test_existing_callers_get_a_default_variant(app, make_tenant):
             4,
             True,
         )
-        assert catalog.product_by_handle("mug").id == product.id
+        assert published.product_by_handle("mug").id == product.id
         db.session.rollback()
 
 

@@ -14,17 +14,20 @@ from saas.db import db
 from saas.jobs import make_worker
 from saas.models import AuditEvent
 from saas.tenancy import tenant_context
-from tenants.catalog import inventory, product_csv
+from tenants.catalog import inventory
 from tenants.catalog import products as catalog
+from tenants.catalog.csv import plan, read, runs
+from tenants.catalog.csv.layout import HEADER
 from tenants.catalog.models import InventoryAdjustment, Product, ProductImport, ProductVariant
 from tenants.catalog.products import create_product
+from tenants.catalog.variants import save_options
 from tests.catalog.test_catalog import png_bytes
 from tests.factories import make_plan, subscribe
 
 # --- helpers ------------------------------------------------------------------------
 
 
-def csv_of(*rows: dict, columns=product_csv.HEADER) -> str:
+def csv_of(*rows: dict, columns=HEADER) -> str:
     """A CSV with `columns` as its header and one line per dict (missing cells empty)."""
     out = io.StringIO()
     writer = csv.writer(out)
@@ -171,7 +174,7 @@ def seed_catalog(app, tenant) -> None:
                 "continue_selling": "1",
             },
         )
-        catalog.save_options(
+        save_options(
             tee,
             {
                 "option1_name": "Size",
@@ -220,7 +223,7 @@ def test_export_writes_shopify_layout_and_guards_formulas(app, make_tenant, staf
     seed_catalog(app, tenant)
     client = staff_client(tenant, permissions=["products"])
     body = exported(client)
-    assert body.splitlines()[0] == ",".join(f'"{c}"' if "," in c else c for c in product_csv.HEADER)
+    assert body.splitlines()[0] == ",".join(f'"{c}"' if "," in c else c for c in HEADER)
     rows = rows_of(body)
     tee = [r for r in rows if r["Handle"] == "linen-tee"]
     assert len(tee) == 4  # one row per variant
@@ -303,7 +306,7 @@ def test_dry_run_names_row_and_column_of_each_problem_and_changes_nothing(
         other.variants[0].sku = "TAKEN"
         db.session.commit()
     before = catalog_state(app, tenant)
-    columns = (*product_csv.HEADER, "Option4 Name", "Option4 Value", "Gift Card")
+    columns = (*HEADER, "Option4 Name", "Option4 Value", "Gift Card")
     body = csv_of(
         {"Handle": "mug", "Title": "Mug", "Variant Price": "12", "Variant SKU": "M-1"},  # row 2
         {"Handle": "no-title", "Variant Price": "3"},  # row 3
@@ -547,9 +550,9 @@ def test_progress_shows_while_the_import_runs(app, make_tenant, staff_client, mo
     body = csv_of(*({"Handle": f"p{n}", "Title": f"P{n}", "Variant Price": "1"} for n in range(3)))
     run_id, _ = preview(client, body)
     client.post(f"/admin/products/import/{run_id}")
-    monkeypatch.setattr(product_csv, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(runs, "PROGRESS_EVERY", 0)
     seen = []
-    real_apply = product_csv.apply_product
+    real_apply = runs.apply_product
 
     def look_first(planned, **kwargs):
         # The merchant's browser asks meanwhile: another thread, so its own session and
@@ -564,9 +567,9 @@ def test_progress_shows_while_the_import_runs(app, make_tenant, staff_client, mo
             seen.append(pool.submit(ask).result())
         return real_apply(planned, **kwargs)
 
-    monkeypatch.setattr(product_csv, "apply_product", look_first)
+    monkeypatch.setattr(runs, "apply_product", look_first)
     with app.app_context(), tenant_context(tenant):  # the job's code, in this process
-        assert product_csv.run_import(run_id) == "done"
+        assert runs.run_import(run_id) == "done"
     assert seen == [
         ("running", 0, "Imported <span data-count>0</span> of 3"),
         ("running", 1, "Imported <span data-count>1</span> of 3"),
@@ -615,7 +618,7 @@ def test_new_options_replace_variants_that_no_longer_fit(app, make_tenant, staff
     tenant = make_tenant()
     with app.app_context(), tenant_context(tenant):
         tee = create_product("Tee", 1000)
-        catalog.save_options(tee, {"option1_name": "Size", "option1_values": "S, M, L"})
+        save_options(tee, {"option1_name": "Size", "option1_values": "S, M, L"})
         for variant in tee.variants:
             variant.sku = f"TEE-{variant.option1}"
         db.session.commit()
@@ -666,14 +669,14 @@ def test_a_failure_mid_import_changes_nothing(app, make_tenant, staff_client, mo
     run_id, _ = preview(client, body)
     client.post(f"/admin/products/import/{run_id}")
 
-    real_apply = product_csv.apply_product
+    real_apply = runs.apply_product
 
     def fail_on_the_third(planned, **kwargs):
         if planned.handle == "second-new":
             db.session.execute(text("SELECT 1 / 0"))  # a real database error, mid-way
         return real_apply(planned, **kwargs)
 
-    monkeypatch.setattr(product_csv, "apply_product", fail_on_the_third)
+    monkeypatch.setattr(runs, "apply_product", fail_on_the_third)
     work(app)  # the forked work horse inherits the patch
     run = run_row(app, tenant, run_id)
     assert run.status == "failed" and run.processed == 0
@@ -743,7 +746,7 @@ def test_the_job_runs_once_and_only_in_its_own_shop(app, make_tenant, staff_clie
     assert catalog_state(app, b) == b_before
     # Running the job again (as a retry would) does nothing.
     with app.app_context(), tenant_context(a):
-        assert product_csv.run_import(run_id) is None
+        assert runs.run_import(run_id) is None
     assert [p["title"] for p in catalog_state(app, a)] == ["A's Mug", "Only A"]
 
 
@@ -768,8 +771,8 @@ def test_the_job_runs_once_and_only_in_its_own_shop(app, make_tenant, staff_clie
 def test_a_wrong_file_gets_a_clear_form_error(
     app, make_tenant, staff_client, monkeypatch, body, message
 ):
-    assert product_csv.MAX_FILE_BYTES == 5 * 1024 * 1024
-    monkeypatch.setattr(product_csv, "MAX_FILE_BYTES", 2048)  # (no 5 MB bodies in tests)
+    assert read.MAX_FILE_BYTES == 5 * 1024 * 1024
+    monkeypatch.setattr(read, "MAX_FILE_BYTES", 2048)  # (no 5 MB bodies in tests)
     tenant = make_tenant()
     client = staff_client(tenant, permissions=["products"])
     response = upload(client, body)
@@ -791,7 +794,7 @@ def test_no_file_chosen_and_header_only_files(app, make_tenant, staff_client):
 
 
 def test_a_file_with_too_many_rows_is_refused(app, make_tenant, staff_client, monkeypatch):
-    monkeypatch.setattr(product_csv, "MAX_ROWS", 2)
+    monkeypatch.setattr(plan, "MAX_ROWS", 2)
     tenant = make_tenant()
     body = csv_of(*({"Title": f"P{n}", "Variant Price": "1"} for n in range(3)))
     _, page = preview(staff_client(tenant, permissions=["products"]), body)

@@ -14,7 +14,8 @@ from saas.db import db
 from saas.tenancy import tenant_context
 from tenants.catalog.images import add_image, resize_image
 from tenants.catalog.models import Product
-from tenants.catalog.products import create_product, save_options, sync_summary
+from tenants.catalog.products import create_product, sync_summary
+from tenants.catalog.variants import save_options
 from tenants.settings.models import ShopSettings
 
 

@@ -18,6 +18,7 @@ from tenants.checkout import cart as carts
 from tenants.checkout.models import Cart, CartLine
 from tenants.customers.models import Customer
 from tenants.discounts.models import Discount
+from tenants.shop import cart_session
 from tests.shop.test_page_cache import counted_sql, page_keys
 
 MINUS = "\u2212"  # the cart shows a discount as a real minus sign
@@ -376,8 +377,8 @@ def test_a_cart_token_copied_to_another_shop_finds_nothing(app, make_tenant, sho
         token = db.session.scalar(select(Cart.token))
     client_b = shop_client(shop_b)
     with client_b.session_transaction(base_url=f"http://{shop_b.slug}.localhost") as session:
-        session[carts.TOKEN_KEY] = token
-        session[carts.COUNT_KEY] = 1
+        session[cart_session.TOKEN_KEY] = token
+        session[cart_session.COUNT_KEY] = 1
     html = client_b.get("/cart").text
     assert "Your cart is empty." in html and "Teapot" not in html
     # Shop B's own cart, made on the next add, is a different one.
@@ -544,16 +545,18 @@ def test_merge_and_claim_at_login(app, make_tenant):
     with app.test_request_context("/", base_url=f"http://{host}"), tenant_context(shop):
         from flask import session
 
-        anonymous = carts.current_cart(create=True)
+        anonymous = cart_session.current_cart(create=True)
         carts.add(anonymous, lamp["variant"], 2)  # 2 + 2 > 3 in stock
         carts.add(anonymous, mug["variant"], 1)
         anonymous.discount_code = "WELCOME"
-        before = carts.current_cart()
+        before = cart_session.current_cart()
         session.clear()  # what logging in does
-        cart, messages = carts.claim_for_customer(before, customer_id)
+        cart, messages = cart_session.claim_for_customer(before, customer_id)
         assert cart is not None and cart.id == saved_id
         assert messages == ["Lamp: Only 3 left: your cart has 3."]
-        assert session[carts.TOKEN_KEY] == cart.token and session[carts.COUNT_KEY] == 4
+        assert (
+            session[cart_session.TOKEN_KEY] == cart.token and session[cart_session.COUNT_KEY] == 4
+        )
         assert cart.discount_code == "WELCOME"
         db.session.commit()
         assert db.session.scalar(select(func.count()).select_from(Cart)) == 1
@@ -562,9 +565,9 @@ def test_merge_and_claim_at_login(app, make_tenant):
     with app.test_request_context("/", base_url=f"http://{host}"), tenant_context(shop):
         from flask import session
 
-        cart, messages = carts.claim_for_customer(carts.current_cart(), customer_id)
+        cart, messages = cart_session.claim_for_customer(cart_session.current_cart(), customer_id)
         assert cart is not None and cart.id == saved_id and messages == []
-        assert session[carts.COUNT_KEY] == 4
+        assert session[cart_session.COUNT_KEY] == 4
         summary = carts.summary(cart)
         assert [(line.title, line.quantity) for line in summary.lines] == [("Lamp", 3), ("Mug", 1)]
         assert summary.subtotal_cents == 3 * 4000 + 900

@@ -113,7 +113,8 @@ def test_canonical_and_sitemap_urls_name_the_host_once(app, make_tenant, monkeyp
 def stock_catalog(app, tenant):
     """Three tagged products: a shirt (S, M) in stock, a coat (L) sold out, a hat kept on
     sale when out of stock; all in one automatic collection."""
-    from tenants.catalog.products import save_options, sync_summary
+    from tenants.catalog.products import sync_summary
+    from tenants.catalog.variants import save_options
 
     with app.app_context(), tenant_context(tenant):
         for title, size, quantity, keeps_selling in (

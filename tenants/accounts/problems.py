@@ -1,0 +1,32 @@
+"""Refusals the account flows hand back to the view, which turns them into a page."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass
+class FormProblem(Exception):
+    """Input the person must correct: messages by form field ("" for the whole form).
+
+    `status` is the HTTP status to answer with: 400, or 429 for too many attempts.
+    """
+
+    errors: dict[str, str] = field(default_factory=dict)
+    status: int = 400
+
+    def __str__(self) -> str:
+        return "; ".join(self.errors.values())
+
+
+class Refused(Exception):
+    """A request turned down with one message (no form field); `status` is the HTTP status."""
+
+    def __init__(self, message: str, status: int) -> None:
+        super().__init__(message)
+        self.message = message
+        self.status = status
+
+
+class LinkProblem(Refused):
+    """A mailed link (password reset, invitation) that cannot be used."""
