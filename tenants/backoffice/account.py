@@ -19,6 +19,7 @@ from tenants.accounts.problems import LinkProblem, Refused
 from tenants.accounts.reset import RESET_SENT
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, signed_in
+from tenants.backoffice.helpers import link_problem
 from tenants.staff import services as staff_service
 from tenants.staff.models import Role, Staff, StaffStatus
 from tenants.staff.services import StaffProblem
@@ -26,16 +27,6 @@ from tenants.staff.services import StaffProblem
 
 def home_url() -> str:
     return url_for("backoffice.home")
-
-
-def link_problem(message: str, status: int, *, action: str, action_url: str) -> Any:
-    """The page for a reset, invitation or sign-in link that cannot be used."""
-    return render_template(
-        "backoffice/account_link_problem.html",
-        message=message,
-        action=action,
-        action_url=action_url,
-    ), status
 
 
 @bp.route("/login", methods=["GET", "POST"])

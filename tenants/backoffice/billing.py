@@ -31,6 +31,8 @@ from tenants.settings.services import get_settings
 from tenants.staff.models import Area
 
 INVOICES_SHOWN = 24
+# What stops a billing change: the platform's rules, or Stripe. Said on the billing page.
+REFUSED = (BillingRefused, stripe_api.StripeFailure)
 
 # What stays open in the back office while the storefront is closed for billing.
 BILLING_ONLY = {
@@ -48,14 +50,21 @@ BILLING_ONLY = {
 }
 
 
+def _to_billing(message: str, category: str) -> Response:
+    """Back to the billing page, which says what happened."""
+    flash(message, category)
+    return redirect(url_for("backoffice.billing"), code=303)
+
+
 def billing_only() -> Any:
     """Before back-office requests: a shop closed for billing can only pay."""
     if not current_tenant.closed_for_billing or request.endpoint in BILLING_ONLY:
         return None
     if request.endpoint is None:
         return None
-    flash("Your shop is closed until your plan is paid. Pay to reopen everything.", "error")
-    return redirect(url_for("backoffice.billing"), code=303)
+    return _to_billing(
+        "Your shop is closed until your plan is paid. Pay to reopen everything.", "error"
+    )
 
 
 @bp.app_template_filter("billing_date")
@@ -113,11 +122,6 @@ def _chosen() -> tuple[Plan, str]:
     return plan, interval
 
 
-def _refused(error: Exception) -> Response:
-    flash(str(error), "error")
-    return redirect(url_for("backoffice.billing"), code=303)
-
-
 @bp.route("/billing/plan", methods=["GET", "POST"])
 @requires(Area.BILLING)
 def billing_plan() -> Any:
@@ -153,10 +157,9 @@ def billing_plan() -> Any:
             message = subscribe.change_plan(
                 tenant, plan, interval, actor=current_user._get_current_object()
             )
-    except (BillingRefused, stripe_api.StripeFailure) as error:
-        return _refused(error)
-    flash(message, "success")
-    return redirect(url_for("backoffice.billing"), code=303)
+    except REFUSED as error:
+        return _to_billing(str(error), "error")
+    return _to_billing(message, "success")
 
 
 @bp.get("/billing/return")
@@ -166,15 +169,27 @@ def billing_return() -> Response:
     try:
         with atomic():
             done = subscribe.complete_checkout(_tenant(), request.args.get("session_id", ""))
-    except (BillingRefused, stripe_api.StripeFailure) as error:
-        return _refused(error)
-    if done:
-        subscription = _subscription()
-        assert subscription is not None
-        flash(f"Thank you! Your {subscription.plan.name} plan is active.", "success")
-    else:
-        flash("We are waiting for Stripe to confirm your payment. This page updates soon.", "info")
-    return redirect(url_for("backoffice.billing"), code=303)
+    except REFUSED as error:
+        return _to_billing(str(error), "error")
+    if not done:
+        return _to_billing(
+            "We are waiting for Stripe to confirm your payment. This page updates soon.", "info"
+        )
+    subscription = _subscription()
+    assert subscription is not None
+    return _to_billing(f"Thank you! Your {subscription.plan.name} plan is active.", "success")
+
+
+def _cancel_at_period_end(cancel: bool) -> Response:
+    """Cancel the plan at the period's end (`cancel`), or take that back."""
+    try:
+        with atomic():
+            message = subscribe.set_cancel_at_period_end(
+                _tenant(), cancel, actor=current_user._get_current_object()
+            )
+    except REFUSED as error:
+        return _to_billing(str(error), "error")
+    return _to_billing(message, "success")
 
 
 @bp.route("/billing/cancel", methods=["GET", "POST"])
@@ -185,29 +200,13 @@ def billing_cancel() -> Any:
         abort(404)
     if request.method == "GET":
         return render_template("backoffice/billing_cancel.html", subscription=subscription)
-    try:
-        with atomic():
-            message = subscribe.set_cancel_at_period_end(
-                _tenant(), True, actor=current_user._get_current_object()
-            )
-    except (BillingRefused, stripe_api.StripeFailure) as error:
-        return _refused(error)
-    flash(message, "success")
-    return redirect(url_for("backoffice.billing"), code=303)
+    return _cancel_at_period_end(True)
 
 
 @bp.post("/billing/resume")
 @requires(Area.BILLING)
 def billing_resume() -> Response:
-    try:
-        with atomic():
-            message = subscribe.set_cancel_at_period_end(
-                _tenant(), False, actor=current_user._get_current_object()
-            )
-    except (BillingRefused, stripe_api.StripeFailure) as error:
-        return _refused(error)
-    flash(message, "success")
-    return redirect(url_for("backoffice.billing"), code=303)
+    return _cancel_at_period_end(False)
 
 
 @bp.post("/billing/portal")
@@ -216,8 +215,8 @@ def billing_portal() -> Response:
     """Stripe's customer portal, for this shop's own customer only."""
     try:
         url = subscribe.portal_url(_tenant(), url_for("backoffice.billing", _external=True))
-    except (BillingRefused, stripe_api.StripeFailure) as error:
-        return _refused(error)
+    except REFUSED as error:
+        return _to_billing(str(error), "error")
     return redirect(url, code=303)
 
 

@@ -19,6 +19,7 @@ from saas.theming import FONTS, get_theme
 from saas.theming import themes as available_themes
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
+from tenants.backoffice.helpers import get_or_404, page_or_404
 from tenants.content import services as content
 from tenants.content.models import Page as ShopPage
 from tenants.content.services import PREVIEW_KEY
@@ -294,13 +295,16 @@ def menu_remove(handle: str, index: int) -> Any:
 def pages() -> Any:
     number = current_page()
     rows, total = content.pages_page(number, PAGES_PER_PAGE)
-    page = Page(rows, total, number, PAGES_PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
+    page = page_or_404(Page(rows, total, number, PAGES_PER_PAGE))
     return render_template("backoffice/pages.html", page=page, suggested=content.SUGGESTED_PAGES)
 
 
-def _page_form(item: ShopPage | None) -> Any:
+@bp.route("/themes/pages/new", methods=["GET", "POST"], endpoint="page_new")
+@bp.route("/themes/pages/<int:page_id>", methods=["GET", "POST"])
+@requires(Area.CONTENT)
+def page_edit(page_id: int | None = None) -> Any:
+    """Add a page (no id) or edit one: the same form and checks."""
+    item = get_or_404(ShopPage, page_id)
     values: dict[str, Any] = (
         {"title": item.title, "handle": item.handle, "body": item.body_html,
          "published": item.published}
@@ -325,29 +329,10 @@ def _page_form(item: ShopPage | None) -> Any:
     ), status
 
 
-@bp.route("/themes/pages/new", methods=["GET", "POST"])
-@requires(Area.CONTENT)
-def page_new() -> Any:
-    return _page_form(None)
-
-
-def _page_or_404(page_id: int) -> ShopPage:
-    item = db.session.get(ShopPage, page_id)
-    if item is None:
-        abort(404)
-    return item
-
-
-@bp.route("/themes/pages/<int:page_id>", methods=["GET", "POST"])
-@requires(Area.CONTENT)
-def page_edit(page_id: int) -> Any:
-    return _page_form(_page_or_404(page_id))
-
-
 @bp.route("/themes/pages/<int:page_id>/delete", methods=["GET", "POST"])
 @requires(Area.CONTENT)
 def page_delete(page_id: int) -> Any:
-    item = _page_or_404(page_id)
+    item = get_or_404(ShopPage, page_id)
     if request.method == "POST":
         audit.record("page.deleted", page_id=item.id, handle=item.handle)
         db.session.delete(item)

@@ -4,16 +4,15 @@ to it (mark paid, fulfil with tracking, mark delivered, refund, cancel, add note
 from __future__ import annotations
 
 from datetime import date, datetime, time, timedelta
-from typing import Any
+from typing import Any, Protocol
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
 from saas.db import atomic
 from saas.money import format_money
-from saas.paging import Page, paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.helpers import acting_staff_id
+from tenants.backoffice.helpers import acting_staff_id, paginate_or_404
 from tenants.catalog.products import ProductError, parse_price
 from tenants.orders import admin as order_admin
 from tenants.orders import emails as order_emails
@@ -48,13 +47,10 @@ def orders() -> Any:
         since=datetime.combine(since, time(), zone) if since else None,
         until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
     )
-    page: Page = paginate(query, PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
     filtered = any(args.values()) or since is not None or until is not None
     return render_template(
         "backoffice/orders.html",
-        page=page,
+        page=paginate_or_404(query, PER_PAGE),
         zone=zone,
         filters=args
         | {"from": since.isoformat() if since else "", "to": until.isoformat() if until else ""},
@@ -95,16 +91,22 @@ def order(number: int) -> Any:
     return _page(_order_or_404(number))
 
 
-def _act(number: int, action: Any, done: str) -> Any:
-    """Lock the order, apply `action(order)`, queue its emails (sent once the request
-    commits); errors re-render."""
+class OrderAction(Protocol):
+    """A change to a locked order, recorded as the staff member's; the emails it sends."""
+
+    def __call__(self, order: Order, /, *, staff_id: int | None) -> list[str] | None: ...
+
+
+def _act(number: int, action: OrderAction, done: str) -> Any:
+    """Lock the order, apply `action`, queue its emails (sent once the request commits);
+    errors re-render."""
     found = _order_or_404(number)
     order = order_admin.locked(found.id)
     if order is None:
         abort(404)
     try:
         with atomic():
-            kinds = action(order)
+            kinds = action(order, staff_id=acting_staff_id())
     except order_admin.OrderActionError as error:
         # At the top (the form it belongs to may not be shown for this order) and by
         # its field when there is one.
@@ -118,11 +120,7 @@ def _act(number: int, action: Any, done: str) -> Any:
 @bp.post("/orders/<int:number>/paid")
 @requires(Area.ORDERS)
 def order_paid(number: int) -> Any:
-    return _act(
-        number,
-        lambda o: order_admin.mark_paid(o, staff_id=acting_staff_id()),
-        "Order marked as paid; the customer has been told.",
-    )
+    return _act(number, order_admin.mark_paid, "Order marked as paid; the customer has been told.")
 
 
 def _quantities() -> dict[int, int]:
@@ -139,8 +137,8 @@ def _quantities() -> dict[int, int]:
 @bp.post("/orders/<int:number>/fulfil")
 @requires(Area.ORDERS)
 def order_fulfil(number: int) -> Any:
-    def action(order: Order) -> list[str]:
-        return order_admin.fulfil(order, _quantities(), request.form, staff_id=acting_staff_id())
+    def action(order: Order, *, staff_id: int | None) -> list[str]:
+        return order_admin.fulfil(order, _quantities(), request.form, staff_id=staff_id)
 
     return _act(number, action, "Items marked as shipped; the customer has the tracking details.")
 
@@ -148,24 +146,18 @@ def order_fulfil(number: int) -> Any:
 @bp.post("/orders/<int:number>/delivered")
 @requires(Area.ORDERS)
 def order_delivered(number: int) -> Any:
-    return _act(
-        number,
-        lambda o: order_admin.mark_delivered(o, staff_id=acting_staff_id()),
-        "Order marked as delivered.",
-    )
+    return _act(number, order_admin.mark_delivered, "Order marked as delivered.")
 
 
 @bp.post("/orders/<int:number>/refund")
 @requires(Area.ORDERS)
 def order_refund(number: int) -> Any:
-    def action(order: Order) -> list[str]:
+    def action(order: Order, *, staff_id: int | None) -> list[str]:
         try:
             amount = parse_price(request.form.get("amount", ""), order.currency)
         except ProductError as error:
             raise order_admin.OrderActionError(str(error), "amount") from error
-        return order_admin.refund(
-            order, amount, request.form.get("reason", ""), staff_id=acting_staff_id()
-        )
+        return order_admin.refund(order, amount, request.form.get("reason", ""), staff_id=staff_id)
 
     return _act(number, action, "Refund recorded; the customer has been told.")
 
@@ -173,9 +165,8 @@ def order_refund(number: int) -> Any:
 @bp.post("/orders/<int:number>/note")
 @requires(Area.ORDERS)
 def order_note(number: int) -> Any:
-    def action(order: Order) -> list[str]:
-        order_admin.add_note(order, request.form.get("note", ""), staff_id=acting_staff_id())
-        return []
+    def action(order: Order, *, staff_id: int | None) -> None:
+        order_admin.add_note(order, request.form.get("note", ""), staff_id=staff_id)
 
     return _act(number, action, "Note added.")
 
@@ -192,13 +183,13 @@ def order_cancel(number: int) -> Any:
             can_refund=order_admin.refundable(order) > 0,
         )
 
-    def action(locked: Order) -> list[str]:
+    def action(locked: Order, *, staff_id: int | None) -> list[str]:
         return order_admin.cancel(
             locked,
             reason=request.form.get("reason", ""),
             restock=request.form.get("restock") == "1",
             refund_payment=request.form.get("refund") == "1",
-            staff_id=acting_staff_id(),
+            staff_id=staff_id,
         )
 
     return _act(number, action, f"Order {order.name} cancelled; the customer has been told.")

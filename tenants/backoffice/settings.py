@@ -40,6 +40,10 @@ def _page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
     ), status
 
 
+def _submitted() -> dict[str, str]:
+    return {f: request.form.get(f, "") for f in service.FIELDS}
+
+
 def _logo_storage_problem(upload: FileStorage) -> LimitProblem | None:
     """Whether the plan's storage has room for this logo (it replaces the current one).
 
@@ -68,8 +72,7 @@ def settings() -> Any:
         upload = None
     remove_logo = request.form.get("remove_logo") == "1"
     if upload is not None and not remove_logo and (problem := _logo_storage_problem(upload)):
-        values = {f: request.form.get(f, "") for f in service.FIELDS}
-        return _page(values, {"logo": problem.html()}, 400)
+        return _page(_submitted(), {"logo": problem.html()}, 400)
     try:
         with atomic():
             update = service.update_settings(
@@ -80,8 +83,7 @@ def settings() -> Any:
                 clear_storefront_password=request.form.get("clear_storefront_password") == "1",
             )
     except service.SettingsInvalid as invalid:
-        values = {f: request.form.get(f, "") for f in service.FIELDS}
-        return _page(values, invalid.errors, 400)
+        return _page(_submitted(), invalid.errors, 400)
     flash("Settings saved." if update.changed else "Nothing to save: no setting changed.")
     return redirect(url_for("backoffice.settings"))
 

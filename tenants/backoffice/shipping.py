@@ -8,15 +8,15 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from saas import audit
 from saas.db import atomic, db
-from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
+from tenants.backoffice.helpers import get_or_404, paginate_or_404
 from tenants.geo import addresses
 from tenants.settings.services import COUNTRIES, get_settings
 from tenants.shipping import services as shipping
@@ -32,27 +32,6 @@ RATE_KINDS = [
     (RateKind.WEIGHT.value, "Orders by weight"),
     (RateKind.PRICE.value, "Orders by value"),
 ]
-
-
-def _zone(zone_id: int) -> ShippingZone:
-    zone = db.session.get(ShippingZone, zone_id)  # only this shop's schema
-    if zone is None:
-        abort(404)
-    return zone
-
-
-def _rate(rate_id: int) -> ShippingRate:
-    rate = db.session.get(ShippingRate, rate_id)
-    if rate is None:
-        abort(404)
-    return rate
-
-
-def _tax_rate(rate_id: int) -> TaxRate:
-    rate = db.session.get(TaxRate, rate_id)
-    if rate is None:
-        abort(404)
-    return rate
 
 
 def _helpers() -> dict[str, Any]:
@@ -78,12 +57,9 @@ def _shipping_page(
         .options(selectinload(ShippingZone.rates))
         .order_by(func.lower(ShippingZone.name), ShippingZone.id)
     )
-    page = paginate(query, ZONES_PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
     return render_template(
         "backoffice/shipping.html",
-        page=page,
+        page=paginate_or_404(query, ZONES_PER_PAGE),
         settings=settings,
         currency=settings.currency,
         pickup=pickup_values,
@@ -143,49 +119,41 @@ def _zone_form(
     ), status
 
 
-@bp.route("/settings/shipping/zones/new", methods=["GET", "POST"])
-@requires(Area.SETTINGS)
-def shipping_zone_new() -> Any:
-    if request.method == "GET":
-        return _zone_form(None, shipping.zone_form_values(None, get_settings().country), {})
-    try:
-        with atomic():
-            zone = shipping.save_zone(None, request.form)
-    except shipping.ShippingFormInvalid as invalid:
-        return _zone_form(None, shipping.zone_form_input(request.form), invalid.errors, 400)
-    audit.record("shipping.zone_created", zone_id=zone.id, name=zone.name, countries=zone.countries)
-    flash(f"Zone “{zone.name}” was created. Now add the rates shoppers can choose.")
-    return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone.id))
-
-
+@bp.route("/settings/shipping/zones/new", methods=["GET", "POST"], endpoint="shipping_zone_new")
 @bp.route("/settings/shipping/zones/<int:zone_id>", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
-def shipping_zone_edit(zone_id: int) -> Any:
-    zone = _zone(zone_id)
+def shipping_zone_edit(zone_id: int | None = None) -> Any:
+    """Create a zone (no id) or edit one: the same form and checks."""
+    zone = get_or_404(ShippingZone, zone_id)
     if request.method == "GET":
         return _zone_form(zone, shipping.zone_form_values(zone, get_settings().country), {})
     try:
         with atomic():
-            shipping.save_zone(zone, request.form)
+            saved = shipping.save_zone(zone, request.form)
     except shipping.ShippingFormInvalid as invalid:
-        return _zone_form(
-            _zone(zone_id), shipping.zone_form_input(request.form), invalid.errors, 400
+        again = get_or_404(ShippingZone, zone_id)
+        return _zone_form(again, shipping.zone_form_input(request.form), invalid.errors, 400)
+    if zone is None:
+        audit.record(
+            "shipping.zone_created", zone_id=saved.id, name=saved.name, countries=saved.countries
         )
-    audit.record(
-        "shipping.zone_updated",
-        zone_id=zone.id,
-        name=zone.name,
-        countries=zone.countries,
-        regions=zone.regions,
-    )
-    flash("Zone saved.")
-    return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone.id))
+        flash(f"Zone “{saved.name}” was created. Now add the rates shoppers can choose.")
+    else:
+        audit.record(
+            "shipping.zone_updated",
+            zone_id=saved.id,
+            name=saved.name,
+            countries=saved.countries,
+            regions=saved.regions,
+        )
+        flash("Zone saved.")
+    return redirect(url_for("backoffice.shipping_zone_edit", zone_id=saved.id))
 
 
 @bp.route("/settings/shipping/zones/<int:zone_id>/delete", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
 def shipping_zone_delete(zone_id: int) -> Any:
-    zone = _zone(zone_id)
+    zone = get_or_404(ShippingZone, zone_id)
     if request.method == "POST":
         name = zone.name
         audit.record("shipping.zone_deleted", zone_id=zone.id, name=name)
@@ -217,47 +185,51 @@ def _rate_input() -> dict[str, str]:
     return {name: request.form.get(name, "") for name in shipping.RATE_FIELDS}
 
 
-@bp.route("/settings/shipping/zones/<int:zone_id>/rates/new", methods=["GET", "POST"])
-@requires(Area.SETTINGS)
-def shipping_rate_new(zone_id: int) -> Any:
-    zone = _zone(zone_id)
-    currency = get_settings().currency
-    if request.method == "GET":
-        return _rate_form(zone, None, shipping.rate_form_values(None, currency), {})
-    try:
-        with atomic():
-            rate = shipping.save_rate(zone, None, request.form, currency)
-    except shipping.ShippingFormInvalid as invalid:
-        return _rate_form(_zone(zone_id), None, _rate_input(), invalid.errors, 400)
-    audit.record(
-        "shipping.rate_created", zone_id=zone.id, rate_id=rate.id, name=rate.name, kind=rate.kind
-    )
-    flash(f"Rate “{rate.name}” was added to {zone.name}.")
-    return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone.id) + "#rates")
+def _zone_and_rate(zone_id: int, rate_id: int | None) -> tuple[ShippingZone, ShippingRate | None]:
+    """The rate being edited and its zone, or (no rate id) the zone a new rate goes to."""
+    rate = get_or_404(ShippingRate, rate_id)
+    return (rate.zone if rate else get_or_404(ShippingZone, zone_id)), rate
 
 
+@bp.route(
+    "/settings/shipping/zones/<int:zone_id>/rates/new",
+    methods=["GET", "POST"],
+    endpoint="shipping_rate_new",
+)
 @bp.route("/settings/shipping/rates/<int:rate_id>", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
-def shipping_rate_edit(rate_id: int) -> Any:
-    rate = _rate(rate_id)
+def shipping_rate_edit(zone_id: int = 0, rate_id: int | None = None) -> Any:
+    """Add a rate to a zone (its id) or edit one (the rate's id): the same form and checks."""
+    zone, rate = _zone_and_rate(zone_id, rate_id)
     currency = get_settings().currency
     if request.method == "GET":
-        return _rate_form(rate.zone, rate, shipping.rate_form_values(rate, currency), {})
+        return _rate_form(zone, rate, shipping.rate_form_values(rate, currency), {})
     try:
         with atomic():
-            shipping.save_rate(rate.zone, rate, request.form, currency)
+            saved = shipping.save_rate(zone, rate, request.form, currency)
     except shipping.ShippingFormInvalid as invalid:
-        rate = _rate(rate_id)
-        return _rate_form(rate.zone, rate, _rate_input(), invalid.errors, 400)
-    audit.record("shipping.rate_updated", zone_id=rate.zone_id, rate_id=rate.id, name=rate.name)
-    flash(f"Rate “{rate.name}” saved.")
-    return redirect(url_for("backoffice.shipping_zone_edit", zone_id=rate.zone_id) + "#rates")
+        return _rate_form(*_zone_and_rate(zone_id, rate_id), _rate_input(), invalid.errors, 400)
+    if rate is None:
+        audit.record(
+            "shipping.rate_created",
+            zone_id=zone.id,
+            rate_id=saved.id,
+            name=saved.name,
+            kind=saved.kind,
+        )
+        flash(f"Rate “{saved.name}” was added to {zone.name}.")
+    else:
+        audit.record(
+            "shipping.rate_updated", zone_id=saved.zone_id, rate_id=saved.id, name=saved.name
+        )
+        flash(f"Rate “{saved.name}” saved.")
+    return redirect(url_for("backoffice.shipping_zone_edit", zone_id=saved.zone_id) + "#rates")
 
 
 @bp.route("/settings/shipping/rates/<int:rate_id>/delete", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
 def shipping_rate_delete(rate_id: int) -> Any:
-    rate = _rate(rate_id)
+    rate = get_or_404(ShippingRate, rate_id)
     if request.method == "POST":
         zone_id, name = rate.zone_id, rate.name
         audit.record("shipping.rate_deleted", zone_id=zone_id, rate_id=rate.id, name=name)
@@ -291,12 +263,8 @@ def taxes_settings() -> Any:
         else:
             flash("Nothing to save: no tax setting changed.")
         return redirect(url_for("backoffice.taxes_settings"))
-    page = paginate(
-        select(TaxRate).order_by(TaxRate.country, TaxRate.region, func.lower(TaxRate.name)),
-        TAX_RATES_PER_PAGE,
-    )
-    if page.page > page.pages:
-        abort(404)
+    query = select(TaxRate).order_by(TaxRate.country, TaxRate.region, func.lower(TaxRate.name))
+    page = paginate_or_404(query, TAX_RATES_PER_PAGE)
     return render_template("backoffice/taxes.html", page=page, settings=settings, **_helpers())
 
 
@@ -328,41 +296,29 @@ def _audit_tax(action: str, rate: TaxRate) -> None:
     )
 
 
-@bp.route("/settings/taxes/new", methods=["GET", "POST"])
-@requires(Area.SETTINGS)
-def tax_new() -> Any:
-    if request.method == "GET":
-        return _tax_form(None, taxes.tax_form_values(None, get_settings().country), {})
-    try:
-        with atomic():
-            rate = taxes.save_tax_rate(None, request.form)
-    except taxes.TaxFormInvalid as invalid:
-        return _tax_form(None, _tax_input(), invalid.errors, 400)
-    _audit_tax("tax.rate_created", rate)
-    flash(f"Tax rate “{taxes.line_name(rate.name, rate.rate_bp)}” was added.")
-    return redirect(url_for("backoffice.taxes_settings"))
-
-
+@bp.route("/settings/taxes/new", methods=["GET", "POST"], endpoint="tax_new")
 @bp.route("/settings/taxes/<int:rate_id>", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
-def tax_edit(rate_id: int) -> Any:
-    rate = _tax_rate(rate_id)
+def tax_edit(rate_id: int | None = None) -> Any:
+    """Add a tax rate (no id) or edit one: the same form and checks."""
+    rate = get_or_404(TaxRate, rate_id)
     if request.method == "GET":
-        return _tax_form(rate, taxes.tax_form_values(rate), {})
+        return _tax_form(rate, taxes.tax_form_values(rate, get_settings().country), {})
     try:
         with atomic():
-            taxes.save_tax_rate(rate, request.form)
+            saved = taxes.save_tax_rate(rate, request.form)
     except taxes.TaxFormInvalid as invalid:
-        return _tax_form(_tax_rate(rate_id), _tax_input(), invalid.errors, 400)
-    _audit_tax("tax.rate_updated", rate)
-    flash(f"Tax rate “{taxes.line_name(rate.name, rate.rate_bp)}” saved.")
+        return _tax_form(get_or_404(TaxRate, rate_id), _tax_input(), invalid.errors, 400)
+    _audit_tax("tax.rate_created" if rate is None else "tax.rate_updated", saved)
+    name = taxes.line_name(saved.name, saved.rate_bp)
+    flash(f"Tax rate “{name}” was added." if rate is None else f"Tax rate “{name}” saved.")
     return redirect(url_for("backoffice.taxes_settings"))
 
 
 @bp.route("/settings/taxes/<int:rate_id>/delete", methods=["GET", "POST"])
 @requires(Area.SETTINGS)
 def tax_delete(rate_id: int) -> Any:
-    rate = _tax_rate(rate_id)
+    rate = get_or_404(TaxRate, rate_id)
     if request.method == "POST":
         label = taxes.line_name(rate.name, rate.rate_bp)
         _audit_tax("tax.rate_deleted", rate)

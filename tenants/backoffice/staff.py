@@ -9,12 +9,13 @@ from flask_login import current_user
 from sqlalchemy import case, func, select
 
 from saas.auth import start_session
-from saas.db import atomic, db
+from saas.db import atomic
 from saas.paging import paginate
 from saas.tenancy import current_tenant
 from tenants.accounts.problems import LinkProblem
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, staff_admin
+from tenants.backoffice.helpers import get_or_404, link_problem
 from tenants.staff import services as staff_service
 from tenants.staff.models import AREA_LABELS, Area, Role, Staff, StaffStatus
 from tenants.staff.services import StaffProblem
@@ -33,12 +34,15 @@ def _actor() -> Any:
     return current_user._get_current_object()
 
 
-def _member(staff_id: int) -> Staff:
-    # The session is bound to this shop's schema: another shop's id is simply not here.
-    member = db.session.get(Staff, staff_id)
-    if member is None:
-        abort(404)
-    return member
+def _managed(staff_id: int) -> tuple[Any, Staff, str | None]:
+    """The actor, the member of staff they would manage, and why they may not (None if
+    they may). A change they may not make is refused before the form is read."""
+    actor = _actor()
+    member = get_or_404(Staff, staff_id)
+    blocked = staff_service.why_cannot_manage(actor, member)
+    if blocked and request.method == "POST":
+        abort(403, blocked)
+    return actor, member, blocked
 
 
 def _labels() -> dict[str, Any]:
@@ -106,7 +110,7 @@ def staff_invite() -> Any:
 @staff_admin
 def staff_resend(staff_id: int) -> Any:
     actor = _actor()
-    member = _member(staff_id)
+    member = get_or_404(Staff, staff_id)
     try:
         staff_service.resend_invitation(actor, member)
     except StaffProblem as problem:
@@ -119,15 +123,11 @@ def staff_resend(staff_id: int) -> Any:
 @bp.route("/staff/<int:staff_id>", methods=["GET", "POST"])
 @staff_admin
 def staff_edit(staff_id: int) -> Any:
-    actor = _actor()
-    member = _member(staff_id)
-    blocked = staff_service.why_cannot_manage(actor, member)
+    actor, member, blocked = _managed(staff_id)
     form: dict[str, Any] = {"role": member.role, "areas": list(member.permissions or [])}
     errors: dict[str, str] = {}
     status = 200
     if request.method == "POST":
-        if blocked:
-            abort(403, blocked)
         form = {"role": request.form.get("role", ""), "areas": request.form.getlist("areas")}
         try:
             with atomic():
@@ -152,12 +152,8 @@ def staff_edit(staff_id: int) -> Any:
 @bp.route("/staff/<int:staff_id>/remove", methods=["GET", "POST"])
 @staff_admin
 def staff_remove(staff_id: int) -> Any:
-    actor = _actor()
-    member = _member(staff_id)
-    blocked = staff_service.why_cannot_manage(actor, member)
+    actor, member, blocked = _managed(staff_id)
     if request.method == "POST":
-        if blocked:
-            abort(403, blocked)
         staff_service.remove(actor, member)
         flash(f"{member.name or member.email} was removed from the shop.", "success")
         return redirect(url_for("backoffice.staff"))
@@ -201,10 +197,10 @@ def accept_invite(token: str) -> Any:
 
 
 def _invitation_problem(problem: LinkProblem) -> Any:
-    return render_template(
-        "backoffice/account_link_problem.html",
-        message=problem.message,
-        hint="Ask the shop's owner or an admin to send you a new invitation.",
+    return link_problem(
+        problem.message,
+        problem.status,
         action="Log in",
         action_url=url_for("backoffice.login"),
-    ), problem.status
+        hint="Ask the shop's owner or an admin to send you a new invitation.",
+    )

@@ -376,59 +376,66 @@ def _submitted_address() -> dict[str, Any]:
     return values
 
 
-@bp.route("/account/addresses/new", methods=["GET", "POST"])
-@customer_required
-def account_address_new(customer: Customer) -> Any:
-    if request.method == "GET":
-        values: dict[str, Any] = dict.fromkeys(address_book.ADDRESS_FIELDS, "")
-        values["name"] = customer.name
-        values["country"] = get_settings().country or ""
-        values["default"] = False
-        return _address_form(customer, address=None, values=values, errors={})
-    values = _submitted_address()
-    try:
-        with atomic():
-            address_book.add_address(customer, request.form, default=values["default"])
-    except CustomerProblem as problem:
-        return _address_form(
-            customer, address=None, values=values, errors=problem.errors, status=400
-        )
-    flash("Address added.", "success")
-    return redirect(url_for("shop.account_addresses"))
+def with_address(view: Callable[..., Any]) -> Callable[..., Any]:
+    """The view acts on one of the customer's own addresses, passed instead of its id
+    (another customer's is not found); a route without an id passes None (a new one).
+    Goes under `customer_required`."""
+
+    @functools.wraps(view)
+    def wrapper(customer: Customer, address_id: int | None = None) -> Any:
+        address = address_book.address_of(customer, address_id) if address_id else None
+        if address_id and address is None:
+            return not_found()
+        return view(customer, address)
+
+    return wrapper
 
 
+def _saved_address(customer: Customer, address: CustomerAddress | None) -> dict[str, Any]:
+    """The address form's first values: the address as saved, or a new one's."""
+    if address is not None:
+        return address_book.address_dict(address) | {"default": address.is_default}
+    values: dict[str, Any] = dict.fromkeys(address_book.ADDRESS_FIELDS, "")
+    return values | {
+        "name": customer.name,
+        "country": get_settings().country or "",
+        "default": False,
+    }
+
+
+@bp.route("/account/addresses/new", methods=["GET", "POST"], endpoint="account_address_new")
 @bp.route("/account/addresses/<int:address_id>", methods=["GET", "POST"])
 @customer_required
-def account_address_edit(customer: Customer, address_id: int) -> Any:
-    address = address_book.address_of(customer, address_id)
-    if address is None:
-        return not_found()
+@with_address
+def account_address_edit(customer: Customer, address: CustomerAddress | None) -> Any:
+    """Add an address (none given) or edit one: the same form and checks."""
     if request.method == "GET":
-        values: dict[str, Any] = address_book.address_dict(address)
-        values["default"] = address.is_default
+        values = _saved_address(customer, address)
         return _address_form(customer, address=address, values=values, errors={})
+    address_id = address.id if address else None  # read before a refused save expires it
     values = _submitted_address()
     try:
         with atomic():
-            address_book.update_address(customer, address, request.form, default=values["default"])
+            if address is None:
+                address_book.add_address(customer, request.form, default=values["default"])
+            else:
+                address_book.update_address(
+                    customer, address, request.form, default=values["default"]
+                )
     except CustomerProblem as problem:
+        # The savepoint's rollback expired the address: read it again for the page.
+        again = address_book.address_of(customer, address_id) if address_id else None
         return _address_form(
-            customer,
-            address=address_book.address_of(customer, address_id),
-            values=values,
-            errors=problem.errors,
-            status=400,
+            customer, address=again, values=values, errors=problem.errors, status=400
         )
-    flash("Address saved.", "success")
+    flash("Address added." if address is None else "Address saved.", "success")
     return redirect(url_for("shop.account_addresses"))
 
 
 @bp.route("/account/addresses/<int:address_id>/delete", methods=["GET", "POST"])
 @customer_required
-def account_address_delete(customer: Customer, address_id: int) -> Any:
-    address = address_book.address_of(customer, address_id)
-    if address is None:
-        return not_found()
+@with_address
+def account_address_delete(customer: Customer, address: CustomerAddress) -> Any:
     if request.method == "GET":
         return page("account/address_delete.html", address=address, section="addresses")
     address_book.delete_address(customer, address)
@@ -438,10 +445,8 @@ def account_address_delete(customer: Customer, address_id: int) -> Any:
 
 @bp.post("/account/addresses/<int:address_id>/default")
 @customer_required
-def account_address_default(customer: Customer, address_id: int) -> Any:
-    address = address_book.address_of(customer, address_id)
-    if address is None:
-        return not_found()
+@with_address
+def account_address_default(customer: Customer, address: CustomerAddress) -> Any:
     address_book.set_default_address(customer, address)
     flash("Default address changed.", "success")
     return redirect(url_for("shop.account_addresses"))
