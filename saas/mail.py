@@ -13,7 +13,7 @@ from urllib.parse import unquote, urlsplit
 from flask import current_app
 from sqlalchemy import select, update
 
-from saas.db import TENANT_SCHEMA, after_commit, db
+from saas.db import after_commit, db, tenant_bind
 from saas.outbox import OutboxMessage
 from saas.tenancy import current_tenant
 
@@ -47,11 +47,11 @@ def _send_recorded(smtp_url: str, message_id: int, to: str, subject: str, body: 
     """After commit: deliver the recorded message, then mark it sent on a connection of
     its own (the unit's session is finished)."""
     _deliver(smtp_url, to, subject, body)
-    table = OutboxMessage.__table__
-    with db.engine.begin() as conn:
-        conn.execution_options(schema_translate_map={TENANT_SCHEMA: current_tenant.schema})
+    with tenant_bind(db.engine, current_tenant.schema).begin() as conn:
         conn.execute(
-            update(table).where(table.c.id == message_id).values(sent_at=datetime.now(UTC))
+            update(OutboxMessage)
+            .where(OutboxMessage.id == message_id)
+            .values(sent_at=datetime.now(UTC))
         )
 
 

@@ -7,8 +7,9 @@ Every action takes a reason, is audited with the operator and IP, and commits on
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from datetime import UTC, date, datetime, time, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
 from flask import abort, current_app, flash, redirect, render_template, request, url_for
 from flask_login import current_user, login_required
@@ -38,6 +39,8 @@ SORTS = {
     "activity": "Most recently active",
 }
 STATUSES = [s.value for s in TenantStatus]
+
+T = TypeVar("T")
 
 
 def _operator() -> Any:
@@ -223,6 +226,26 @@ def _refused(tenant: Tenant, form_name: str, exc: ActionRefused, form: dict[str,
     )
 
 
+def _carry_out(
+    tenant: Tenant,
+    form_name: str,
+    form: dict[str, str],
+    errors: dict[str, str],
+    act: Callable[[], T],
+    done: Callable[[T], str],
+) -> Any:
+    """How every action form ends: its mistakes (400), why the action was refused, with
+    what it wrote undone by its savepoint (409), or the shop's page saying what was done."""
+    if errors:
+        return render_tenant(tenant, errors=errors, form=form, status=400)
+    try:
+        with atomic():
+            result = act()
+    except ActionRefused as exc:
+        return _refused(tenant, form_name, exc, form)
+    return _done(tenant, done(result))
+
+
 def _action(
     form_name: str, tenant_id: int, fields: tuple[str, ...] = ()
 ) -> tuple[Tenant, dict[str, str], dict[str, str]]:
@@ -242,28 +265,28 @@ def _action(
 @login_required
 def suspend_tenant(tenant_id: int) -> Any:
     tenant, form, errors = _action("suspend", tenant_id)
-    if errors:
-        return render_tenant(tenant, errors=errors, form=form, status=400)
-    try:
-        with atomic():
-            tenant_admin.suspend(tenant, form["suspend.reason"], actor=_operator())
-    except ActionRefused as exc:
-        return _refused(tenant, "suspend", exc, form)
-    return _done(tenant, f"{tenant.name} is suspended: shoppers see “temporarily unavailable”.")
+    return _carry_out(
+        tenant,
+        "suspend",
+        form,
+        errors,
+        lambda: tenant_admin.suspend(tenant, form["suspend.reason"], actor=_operator()),
+        lambda _: f"{tenant.name} is suspended: shoppers see “temporarily unavailable”.",
+    )
 
 
 @bp.post("/tenants/<int:tenant_id>/resume")
 @login_required
 def resume_tenant(tenant_id: int) -> Any:
     tenant, form, errors = _action("resume", tenant_id)
-    if errors:
-        return render_tenant(tenant, errors=errors, form=form, status=400)
-    try:
-        with atomic():
-            tenant_admin.resume(tenant, form["resume.reason"], actor=_operator())
-    except ActionRefused as exc:
-        return _refused(tenant, "resume", exc, form)
-    return _done(tenant, f"{tenant.name} is open again.")
+    return _carry_out(
+        tenant,
+        "resume",
+        form,
+        errors,
+        lambda: tenant_admin.resume(tenant, form["resume.reason"], actor=_operator()),
+        lambda _: f"{tenant.name} is open again.",
+    )
 
 
 @bp.post("/tenants/<int:tenant_id>/plan")
@@ -274,15 +297,17 @@ def change_plan(tenant_id: int) -> Any:
     plan = db.session.get(Plan, int(raw_plan)) if raw_plan.isdigit() else None
     if plan is None or plan.retired:
         errors["plan.plan_id"] = "Choose a plan from the list."
-    if errors:
+    if plan is None:  # said in `errors`
         return render_tenant(tenant, errors=errors, form=form, status=400)
-    assert plan is not None
-    try:
-        with atomic():
-            tenant_admin.change_plan(tenant, plan, form["plan.reason"], actor=_operator())
-    except ActionRefused as exc:
-        return _refused(tenant, "plan", exc, form)
-    return _done(tenant, f"{tenant.name} is now on the {plan.name} plan.")
+    chosen = plan
+    return _carry_out(
+        tenant,
+        "plan",
+        form,
+        errors,
+        lambda: tenant_admin.change_plan(tenant, chosen, form["plan.reason"], actor=_operator()),
+        lambda _: f"{tenant.name} is now on the {chosen.name} plan.",
+    )
 
 
 @bp.post("/tenants/<int:tenant_id>/trial")
@@ -295,28 +320,28 @@ def extend_trial(tenant_id: int) -> Any:
         errors["trial.days"] = (
             f"Enter a whole number of days from 1 to {tenant_admin.MAX_TRIAL_EXTENSION_DAYS}."
         )
-    if errors:
-        return render_tenant(tenant, errors=errors, form=form, status=400)
-    try:
-        with atomic():
-            ends = tenant_admin.extend_trial(tenant, days, form["trial.reason"], actor=_operator())
-    except ActionRefused as exc:
-        return _refused(tenant, "trial", exc, form)
-    return _done(tenant, f"Trial extended by {days} days, to {ends:%Y-%m-%d %H:%M} UTC.")
+    return _carry_out(
+        tenant,
+        "trial",
+        form,
+        errors,
+        lambda: tenant_admin.extend_trial(tenant, days, form["trial.reason"], actor=_operator()),
+        lambda ends: f"Trial extended by {days} days, to {ends:%Y-%m-%d %H:%M} UTC.",
+    )
 
 
 @bp.post("/tenants/<int:tenant_id>/restore")
 @login_required
 def restore_tenant(tenant_id: int) -> Any:
     tenant, form, errors = _action("restore", tenant_id)
-    if errors:
-        return render_tenant(tenant, errors=errors, form=form, status=400)
-    try:
-        with atomic():
-            tenant_admin.restore(tenant, form["restore.reason"], actor=_operator())
-    except ActionRefused as exc:
-        return _refused(tenant, "restore", exc, form)
-    return _done(tenant, f"{tenant.name} is restored, suspended: resume it to reopen the shop.")
+    return _carry_out(
+        tenant,
+        "restore",
+        form,
+        errors,
+        lambda: tenant_admin.restore(tenant, form["restore.reason"], actor=_operator()),
+        lambda _: f"{tenant.name} is restored, suspended: resume it to reopen the shop.",
+    )
 
 
 def _typed_address_matches(tenant: Tenant, typed: str) -> bool:

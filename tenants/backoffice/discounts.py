@@ -5,14 +5,14 @@ from __future__ import annotations
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, url_for
+from flask import flash, redirect, render_template, request, url_for
 from sqlalchemy.exc import IntegrityError
 
 from saas import audit
 from saas.db import atomic, db
-from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
+from tenants.backoffice.helpers import get_or_404, paginate_or_404
 from tenants.discounts import admin
 from tenants.discounts import services as discounts
 from tenants.discounts.models import Discount
@@ -30,13 +30,6 @@ STATUS_CLASSES = {
 }
 
 
-def _discount(discount_id: int) -> Discount:
-    discount = db.session.get(Discount, discount_id)  # only this shop's schema
-    if discount is None:
-        abort(404)
-    return discount
-
-
 def _label(discount: Discount) -> str:
     return discount.code or discount.title or "Automatic discount"
 
@@ -49,9 +42,7 @@ def discounts_list() -> Any:
     if status not in admin.STATUS_FILTERS:
         status = ""
     now = datetime.now(UTC)
-    page = paginate(admin.discounts_query(search, status, now), PER_PAGE)
-    if page.page > page.pages:
-        abort(404)
+    page = paginate_or_404(admin.discounts_query(search, status, now), PER_PAGE)
     settings = get_settings()
     rows = [
         {
@@ -108,49 +99,35 @@ def _code_taken(code: str) -> dict[str, str]:
     return {"code": f"Another discount already uses the code “{code}”."}
 
 
-@bp.route("/discounts/new", methods=["GET", "POST"])
-@requires(Area.PRODUCTS)
-def discount_new() -> Any:
-    settings = get_settings()
-    zone = shop_zone(settings)
-    if request.method == "GET":
-        return _form(None, admin.form_values(None, settings.currency, zone), {})
-    try:
-        with atomic():
-            discount = admin.save_discount(None, request.form, settings.currency, zone)
-    except admin.DiscountFormInvalid as invalid:
-        return _form(None, _submitted(), invalid.errors, 400)
-    except IntegrityError:  # the same code saved a moment ago by someone else
-        return _form(None, _submitted(), _code_taken(request.form.get("code", "")), 400)
-    audit.record("discount.created", discount_id=discount.id, code=discount.code)
-    flash(f"Discount {_label(discount)} was created.")
-    return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
-
-
+@bp.route("/discounts/new", methods=["GET", "POST"], endpoint="discount_new")
 @bp.route("/discounts/<int:discount_id>", methods=["GET", "POST"])
 @requires(Area.PRODUCTS)
-def discount_edit(discount_id: int) -> Any:
-    discount = _discount(discount_id)
+def discount_edit(discount_id: int | None = None) -> Any:
+    """Create a discount (no id) or edit one: the same form and rules."""
+    discount = get_or_404(Discount, discount_id)
     settings = get_settings()
     zone = shop_zone(settings)
     if request.method == "GET":
         return _form(discount, admin.form_values(discount, settings.currency, zone), {})
     try:
         with atomic():
-            admin.save_discount(discount, request.form, settings.currency, zone)
+            saved = admin.save_discount(discount, request.form, settings.currency, zone)
     except admin.DiscountFormInvalid as invalid:
-        return _form(_discount(discount_id), _submitted(), invalid.errors, 400)
-    except IntegrityError:
-        return _form(
-            _discount(discount_id), _submitted(), _code_taken(request.form.get("code", "")), 400
-        )
-    audit.record("discount.updated", discount_id=discount.id, code=discount.code)
-    flash("Discount saved.")
-    return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
+        return _form(get_or_404(Discount, discount_id), _submitted(), invalid.errors, 400)
+    except IntegrityError:  # the same code saved a moment ago by someone else
+        taken = _code_taken(request.form.get("code", ""))
+        return _form(get_or_404(Discount, discount_id), _submitted(), taken, 400)
+    if discount is None:
+        audit.record("discount.created", discount_id=saved.id, code=saved.code)
+        flash(f"Discount {_label(saved)} was created.")
+    else:
+        audit.record("discount.updated", discount_id=saved.id, code=saved.code)
+        flash("Discount saved.")
+    return redirect(url_for("backoffice.discount_edit", discount_id=saved.id))
 
 
 def _set_active(discount_id: int, active: bool) -> Any:
-    discount = _discount(discount_id)
+    discount = get_or_404(Discount, discount_id)
     if active and discount.code and (problem := discounts.code_problem()):
         flash(problem.html(), "error")  # the plan has no discount codes: it stays off
         return redirect(url_for("backoffice.discount_edit", discount_id=discount.id))
@@ -183,7 +160,7 @@ def discount_activate(discount_id: int) -> Any:
 @bp.route("/discounts/<int:discount_id>/delete", methods=["GET", "POST"])
 @requires(Area.PRODUCTS)
 def discount_delete(discount_id: int) -> Any:
-    discount = _discount(discount_id)
+    discount = get_or_404(Discount, discount_id)
     if request.method == "POST":
         label = _label(discount)
         audit.record("discount.deleted", discount_id=discount.id, code=discount.code)

@@ -17,14 +17,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
-
 from saas.billing.fees import transaction_fee
-from saas.db import db
 from saas.payments import stripe_api
 from saas.tenancy import current_tenant
 from tenants.checkout.cart import Summary
 from tenants.checkout.models import Cart
+from tenants.customers.services import order_by_token
 from tenants.discounts import services as discounts
 from tenants.geo.addresses import validate_address
 from tenants.orders import emails as order_emails
@@ -245,7 +243,7 @@ STRIPE_HOLD = timedelta(minutes=30)
 
 def order_to_pay(token: str) -> Order | None:
     """The order a status link names, if it waits for a card payment on Stripe."""
-    order = db.session.scalar(select(Order).where(Order.token == token)) if token else None
+    order = order_by_token(token)
     if (
         order is None
         or order.payment_method != PaymentMethod.STRIPE

@@ -161,3 +161,29 @@ def test_refunds_of_card_payments_go_through_stripe(
         order = db.session.scalars(select(Order)).one()
         assert (order.payment_status, order.refunded_cents) == ("partially_refunded", 500)
     assert fake_stripe.objects("refund", connect_stripe(make_tenant())) == []
+
+
+def test_paying_opens_stripe_only_for_this_shops_pending_card_order(
+    stripe_app, fake_stripe, make_tenant, shop_client, connect_stripe
+):
+    app = stripe_app
+    a, b = make_tenant(), make_tenant()
+    variant = open_shop(app, a)
+    connect_stripe(a)
+    connect_stripe(b)
+    client = shop_client(a)
+    add_to_cart(client, variant)
+    session_id = to_stripe(client, fake_stripe)
+    with app.app_context(), tenant_context(a):
+        token = db.session.scalars(select(Order.token)).one()
+    # Another shop's host does not know the order: its status page, no Stripe session.
+    elsewhere = shop_client(b).post(f"/orders/{token}/pay")
+    assert elsewhere.status_code == 302 and elsewhere.location == f"/orders/{token}"
+    assert shop_client(b).get(elsewhere.location).status_code == 404
+    # A token that names nothing, or an overlong one, is refused the same way.
+    for bad in ("not-a-token", "x" * 500):
+        assert client.post(f"/orders/{bad}/pay").status_code == 302
+    # Paying twice opens the same Stripe session (its idempotency key), nothing new.
+    again = client.post(f"/orders/{token}/pay")
+    assert again.status_code == 303 and again.location.rstrip("/").endswith(session_id)
+    assert order_state(app, a)[1] == session_id

@@ -9,7 +9,7 @@ import pytest
 from flask import Response
 from sqlalchemy import select
 
-from saas import create_app
+from saas import create_app, mail
 from saas.db import after_commit, atomic, db
 from saas.jobs import enqueue, get_queue, make_worker
 from saas.mail import send_email
@@ -178,3 +178,24 @@ def test_a_failing_callback_does_not_stop_the_others(app, make_tenant, caplog):
         after_commit(lambda: ran.append("still runs"))
     assert ran == ["still runs"]
     assert "after-commit callback" in caplog.text
+
+
+def test_mail_is_delivered_once_its_unit_commits_and_never_after_a_rollback(
+    app, make_tenant, monkeypatch
+):
+    shop = make_tenant()
+    delivered: list[str] = []
+    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://mail.invalid:25")
+    monkeypatch.setattr(mail, "_deliver", lambda url, to, subject, body: delivered.append(subject))
+    with app.app_context():
+        with pytest.raises(RuntimeError), tenant_context(shop):
+            send_email("a@example.com", "rolled back", "x")
+            assert delivered == []  # recorded, not sent before the commit
+            raise RuntimeError
+        with tenant_context(shop):
+            send_email("a@example.com", "committed", "x")
+            assert delivered == []
+        assert delivered == ["committed"]
+        with tenant_context(shop):
+            rows = db.session.execute(select(OutboxMessage.subject, OutboxMessage.sent_at)).all()
+    assert [(subject, sent is not None) for subject, sent in rows] == [("committed", True)]
