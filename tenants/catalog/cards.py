@@ -11,6 +11,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from sqlalchemy import Select, bindparam, select, true
 from sqlalchemy.orm import aliased
@@ -45,17 +46,23 @@ class Card:
         return self.product.price_cents
 
 
-@functools.cache
-def _cards_statement() -> Select[int, bool, ProductImage]:
-    """Built once: composing the lateral join and the stock test costs more Python time
-    than running the query does."""
-    first = (
+def first_image_lateral() -> Any:
+    """Each product's first image, as a lateral subquery to join to `Product` (product
+    cards, cart lines)."""
+    return (
         select(ProductImage)
         .where(ProductImage.product_id == Product.id)
         .order_by(ProductImage.position, ProductImage.id)
         .limit(1)
         .lateral("first_image")
     )
+
+
+@functools.cache
+def _cards_statement() -> Select[int, bool, ProductImage]:
+    """Built once: composing the lateral join and the stock test costs more Python time
+    than running the query does."""
+    first = first_image_lateral()
     image = aliased(ProductImage, first)
     return (
         select(Product.id, available_condition(), image)

@@ -24,6 +24,7 @@ from sqlalchemy import Select, bindparam, delete, func, select, true
 from sqlalchemy.orm import aliased
 
 from saas.db import db
+from tenants.catalog.cards import first_image_lateral
 from tenants.catalog.models import Product, ProductImage, ProductStatus, ProductVariant
 from tenants.checkout.models import Cart, CartLine
 from tenants.settings.services import get_settings
@@ -390,13 +391,7 @@ def _lines_statement() -> Select[CartLine, ProductVariant, Product, ProductImage
     """Lines with their variant, product and pictures (the variant's own image and the
     product's first one, by a lateral join as product cards do), in one query. Built
     once: composing it costs more than running it."""
-    first = (
-        select(ProductImage)
-        .where(ProductImage.product_id == Product.id)
-        .order_by(ProductImage.position, ProductImage.id)
-        .limit(1)
-        .lateral("first_image")
-    )
+    first = first_image_lateral()
     first_image = aliased(ProductImage, first)
     own_image = aliased(ProductImage, name="own_image")
     return (

@@ -38,7 +38,7 @@ from saas.tenancy.sites import absolute_url, shop_host
 from tenants.checkout.cart import summary as cart_summary
 from tenants.checkout.models import Cart, CartLine
 from tenants.orders import admin as order_admin
-from tenants.orders import emails as order_emails
+from tenants.orders import card_payments
 from tenants.orders.models import Order, PaymentMethod, PaymentStatus
 from tenants.settings.services import get_settings
 
@@ -114,14 +114,7 @@ def release_hold(order_id: int) -> bool:
     ):
         return False
     _expire_on_stripe(order)
-    kinds = order_admin.cancel(
-        order,
-        reason="The card payment was not completed in time",
-        restock=True,
-        refund_payment=False,
-        staff_id=None,
-    )
-    order_emails.queue(order, kinds)
+    card_payments.cancel_unpaid(order)
     return True
 
 

@@ -63,6 +63,12 @@ def session_expired(event: Any) -> None:
         return
     if order.cancelled_at is not None:
         return
+    cancel_unpaid(order)
+
+
+def cancel_unpaid(order: Order) -> None:
+    """A card payment not completed in time: cancel the order, give its stock back, and
+    tell the shopper and the merchant (Stripe's expiry event and the hold's own job)."""
     kinds = order_admin.cancel(
         order,
         reason="The card payment was not completed in time",
