@@ -20,7 +20,7 @@ from werkzeug.serving import run_simple
 from saas import audit, create_app, embedded
 from saas.auth import revoke_sessions
 from saas.billing import dunning
-from saas.billing.reconcile import reconcile
+from saas.billing.reconcile import ReconcileReport, reconcile
 from saas.console.actions import PurgeResult, purge_due_tenants
 from saas.console.totp import current_code, new_secret, provisioning_uri
 from saas.db import db, unit_of_work
@@ -297,23 +297,24 @@ def _progress(label: str) -> Any:
     return step
 
 
+def _finish(report: dunning.SweepReport | ReconcileReport) -> None:
+    """Print a run's report; exit 1 when any shop failed, so cron tells someone."""
+    click.echo(str(report))
+    if report.failed:
+        raise SystemExit(1)
+
+
 @billing_cli.command("sweep")
 def billing_sweep() -> None:
     """End unpaid trials and periods, send trial and payment reminders, tell owners of
     closed shops (run hourly from cron; safe to run any time)."""
-    report = dunning.sweep(progress=_progress("Billing sweep"))
-    click.echo(str(report))
-    if report.failed:
-        raise SystemExit(1)
+    _finish(dunning.sweep(progress=_progress("Billing sweep")))
 
 
 @billing_cli.command("reconcile")
 def billing_reconcile() -> None:
     """Compare every Stripe-billed shop with Stripe and repair drift (run nightly)."""
-    report = reconcile(progress=_progress("Reconciling with Stripe"))
-    click.echo(str(report))
-    if report.failed:
-        raise SystemExit(1)
+    _finish(reconcile(progress=_progress("Reconciling with Stripe")))
 
 
 @click.group("operator", cls=CommandGroup)

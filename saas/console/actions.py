@@ -71,25 +71,35 @@ def _reason(reason: str | None, *, required: bool = True) -> str | None:
     return reason or None
 
 
+def _set_status(
+    tenant: Tenant,
+    status: TenantStatus,
+    note: str | None,
+    event: str,
+    *,
+    actor: Any,
+    why: str | None,
+) -> None:
+    """Put the shop in `status` with `note` as its status reason, audited as `event`."""
+    tenant.status = status
+    tenant.status_reason = note
+    audit.record(event, tenant_id=tenant.id, actor=actor, reason=why)
+    db.session.flush()
+
+
 def suspend(tenant: Tenant, reason: str | None, *, actor: Any = None) -> None:
     """Close the storefront (503 to shoppers); the back office stays open, bannered."""
     why = _reason(reason)
     if tenant.status != TenantStatus.ACTIVE:
         raise ActionRefused(f"Only an active shop can be suspended (this one is {tenant.status}).")
-    tenant.status = TenantStatus.SUSPENDED
-    tenant.status_reason = why
-    audit.record("tenant.suspended", tenant_id=tenant.id, actor=actor, reason=why)
-    db.session.flush()
+    _set_status(tenant, TenantStatus.SUSPENDED, why, "tenant.suspended", actor=actor, why=why)
 
 
 def resume(tenant: Tenant, reason: str | None, *, actor: Any = None) -> None:
     why = _reason(reason)
     if tenant.status != TenantStatus.SUSPENDED:
         raise ActionRefused(f"Only a suspended shop can be resumed (this one is {tenant.status}).")
-    tenant.status = TenantStatus.ACTIVE
-    tenant.status_reason = None
-    audit.record("tenant.resumed", tenant_id=tenant.id, actor=actor, reason=why)
-    db.session.flush()
+    _set_status(tenant, TenantStatus.ACTIVE, None, "tenant.resumed", actor=actor, why=why)
 
 
 # --- plan and trial -------------------------------------------------------------------
@@ -242,12 +252,10 @@ def restore(tenant: Tenant, reason: str | None, *, actor: Any = None) -> None:
         raise ActionRefused("Only a deleted shop can be restored.")
     if tenant.purge_after is not None and tenant.purge_after <= datetime.now(UTC):
         raise ActionRefused("The retention period is over: this shop can no longer be restored.")
-    tenant.status = TenantStatus.SUSPENDED
-    tenant.status_reason = f"Restored after deletion: {why}"[:REASON_MAX]
     tenant.deleted_at = None
     tenant.purge_after = None
-    audit.record("tenant.restored", tenant_id=tenant.id, actor=actor, reason=why)
-    db.session.flush()
+    restored = f"Restored after deletion: {why}"[:REASON_MAX]
+    _set_status(tenant, TenantStatus.SUSPENDED, restored, "tenant.restored", actor=actor, why=why)
 
 
 # --- export ---------------------------------------------------------------------------

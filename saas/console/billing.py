@@ -18,7 +18,14 @@ from saas.billing import manual, metrics
 from saas.billing.standing import STATUS_LABELS, Standing, status_of
 from saas.console import bp, utc_time
 from saas.console.actions import ActionRefused
-from saas.console.tenants import _action, _done, _operator, _refused, render_tenant
+from saas.console.tenants import (
+    _action,
+    _done,
+    _operator,
+    _refused,
+    _whole_number,
+    render_tenant,
+)
 from saas.models import BillingInterval, Subscription, SubscriptionStatus, Tenant, TenantStatus
 from saas.money import format_money
 from saas.paging import paginate
@@ -162,12 +169,7 @@ def billing() -> Any:
 @login_required
 def record_payment(tenant_id: int) -> Any:
     tenant, form, errors = _action("payment", tenant_id, ("periods",))
-    raw_periods = form["payment.periods"]
-    periods = int(raw_periods) if raw_periods.isdigit() else 0
-    if not 1 <= periods <= manual.MAX_PERIODS:
-        errors["payment.periods"] = (
-            f"Enter a whole number of periods from 1 to {manual.MAX_PERIODS}."
-        )
+    periods = _whole_number(form, errors, "payment.periods", manual.MAX_PERIODS, "periods")
     if errors:
         return render_tenant(tenant, errors=errors, form=form, status=400)
     was_closed = status_of(tenant, tenant.subscription).closed

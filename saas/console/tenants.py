@@ -168,9 +168,9 @@ def render_tenant(
     form: dict[str, str] | None = None,
     status: int = 200,
 ) -> Any:
-    # Here, not at the top: saas.console.billing imports render_tenant and the
-    # _action/_done/_operator/_refused helpers from this module at its top, so a
-    # top-level import either way finds the other module half made (ImportError).
+    # Here, not at the top: saas.console.billing imports render_tenant and the form
+    # helpers (_action, _whole_number, _done, _operator, _refused) from this module at its
+    # top, so a top-level import either way finds the other module half made (ImportError).
     from saas.console.billing import tenant_billing
 
     events = db.session.scalars(
@@ -261,31 +261,52 @@ def _action(
     return tenant, form, errors
 
 
+def _whole_number(
+    form: dict[str, str], errors: dict[str, str], key: str, most: int, noun: str
+) -> int:
+    """The form's `key` read as a whole number (0 when it is not one), its mistake in
+    `errors` unless it is from 1 to `most`."""
+    raw = form[key]
+    number = int(raw) if raw.isdigit() else 0
+    if not 1 <= number <= most:
+        errors[key] = f"Enter a whole number of {noun} from 1 to {most}."
+    return number
+
+
+def _reasoned(
+    form_name: str,
+    tenant_id: int,
+    act: Callable[..., None],
+    done: Callable[[Tenant], str],
+) -> Any:
+    """An action that takes only a reason: `act(tenant, reason, actor=...)`."""
+    tenant, form, errors = _action(form_name, tenant_id)
+    return _carry_out(
+        tenant,
+        form_name,
+        form,
+        errors,
+        lambda: act(tenant, form[f"{form_name}.reason"], actor=_operator()),
+        lambda _: done(tenant),
+    )
+
+
 @bp.post("/tenants/<int:tenant_id>/suspend")
 @login_required
 def suspend_tenant(tenant_id: int) -> Any:
-    tenant, form, errors = _action("suspend", tenant_id)
-    return _carry_out(
-        tenant,
+    return _reasoned(
         "suspend",
-        form,
-        errors,
-        lambda: tenant_admin.suspend(tenant, form["suspend.reason"], actor=_operator()),
-        lambda _: f"{tenant.name} is suspended: shoppers see “temporarily unavailable”.",
+        tenant_id,
+        tenant_admin.suspend,
+        lambda tenant: f"{tenant.name} is suspended: shoppers see “temporarily unavailable”.",
     )
 
 
 @bp.post("/tenants/<int:tenant_id>/resume")
 @login_required
 def resume_tenant(tenant_id: int) -> Any:
-    tenant, form, errors = _action("resume", tenant_id)
-    return _carry_out(
-        tenant,
-        "resume",
-        form,
-        errors,
-        lambda: tenant_admin.resume(tenant, form["resume.reason"], actor=_operator()),
-        lambda _: f"{tenant.name} is open again.",
+    return _reasoned(
+        "resume", tenant_id, tenant_admin.resume, lambda tenant: f"{tenant.name} is open again."
     )
 
 
@@ -314,12 +335,7 @@ def change_plan(tenant_id: int) -> Any:
 @login_required
 def extend_trial(tenant_id: int) -> Any:
     tenant, form, errors = _action("trial", tenant_id, ("days",))
-    raw_days = form["trial.days"]
-    days = int(raw_days) if raw_days.isdigit() else 0
-    if not 1 <= days <= tenant_admin.MAX_TRIAL_EXTENSION_DAYS:
-        errors["trial.days"] = (
-            f"Enter a whole number of days from 1 to {tenant_admin.MAX_TRIAL_EXTENSION_DAYS}."
-        )
+    days = _whole_number(form, errors, "trial.days", tenant_admin.MAX_TRIAL_EXTENSION_DAYS, "days")
     return _carry_out(
         tenant,
         "trial",
@@ -333,14 +349,11 @@ def extend_trial(tenant_id: int) -> Any:
 @bp.post("/tenants/<int:tenant_id>/restore")
 @login_required
 def restore_tenant(tenant_id: int) -> Any:
-    tenant, form, errors = _action("restore", tenant_id)
-    return _carry_out(
-        tenant,
+    return _reasoned(
         "restore",
-        form,
-        errors,
-        lambda: tenant_admin.restore(tenant, form["restore.reason"], actor=_operator()),
-        lambda _: f"{tenant.name} is restored, suspended: resume it to reopen the shop.",
+        tenant_id,
+        tenant_admin.restore,
+        lambda tenant: f"{tenant.name} is restored, suspended: resume it to reopen the shop.",
     )
 
 

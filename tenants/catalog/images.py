@@ -19,6 +19,7 @@ from saas.db import after_commit, db
 from saas.jobs import enqueue
 from tenants import media
 from tenants.catalog.models import Product, ProductImage
+from tenants.positions import move_one, renumber
 
 MAX_IMAGE_BYTES = 10 * 1024 * 1024
 WIDTHS = (320, 640, 1200)
@@ -135,12 +136,8 @@ def set_alt(image: ProductImage, alt: str) -> None:
 def move_image(product: Product, image: ProductImage, step: int) -> None:
     """Swap the image with its neighbour (step -1: earlier, 1: later). Flushes."""
     ordered = list(product.images)
-    index = ordered.index(image)
-    other = index + step
-    if 0 <= other < len(ordered):
-        ordered[index], ordered[other] = ordered[other], ordered[index]
-    for position, row in enumerate(ordered, 1):
-        row.position = position
+    move_one(ordered, ordered.index(image), step)
+    renumber(ordered)
     db.session.flush()
 
 
@@ -151,8 +148,7 @@ def delete_image(product: Product, image: ProductImage) -> None:
     product.images.remove(image)
     db.session.delete(image)
     db.session.flush()
-    for position, row in enumerate(product.images, 1):
-        row.position = position
+    renumber(product.images)
     db.session.flush()
     after_commit(partial(_remove_files, files))
 

@@ -139,16 +139,27 @@ def format_amount(cents: int, currency: str) -> str:
     return f"{cents // 100}.{cents % 100:02d}"
 
 
-def parse_stock(text: str) -> int | None:
-    """Stock typed by a merchant: empty means "not tracked"; otherwise a whole number >= 0."""
+def parse_whole_number(text: str, maximum: int, *, negative: str, wrong: str) -> int | None:
+    """A whole number >= 0 typed by a merchant, None when empty; ProductError(`negative`)
+    for a minus sign, ProductError(`wrong`) for anything else or above `maximum`."""
     text = (text or "").strip()
     if not text:
         return None
     if text.startswith("-"):
-        raise ProductError("Stock cannot be negative.")
-    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > MAX_STOCK:
-        raise ProductError("Enter stock as a whole number, like 12, or leave it empty.")
+        raise ProductError(negative)
+    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > maximum:
+        raise ProductError(wrong)
     return int(text)
+
+
+def parse_stock(text: str) -> int | None:
+    """Stock typed by a merchant: empty means "not tracked"; otherwise a whole number >= 0."""
+    return parse_whole_number(
+        text,
+        MAX_STOCK,
+        negative="Stock cannot be negative.",
+        wrong="Enter stock as a whole number, like 12, or leave it empty.",
+    )
 
 
 def unique_handle(title: str) -> str:

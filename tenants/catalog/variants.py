@@ -9,7 +9,6 @@ combination of their values. Every change syncs the product's summary
 from __future__ import annotations
 
 import itertools
-import re
 from collections.abc import Mapping
 
 from sqlalchemy import select
@@ -27,6 +26,7 @@ from tenants.catalog.products import (
     parse_optional_price,
     parse_price,
     parse_stock,
+    parse_whole_number,
     sync_summary,
 )
 
@@ -152,14 +152,12 @@ def variant_form_values(product: Product, currency: str) -> dict[str, str]:
 
 
 def parse_weight(text: str) -> int | None:
-    text = (text or "").strip()
-    if not text:
-        return None
-    if text.startswith("-"):
-        raise ProductError("Weight cannot be negative.")
-    if not re.fullmatch(r"[0-9]{1,10}", text) or int(text) > MAX_WEIGHT_GRAMS:
-        raise ProductError("Enter the weight in whole grams, like 350.")
-    return int(text)
+    return parse_whole_number(
+        text,
+        MAX_WEIGHT_GRAMS,
+        negative="Weight cannot be negative.",
+        wrong="Enter the weight in whole grams, like 350.",
+    )
 
 
 def save_variants(

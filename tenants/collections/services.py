@@ -24,6 +24,7 @@ from tenants.catalog.products import (
     parse_optional_price,
 )
 from tenants.collections.models import Collection, CollectionKind, CollectionProduct, CollectionSort
+from tenants.positions import move_one, renumber
 
 MAX_RULES = 5
 RULE_FIELDS = {
@@ -362,8 +363,7 @@ def remove_product(collection: Collection, product_id: int) -> None:
             CollectionProduct.product_id == product_id,
         )
     )
-    for position, member in enumerate(_members(collection), 1):
-        member.position = position
+    renumber(_members(collection))
     db.session.flush()
 
 
@@ -372,9 +372,6 @@ def move_product(collection: Collection, product_id: int, step: int) -> None:
     index = next((i for i, m in enumerate(members) if m.product_id == product_id), None)
     if index is None:
         raise ProductError("That product is not in this collection.")
-    other = index + step
-    if 0 <= other < len(members):
-        members[index], members[other] = members[other], members[index]
-    for position, member in enumerate(members, 1):
-        member.position = position
+    move_one(members, index, step)
+    renumber(members)
     db.session.flush()

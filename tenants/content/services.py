@@ -24,6 +24,7 @@ from tenants.catalog.models import Product, ProductStatus
 from tenants.catalog.products import handleize
 from tenants.content.models import Menu, NewsletterSubscriber, Page, ThemeSettings
 from tenants.content.rich_text import clean_html
+from tenants.positions import move_one
 
 # ---------------------------------------------------------------- rich text
 
@@ -314,10 +315,7 @@ def remove_section(theme: str, section_id: str) -> dict[str, Any]:
 def move_section(theme: str, section_id: str, delta: int) -> None:
     state = draft_state(theme)
     sections = state["sections"]
-    index = _find(sections, section_id)
-    target = index + delta
-    if 0 <= target < len(sections):
-        sections[index], sections[target] = sections[target], sections[index]
+    if move_one(sections, _find(sections, section_id), delta):
         _save_draft(theme, state)
 
 
@@ -400,9 +398,7 @@ def remove_link(handle: str, index: int) -> dict[str, str] | None:
 
 def move_link(handle: str, index: int, delta: int) -> None:
     items = menu_items(handle)
-    target = index + delta
-    if 0 <= index < len(items) and 0 <= target < len(items):
-        items[index], items[target] = items[target], items[index]
+    if move_one(items, index, delta):
         _save_menu(handle, items)
 
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import datetime
-from typing import Any, cast
+from typing import Any
 
 import stripe
 
@@ -24,17 +24,23 @@ def _call(doing: str, method: Any, *args: Any) -> dict[str, Any]:
         raise failure(error, doing) from error
 
 
+def _write(doing: str, method: Any, *args: Any, idempotency_key: str) -> dict[str, Any]:
+    """A call that creates or changes something, sent with its idempotency key so that a
+    retried request does it once."""
+    return _call(doing, method, *args, request_options(None, idempotency_key))
+
+
 def create_customer(
     *, email: str | None, name: str, metadata: Mapping[str, str], idempotency_key: str
 ) -> dict[str, Any]:
     params: dict[str, Any] = {"name": name[:250], "metadata": dict(metadata)}
     if email:
         params["email"] = email
-    return _call(
+    return _write(
         "creating a customer",
         stripe_client().v1.customers.create,
-        cast(Any, params),
-        request_options(None, idempotency_key),
+        params,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -58,11 +64,11 @@ def create_price(
         "transfer_lookup_key": True,
         "metadata": dict(metadata),
     }
-    return _call(
+    return _write(
         "creating a price",
         stripe_client().v1.prices.create,
-        cast(Any, params),
-        request_options(None, idempotency_key),
+        params,
+        idempotency_key=idempotency_key,
     )
 
 
@@ -91,11 +97,11 @@ def create_subscription_checkout(
         "metadata": dict(metadata),
         "subscription_data": subscription_data,
     }
-    data = _call(
+    data = _write(
         "opening a subscription checkout",
         stripe_client().v1.checkout.sessions.create,
-        cast(Any, params),
-        request_options(None, idempotency_key),
+        params,
+        idempotency_key=idempotency_key,
     )
     return CheckoutSession.of(data)
 
@@ -113,12 +119,12 @@ def retrieve_subscription(subscription_id: str) -> dict[str, Any]:
 def update_subscription(
     subscription_id: str, params: Mapping[str, Any], idempotency_key: str
 ) -> dict[str, Any]:
-    return _call(
+    return _write(
         "changing a subscription",
         stripe_client().v1.subscriptions.update,
         subscription_id,
-        cast(Any, dict(params)),
-        request_options(None, idempotency_key),
+        dict(params),
+        idempotency_key=idempotency_key,
     )
 
 
