@@ -24,6 +24,7 @@ RESET_SENT = (
     "If an account exists for that email, we've sent a link to reset its password. "
     "It works for one hour."
 )
+RESET_DONE = "Your password was changed, and you are logged in."
 
 
 def ask_for_reset(kind: AccountKind[Any], email: str, job: Callable[[str, str], None]) -> None:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from datetime import UTC, datetime
 from typing import Any
 
@@ -10,13 +11,13 @@ from flask_login import current_user
 
 from saas import audit
 from saas.auth import ImpersonationUser, end_session, revoke_sessions, safe_next, start_session
-from saas.db import atomic, db
+from saas.db import db
 from saas.handoff import redeem
 from saas.models import HandoffPurpose, HandoffToken
 from saas.tenancy import current_tenant
-from tenants.accounts.emails import normalise_email
-from tenants.accounts.problems import LinkProblem, Refused
-from tenants.accounts.reset import RESET_SENT
+from tenants.accounts.forms import email_form, new_password_form, password_change_form
+from tenants.accounts.problems import LinkProblem
+from tenants.accounts.reset import RESET_DONE, RESET_SENT
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, signed_in
 from tenants.backoffice.helpers import link_problem
@@ -36,25 +37,18 @@ def login() -> Any:
     target = safe_next(raw_next, home_url())
     if current_user.is_authenticated:
         return redirect(target)
-    email = ""
-    error = None
-    status = 200
-    if request.method == "POST":
-        email = normalise_email(request.form.get("email"))
-        try:
-            staff = staff_service.log_in(email, request.form.get("password", ""))
-        except Refused as refused:  # a wrong password's audit event commits with the page
-            error, status = refused.message, refused.status
-        else:
-            start_session(staff)
-            staff_service.record_login(staff)
-            return redirect(target)
+    # A refusal answers a page, so a wrong password's audit event commits with it.
+    form = email_form(lambda email: staff_service.log_in(email, request.form.get("password", "")))
+    if form.result is not None:
+        start_session(form.result)
+        staff_service.record_login(form.result)
+        return redirect(target)
     return render_template(
         "backoffice/login.html",
-        email=email,
-        error=error,
+        email=form.email,
+        error=form.error,
         next=safe_next(raw_next, ""),
-    ), status
+    ), form.status
 
 
 @bp.post("/logout")
@@ -78,22 +72,15 @@ def logout() -> Any:
 @bp.route("/password/forgot", methods=["GET", "POST"])
 @public
 def forgot() -> Any:
-    email = ""
-    error = None
-    status = 200
-    sent = False
-    if request.method == "POST":
-        email = normalise_email(request.form.get("email"))
-        try:
-            # The same work for every address: the job decides whether anyone gets mail.
-            staff_service.ask_for_password_reset(email)
-        except Refused as refused:
-            error, status = refused.message, refused.status
-        else:
-            sent = True
+    # The same work for every address: the job decides whether anyone gets mail.
+    form = email_form(staff_service.ask_for_password_reset)
     return render_template(
-        "backoffice/forgot.html", email=email, error=error, sent=sent, sent_message=RESET_SENT
-    ), status
+        "backoffice/forgot.html",
+        email=form.email,
+        error=form.error,
+        sent=form.done,
+        sent_message=RESET_SENT,
+    ), form.status
 
 
 def _reset_link_problem(problem: LinkProblem) -> Any:
@@ -110,23 +97,13 @@ def _reset_link_problem(problem: LinkProblem) -> Any:
 def reset(token: str) -> Any:
     try:
         row, owner = staff_service.RESET_LINKS.open(token)
+        staff, errors = new_password_form(functools.partial(staff_service.reset_password, row))
     except LinkProblem as problem:
         return _reset_link_problem(problem)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        try:
-            with atomic():
-                staff = staff_service.reset_password(
-                    row, request.form.get("password", ""), request.form.get("confirm", "")
-                )
-        except StaffProblem as problem:
-            errors = problem.errors
-        except LinkProblem as problem:
-            return _reset_link_problem(problem)
-        else:
-            start_session(staff)
-            flash("Your password was changed, and you are logged in.", "success")
-            return redirect(home_url())
+    if staff is not None:
+        start_session(staff)
+        flash(RESET_DONE, "success")
+        return redirect(home_url())
     page = render_template("backoffice/reset.html", email=owner.email, errors=errors)
     return page, (400 if errors else 200)
 
@@ -153,22 +130,10 @@ def account() -> Any:
                 flash("Your name was saved.", "success")
                 return redirect(url_for("backoffice.account"))
         elif which == "password":
-            try:
-                with atomic():
-                    staff_service.change_password(
-                        staff,
-                        request.form.get("current_password", ""),
-                        request.form.get("new_password", ""),
-                        request.form.get("confirm", ""),
-                    )
-            except StaffProblem as problem:
-                password_errors, status = problem.errors, problem.status
-            else:
-                # The new session version ends every other session; this browser gets a
-                # fresh session under the new version and stays in.
-                start_session(staff)
-                flash("Your password was changed. Any other sessions were logged out.", "success")
+            refused = password_change_form(staff_service.change_password, staff, start_session)
+            if refused is None:
                 return redirect(url_for("backoffice.account"))
+            password_errors, status = refused.errors, refused.status
         else:
             abort(400)
     return render_template(

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import functools
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -12,6 +13,7 @@ from saas.auth import start_session
 from saas.db import atomic
 from saas.paging import paginate
 from saas.tenancy import current_tenant
+from tenants.accounts.forms import new_password_form
 from tenants.accounts.problems import LinkProblem
 from tenants.backoffice import bp
 from tenants.backoffice.access import public, staff_admin
@@ -167,26 +169,16 @@ def staff_remove(staff_id: int) -> Any:
 def accept_invite(token: str) -> Any:
     try:
         row, member = staff_service.INVITE_LINKS.open(token)
+        name = request.form.get("name", "").strip() if request.method == "POST" else member.name
+        accept = functools.partial(staff_service.accept_invitation, row, name)
+        accepted, errors = new_password_form(accept)
     except LinkProblem as problem:
         return _invitation_problem(problem)
-    name = member.name
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        name = request.form.get("name", "").strip()
-        try:
-            with atomic():
-                member = staff_service.accept_invitation(
-                    row, name, request.form.get("password", ""), request.form.get("confirm", "")
-                )
-        except StaffProblem as problem:
-            errors = problem.errors
-        except LinkProblem as problem:
-            return _invitation_problem(problem)
-        else:
-            start_session(member)
-            staff_service.record_login(member, via="invitation")
-            flash(f"Welcome to {current_tenant.name}! Your account is ready.", "success")
-            return redirect(url_for("backoffice.home"))
+    if accepted is not None:
+        start_session(accepted)
+        staff_service.record_login(accepted, via="invitation")
+        flash(f"Welcome to {current_tenant.name}! Your account is ready.", "success")
+        return redirect(url_for("backoffice.home"))
     return render_template(
         "backoffice/invite_accept.html",
         email=member.email,

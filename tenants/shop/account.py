@@ -33,8 +33,9 @@ from saas.db import atomic
 from saas.paging import paginate
 from saas.ratelimit import limiter
 from tenants.accounts.emails import normalise_email
-from tenants.accounts.problems import LinkProblem, Refused
-from tenants.accounts.reset import RESET_SENT
+from tenants.accounts.forms import email_form, new_password_form, password_change_form
+from tenants.accounts.problems import LinkProblem
+from tenants.accounts.reset import RESET_DONE, RESET_SENT
 from tenants.customers import address_book, wishlist
 from tenants.customers import services as customers
 from tenants.customers.models import Customer, CustomerAddress
@@ -119,38 +120,34 @@ def _log_in(customer: Customer, *, renewal: bool = False) -> None:
 # --- logging in and out --------------------------------------------------------------------
 
 
+def _after_login() -> str:
+    """Where the login and registration pages go on to: the `next` they were given (if
+    it is this shop's), else the account."""
+    return safe_next(request.values.get("next"), url_for("shop.account"))
+
+
+def _login_page(template: str, status: int, **context: Any) -> Response:
+    """The login or registration page: its form carries `next` on, and it says who is
+    logged in as staff (a customer login ends that session)."""
+    next_field = safe_next(request.values.get("next"), "")
+    return page(template, status, next=next_field, staff=_staff_session(), **context)
+
+
 @bp.route("/account/login", methods=["GET", "POST"])
 def account_login() -> Any:
-    raw_next = request.values.get("next")
-    target = safe_next(raw_next, url_for("shop.account"))
+    target = _after_login()
     if current_customer() is not None:
         return redirect(target)
-    email = ""
-    error = None
-    status = 200
-    if request.method == "POST":
-        email = normalise_email(request.form.get("email"))
-        try:
-            customer = customers.log_in(email, request.form.get("password", ""))
-        except Refused as refused:
-            error, status = refused.message, refused.status
-        else:
-            _log_in(customer)
-            return redirect(target)
-    return page(
-        "account/login.html",
-        status,
-        email=email,
-        error=error,
-        next=safe_next(raw_next, ""),
-        staff=_staff_session(),
-    )
+    form = email_form(lambda email: customers.log_in(email, request.form.get("password", "")))
+    if form.result is not None:
+        _log_in(form.result)
+        return redirect(target)
+    return _login_page("account/login.html", form.status, email=form.email, error=form.error)
 
 
 @bp.route("/account/register", methods=["GET", "POST"])
 def account_register() -> Any:
-    raw_next = request.values.get("next")
-    target = safe_next(raw_next, url_for("shop.account"))
+    target = _after_login()
     if current_customer() is not None:
         return redirect(target)
     values: dict[str, Any] = {"name": "", "email": "", "accepts_marketing": False}
@@ -179,14 +176,7 @@ def account_register() -> Any:
             _log_in(done.customer)
             flash("Welcome! Your account is ready.", "success")
             return redirect(target)
-    return page(
-        "account/register.html",
-        status,
-        values=values,
-        errors=errors,
-        next=safe_next(raw_next, ""),
-        staff=_staff_session(),
-    )
+    return _login_page("account/register.html", status, values=values, errors=errors)
 
 
 @bp.post("/account/logout")
@@ -206,25 +196,14 @@ def account_logout() -> Any:
 
 @bp.route("/account/reset", methods=["GET", "POST"])
 def account_reset_request() -> Any:
-    email = ""
-    error = None
-    status = 200
-    sent = False
-    if request.method == "POST":
-        email = normalise_email(request.form.get("email"))
-        try:
-            # The same answer and work for every address: the job decides who gets mail.
-            customers.ask_for_password_reset(email)
-        except Refused as refused:
-            error, status = refused.message, refused.status
-        else:
-            sent = True
+    # The same answer and work for every address: the job decides who gets mail.
+    form = email_form(customers.ask_for_password_reset)
     return page(
         "account/reset_request.html",
-        status,
-        email=email,
-        error=error,
-        sent=sent,
+        form.status,
+        email=form.email,
+        error=form.error,
+        sent=form.done,
         sent_message=RESET_SENT,
     )
 
@@ -237,34 +216,20 @@ def _link_problem(problem: LinkProblem) -> Response:
 def account_reset(token: str) -> Any:
     try:
         row, owner = customers.RESET_LINKS.open(token)
+        finishing = not owner.has_account  # a guest's first password: read before it is set
+        customer, errors = new_password_form(functools.partial(customers.reset_password, row))
     except LinkProblem as problem:
         return _link_problem(problem)
-    errors: dict[str, str] = {}
-    if request.method == "POST":
-        finishing = not owner.has_account
-        try:
-            with atomic():
-                customer = customers.reset_password(
-                    row, request.form.get("password", ""), request.form.get("confirm", "")
-                )
-        except CustomerProblem as problem:
-            errors = problem.errors
-        except LinkProblem as problem:
-            return _link_problem(problem)
-        else:
-            _log_in(customer)
-            flash(
-                "Your account is ready, and you are logged in."
-                if finishing
-                else "Your password was changed, and you are logged in.",
-                "success",
-            )
-            return redirect(url_for("shop.account"))
+    if customer is not None:
+        _log_in(customer)
+        done = "Your account is ready, and you are logged in." if finishing else RESET_DONE
+        flash(done, "success")
+        return redirect(url_for("shop.account"))
     return page(
         "account/reset.html",
         400 if errors else 200,
         email=owner.email,
-        finishing=not owner.has_account,
+        finishing=finishing,
         errors=errors,
         staff=_staff_session(),
     )
@@ -524,22 +489,12 @@ def account_settings(customer: Customer) -> Any:
                 flash("Your details were saved." if changed else "Nothing changed.", "success")
                 return redirect(url_for("shop.account_settings"))
         elif which == "password":
-            try:
-                with atomic():
-                    customers.change_password(
-                        customer,
-                        request.form.get("current_password", ""),
-                        request.form.get("new_password", ""),
-                        request.form.get("confirm", ""),
-                    )
-            except CustomerProblem as problem:
-                password_errors, status = problem.errors, problem.status
-            else:
-                # The new session version ends every other session; this browser gets a
-                # fresh session under it and stays logged in.
-                _log_in(customer, renewal=True)
-                flash("Your password was changed. Any other sessions were logged out.", "success")
+            # A fresh session for this browser, not recorded as a new login.
+            renew = functools.partial(_log_in, renewal=True)
+            refused = password_change_form(customers.change_password, customer, renew)
+            if refused is None:
                 return redirect(url_for("shop.account_settings"))
+            password_errors, status = refused.errors, refused.status
         else:
             abort(400)
     return page(

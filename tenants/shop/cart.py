@@ -11,6 +11,7 @@ query: a visitor without a cart has no session at all, and their pages stay shar
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from flask import abort, current_app, flash, g, make_response, redirect, request, url_for
@@ -164,37 +165,35 @@ def _no_cart() -> Response:
     return redirect(url_for("shop.cart"))
 
 
-@bp.post("/cart/lines/<int:line_id>")
-def cart_update(line_id: int) -> Any:
+def _change_line(change: Callable[[Cart], carts.Change]) -> Response:
+    """Apply `change` to this browser's cart (in a savepoint: a refused one leaves it as
+    it was), say what came of it, and go back to the cart page."""
     current = cart_session.current_cart()
     if current is None:
         return _no_cart()
     try:
-        quantity = carts.parse_quantity(request.form.get("quantity"), allow_zero=True)
         with atomic():
-            change = carts.set_quantity(current, line_id, quantity)
+            done = change(current)
             cart_session.sync_count(current)
     except carts.CartError as error:
         flash(str(error), FLASH_CATEGORY)
     else:
-        flash(change.message, FLASH_CATEGORY)
+        flash(done.message, FLASH_CATEGORY)
     return redirect(url_for("shop.cart"))
+
+
+@bp.post("/cart/lines/<int:line_id>")
+def cart_update(line_id: int) -> Any:
+    def set_quantity(cart: Cart) -> carts.Change:
+        quantity = carts.parse_quantity(request.form.get("quantity"), allow_zero=True)
+        return carts.set_quantity(cart, line_id, quantity)
+
+    return _change_line(set_quantity)
 
 
 @bp.post("/cart/lines/<int:line_id>/remove")
 def cart_remove(line_id: int) -> Any:
-    current = cart_session.current_cart()
-    if current is None:
-        return _no_cart()
-    try:
-        with atomic():
-            change = carts.remove(current, line_id)
-            cart_session.sync_count(current)
-    except carts.CartError as error:
-        flash(str(error), FLASH_CATEGORY)
-    else:
-        flash(change.message, FLASH_CATEGORY)
-    return redirect(url_for("shop.cart"))
+    return _change_line(lambda cart: carts.remove(cart, line_id))
 
 
 @bp.post("/cart/discount")

@@ -8,6 +8,8 @@ method the merchant switched off). Personal pages: never cached, CSRF-protected.
 
 from __future__ import annotations
 
+import functools
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -40,8 +42,9 @@ def _customer() -> Customer | None:
     return user if isinstance(user, Customer) else None
 
 
-def _start() -> tuple[Any, Any] | Any:
-    """(cart, summary), or a redirect to the cart when there is nothing to check out."""
+def _start() -> tuple[Any, Any, dict[str, Any]] | Any:
+    """(cart, summary, chosen: the checkout so far), or a redirect to the cart when there
+    is nothing to check out."""
     cart = cart_session.current_cart()
     if cart is None:
         flash("Your cart is empty.")
@@ -55,7 +58,22 @@ def _start() -> tuple[Any, Any] | Any:
     if summary.empty:
         flash("Your cart is empty.")
         return redirect(url_for("shop.cart"))
-    return cart, summary
+    return cart, summary, checkout_state.state(cart)
+
+
+def _step(load: Callable[[], tuple[Any, ...] | Any]) -> Callable[[Callable[..., Any]], Any]:
+    """A checkout step's view goes on from what `load` finds (its tuple, passed as the
+    view's arguments); what is not a tuple is the redirect to answer instead."""
+
+    def decorate(view: Callable[..., Any]) -> Callable[[], Any]:
+        @functools.wraps(view)
+        def wrapper() -> Any:
+            ready = load()
+            return view(*ready) if isinstance(ready, tuple) else ready
+
+        return wrapper
+
+    return decorate
 
 
 def _page(template: str, step: str, cart: Any, summary: Any, **context: Any) -> Any:
@@ -75,13 +93,19 @@ def _page(template: str, step: str, cart: Any, summary: Any, **context: Any) -> 
     )
 
 
+def _save_choice(cart: Any, field: str, offered: list[str]) -> bool:
+    """Whether the posted `field` is one of the `offered` values: then it is the
+    checkout's choice from now on."""
+    value = request.form.get(field, "")
+    if value not in offered:
+        return False
+    checkout_state.save(cart, **{field: value})
+    return True
+
+
 @bp.route("/checkout", methods=["GET", "POST"])
-def checkout() -> Any:
-    started = _start()
-    if not isinstance(started, tuple):
-        return started
-    cart, summary = started
-    chosen = checkout_state.state(cart)
+@_step(_start)
+def checkout(cart: Any, summary: Any, chosen: dict[str, Any]) -> Any:
     errors: dict[str, str] = {}
     if request.method == "POST":
         first_time = cart.checkout_started_at is None
@@ -120,20 +144,14 @@ def checkout() -> Any:
 
 
 @bp.route("/checkout/shipping", methods=["GET", "POST"])
-def checkout_shipping() -> Any:
-    started = _start()
-    if not isinstance(started, tuple):
-        return started
-    cart, summary = started
-    chosen = checkout_state.state(cart)
+@_step(_start)
+def checkout_shipping(cart: Any, summary: Any, chosen: dict[str, Any]) -> Any:
     if not chosen.get("address"):
         return redirect(url_for("shop.checkout"))
     priced = service.price(summary, chosen, get_settings(), codes_allowed=codes_allowed)
     error = ""
     if request.method == "POST":
-        key = request.form.get("shipping", "")
-        if any(option.key == key for option in priced.shipping_options):
-            checkout_state.save(cart, shipping=key)
+        if _save_choice(cart, "shipping", [option.key for option in priced.shipping_options]):
             return redirect(url_for("shop.checkout_payment"))
         error = "Choose how your order gets to you."
     return _page(
@@ -153,8 +171,7 @@ def _with_shipping() -> tuple[Any, Any, dict[str, Any], Any, Any] | Any:
     started = _start()
     if not isinstance(started, tuple):
         return started
-    cart, summary = started
-    chosen = checkout_state.state(cart)
+    cart, summary, chosen = started
     settings = get_settings()
     priced = service.price(summary, chosen, settings, codes_allowed=codes_allowed)
     if priced.shipping is None:
@@ -165,17 +182,14 @@ def _with_shipping() -> tuple[Any, Any, dict[str, Any], Any, Any] | Any:
 
 
 @bp.route("/checkout/payment", methods=["GET", "POST"])
-def checkout_payment() -> Any:
-    ready = _with_shipping()
-    if not isinstance(ready, tuple):
-        return ready
-    cart, summary, _chosen, settings, priced = ready
+@_step(_with_shipping)
+def checkout_payment(
+    cart: Any, summary: Any, _chosen: dict[str, Any], settings: Any, priced: Any
+) -> Any:
     methods = service.payment_methods(settings)
     error = ""
     if request.method == "POST":
-        method = request.form.get("payment", "")
-        if any(value == method for value, _ in methods):
-            checkout_state.save(cart, payment=method)
+        if _save_choice(cart, "payment", [value for value, _ in methods]):
             return redirect(url_for("shop.checkout_review"))
         error = "Choose how you would like to pay."
     return _page(
@@ -192,11 +206,10 @@ def checkout_payment() -> Any:
 
 
 @bp.route("/checkout/review", methods=["GET", "POST"])
-def checkout_review() -> Any:
-    ready = _with_shipping()
-    if not isinstance(ready, tuple):
-        return ready
-    cart, summary, chosen, settings, priced = ready
+@_step(_with_shipping)
+def checkout_review(
+    cart: Any, summary: Any, chosen: dict[str, Any], settings: Any, priced: Any
+) -> Any:
     methods = dict(service.payment_methods(settings))
     if chosen.get("payment") not in methods:
         return redirect(url_for("shop.checkout_payment"))
