@@ -54,6 +54,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
 
     # The core.
     logs.init_app(app)
+    security.init_app(app)  # headers, and the request refusals that come before any hook
     app.add_template_filter(format_money, "money")
     db.init_app(app)  # the engine, the session and the unit-of-work hooks
     cache.init_app(app)
@@ -63,7 +64,6 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     errors.init_app(app)
     theming.init_app(app)
     csrf.init_app(app)
-    security.init_app(app)
     auth.init_app(app)
 
     # What the core needs from the merchants' domains.

@@ -46,6 +46,7 @@ SITE_ENVIRON_KEY = "saas.site"
 
 _HOST_CHARS = re.compile(r"^[a-z0-9.-]+$")
 _LABEL = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
+_ABSOLUTE = re.compile(r"^(?:[a-z][a-z0-9+.-]*:)?//")
 _SLUG = re.compile(r"^[a-z0-9](?:[a-z0-9-]{1,61}[a-z0-9])$")
 
 
@@ -93,7 +94,7 @@ def normalise_host(raw: str) -> tuple[str, str]:
     if not raw or len(raw) > 260:
         raise BadRequest("Missing or oversized Host header.")
     host, _, port = raw.rpartition(":") if raw.count(":") == 1 else (raw, "", "")
-    if port and not port.isdigit():
+    if port and not (port.isdigit() and 0 < int(port) <= 65535):
         raise BadRequest("Malformed Host header.")
     host = host.rstrip(".")
     if not host or not _HOST_CHARS.match(host) or ".." in host:
@@ -203,9 +204,11 @@ class SiteMapAdapter(MapAdapter):
         return self._real_host(super().make_redirect_url(*args, **kwargs))
 
     def _real_host(self, url: str) -> str:
-        scheme, sep, rest = url.partition("//")
-        if not sep:
+        # Only an absolute URL (`scheme://kind/...`) names a site; a relative one may
+        # carry `//` in its query (`/search?q=a//b`), which is no host.
+        if not _ABSOLUTE.match(url):
             return url
+        scheme, _, rest = url.partition("//")
         kind, slash, path = rest.partition("/")
         host = self.site_hosts.get(kind)
         if host is None:

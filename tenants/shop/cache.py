@@ -158,7 +158,7 @@ def _store(response: Response) -> Response:
     key = g.get("page_cache_key")
     if key is not None and _storable(response):
         _cacheable_headers(response)
-        security.apply(response.headers)  # stored with the page: FrontCache skips Flask
+        security.apply(response)  # stored with the page: FrontCache skips Flask
         response.add_etag(overwrite=True)  # stored: a hit need not hash the body again
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _NOT_STORED]
         try:

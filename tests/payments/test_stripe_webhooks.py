@@ -389,3 +389,21 @@ def test_a_body_that_is_no_event_is_refused_even_when_signed(stripe_app, fake_st
         payload, {"Stripe-Signature": fake_stripe.signature_header(payload)}
     )
     assert status == 400 and "not a Stripe event" in json.loads(body)["detail"]
+
+
+@pytest.mark.parametrize("body", [b"[]", b"null", b'"evt_1"', b"42", b'{"data": "x"}', b"{"])
+def test_a_signed_body_that_is_no_event_is_refused_with_400(
+    stripe_app, fake_stripe: FakeStripe, body
+):
+    """Signed correctly, but no event object: a clear 400, not an error inside the SDK."""
+    status, answer = app_target(stripe_app)(
+        body,
+        {
+            "Stripe-Signature": fake_stripe.signature_header(body),
+            "Content-Type": "application/json",
+        },
+    )
+    assert status == 400
+    problem = json.loads(answer)
+    assert problem["title"] == "Invalid Stripe webhook"
+    assert problem["detail"] in ("The body is not a Stripe event.", "The body is not a JSON event.")

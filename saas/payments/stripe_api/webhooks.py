@@ -48,19 +48,25 @@ def construct_event(payload: bytes, signature_header: str | None) -> WebhookEven
     if not signature_header:
         raise WebhookInvalid("The Stripe-Signature header is missing.")
     problem = "The signature does not match."
+    # The SDK's signature check alone: its `Webhook.construct_event` would also build its
+    # own event object and fail with a TypeError on a signed body such as `[]` or `null`;
+    # the body is read below, where any shape that is no event is a WebhookInvalid.
     for secret in secrets_:
         try:
-            stripe.Webhook.construct_event(payload, signature_header, secret, WEBHOOK_TOLERANCE)
+            stripe.WebhookSignature.verify_header(
+                payload, signature_header, secret, WEBHOOK_TOLERANCE
+            )
         except stripe.SignatureVerificationError as error:
             problem = str(getattr(error, "_message", None) or error)
             continue
-        except ValueError as error:  # verified, but not JSON
-            raise WebhookInvalid("The body is not a JSON event.") from error
         break
     else:
         raise WebhookInvalid(problem)
     try:
         data = json.loads(payload)
+    except ValueError as error:  # verified, but not JSON
+        raise WebhookInvalid("The body is not a JSON event.") from error
+    try:
         data_object = data["data"]["object"]
         event = WebhookEvent(
             id=str(data["id"]),
@@ -71,7 +77,7 @@ def construct_event(payload: bytes, signature_header: str | None) -> WebhookEven
             object=dict(data_object),
             previous_attributes=data["data"].get("previous_attributes"),
         )
-    except (KeyError, TypeError, ValueError) as error:
+    except (AttributeError, KeyError, TypeError, ValueError) as error:
         raise WebhookInvalid("The body is not a Stripe event.") from error
     if data.get("object") != "event" or not event.id.startswith("evt_"):
         raise WebhookInvalid("The body is not a Stripe event.")
