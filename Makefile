@@ -4,9 +4,12 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 FLASK  := $(BIN)/flask --app saas
 PYTEST_ARGS ?=
+# The port `make demo` / `make serve` listen on and write into links: PORT=5100 make demo
+PORT ?= 5000
+export PORT
 
 .DEFAULT_GOAL := help
-.PHONY: help install demo serve test test-embedded lint format bench audit-tools audit clean
+.PHONY: help install demo serve test test-embedded lint format bench audit-tools audit screenshots clean
 
 help: ## Show this help
 	@grep -E '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk 'BEGIN{FS=":.*## "}{printf "  make %-14s %s\n", $$1, $$2}'
@@ -19,7 +22,7 @@ $(VENV)/.installed: pyproject.toml
 
 install: $(VENV)/.installed ## Create .venv and install the project with its dev tools
 
-demo: install ## Seed a demo platform and serve it on http://localhost:5000 (Ctrl-C stops all)
+demo: install ## Seed a demo platform, serve it on http://localhost:5000 (PORT=5100 make demo: another port; Ctrl-C stops all)
 	$(FLASK) demo
 	$(FLASK) serve
 
@@ -57,6 +60,9 @@ audit-tools: tools/node_modules/.installed ## Install the HTML checker and Light
 
 audit: install audit-tools ## Lighthouse scores of every theme's home, collection and product pages
 	$(BIN)/python -m bench.lighthouse
+
+screenshots: install ## Screenshots of every theme's home, collection, product, cart, checkout into docs/screenshots/
+	$(BIN)/python -m bench.screenshots
 
 clean: ## Remove the venv and caches (keeps instance/ data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache *.egg-info

@@ -4,14 +4,16 @@ Used by `bench/lighthouse.py` (Lighthouse scores) and by the HTML validity and p
 weight tests (`tests/test_html_valid.py`, `tests/test_page_weight.py`), so the pages
 audited and the pages validated are the same. One call makes one shop in one theme:
 
-* a logo, theme settings with social links, and a published homepage of every section
-  type (hero, featured collection, featured product, rich text, image with text,
-  newsletter);
+* a logo, a contact email and address, theme settings with a phone number and social
+  links, and a published homepage of every section type (a hero with a picture,
+  featured collection, featured product, rich text, image with text, newsletter);
 * a main and a footer menu linking to the collection and to a page;
-* `FILLER_COUNT` plain products and one large product, `BIG_HANDLE`: three options
+* `FILLER_COUNT` plain products with a picture each (one sold out, one on sale) and
+  one large product, `BIG_HANDLE`: three options
   (4 x 4 x 3 = 48 variants, SKUs, stock, a sale price) and `BIG_IMAGES` images with their
   resized copies, which is the heaviest product page a merchant is likely to build;
-* a manual collection holding them all and a published "About us" page.
+* a manual collection holding them all and published "About us" and "Refund policy"
+  pages (the footer lists pages the footer menu leaves out).
 """
 
 from __future__ import annotations
@@ -105,6 +107,9 @@ def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> S
         settings = db.session.get(ShopSettings, 1)
         assert settings is not None
         settings.theme_chosen = True
+        settings.contact_email = f"hello@{slug}.example"
+        settings.address_line1, settings.city = "12 Harbour Street", "Portland"
+        settings.region, settings.postal_code, settings.country = "US-OR", "97201", "US"
         settings.logo_file = media.save_file("logo", media.logo_png(_logo()))
         image_files = _catalog()
         _storefront_content(theme, image_files)
@@ -137,6 +142,8 @@ def _catalog() -> list[str]:
             inventory_quantity=0 if n == 3 else 20,
         )
         item.tags = [material.lower(), "gift"]
+        if n == 1:  # on sale: the card shows both prices and a badge
+            item.variants[0].compare_at_cents = item.price_cents + 1000
         fillers.append(item)
 
     big = create_product(
@@ -173,6 +180,15 @@ def _catalog() -> list[str]:
         resize_image(image.id)  # commits: the job's own transaction
         files.append(image.file)
 
+    for n, item in enumerate(fillers):  # one square picture each, as a shop's cards have
+        image = add_image(
+            item,
+            picture(900, 900, PALETTE[(n + 3) % len(PALETTE)], n + BIG_IMAGES),
+            alt=item.title,
+        )
+        db.session.flush()
+        resize_image(image.id)
+
     collection = save_collection(
         None,
         {
@@ -204,6 +220,15 @@ def _storefront_content(theme_name: str, image_files: list[str]) -> None:
             "published": "1",
         },
     )
+    content.save_page(
+        None,
+        {
+            "title": "Refund policy",
+            "handle": "refund-policy",
+            "body": "<p>Send anything back within 30 days for a full refund.</p>",
+            "published": "1",
+        },
+    )
     for menu, title, url in (
         ("main", "Outdoor gear", f"/collections/{COLLECTION_HANDLE}"),
         ("main", "Trail Jacket", f"/products/{BIG_HANDLE}"),
@@ -221,6 +246,7 @@ def _storefront_content(theme_name: str, image_files: list[str]) -> None:
     }
     settings["instagram"] = "https://www.instagram.com/example"
     settings["facebook"] = "https://www.facebook.com/example"
+    settings["phone"] = "+1 503 555 0142"
     errors = content.save_settings(theme, settings)
     assert not errors, errors
 
@@ -230,6 +256,8 @@ def _storefront_content(theme_name: str, image_files: list[str]) -> None:
             "text": "Warm, dry and built to last.",
             "button_label": "Shop outdoor gear",
             "button_url": f"/collections/{COLLECTION_HANDLE}",
+            "image": f"/media/{image_files[1]}",
+            "image_alt": "A walker in the Trail Jacket on a misty ridge",
         },
         "featured_collection": {"heading": "New this season", "count": "8"},
         "featured_product": {"heading": "Staff pick", "product": BIG_HANDLE},

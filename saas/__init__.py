@@ -37,9 +37,11 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     from tenants.backoffice import bp as backoffice_bp
     from tenants.catalog import products
     from tenants.customers import services as customers
+    from tenants.geo import addresses
     from tenants.orders import card_payments
     from tenants.payments import services as payment_settings
     from tenants.settings import services as shop_settings
+    from tenants.shipping import defaults as shipping_defaults
     from tenants.shop import bp as shop_bp
     from tenants.shop import cache as front_cache
     from tenants.staff import services as staff
@@ -72,7 +74,10 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     login_manager.blueprint_login_views.update(
         console="console.login", backoffice="backoffice.login"
     )
+    # Every page of both doors prints an address the one way its country writes it.
+    app.add_template_filter(addresses.format_lines, "address_lines")
     provisioning.register_seed(shop_settings.seed_new_shop)
+    provisioning.register_seed(shipping_defaults.seed_new_shop)  # reads the settings row
     limits.register_counter(limits.Limit.PRODUCTS, products.counted_products)
     limits.register_counter(limits.Limit.STAFF, staff.used_seats)
     stripe_webhooks.register(billing_webhooks.HANDLERS, scope="platform")

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import functools
 import os
 import signal
@@ -21,11 +22,13 @@ from saas import audit, create_app, embedded
 from saas.auth import revoke_sessions
 from saas.billing import dunning
 from saas.billing.reconcile import ReconcileReport, reconcile
+from saas.cache import redis_client
 from saas.console.actions import PurgeResult, purge_due_tenants
 from saas.console.totp import current_code, new_secret, provisioning_uri
 from saas.db import db, unit_of_work
 from saas.demo import seed_demo
 from saas.domains import DomainError, add_domain, remove_domain
+from saas.email_address import InvalidEmail, normalise_email, validate_email_address
 from saas.jobs import enqueue, make_worker
 from saas.models import Operator, Tenant, TenantStatus
 from saas.passwords import hash_password
@@ -127,6 +130,11 @@ def tenants_create(slug: str, name: str | None, owner_email: str | None, theme: 
         raise click.BadParameter(
             f"unknown theme; choose from {', '.join(themes())}", param_hint="--theme"
         )
+    if owner_email is not None:
+        try:
+            owner_email = validate_email_address(owner_email)
+        except InvalidEmail as invalid:
+            raise click.BadParameter(invalid.message, param_hint="--owner-email") from invalid
     try:
         tenant = create_tenant(slug, name or slug, owner_email=owner_email, theme=theme)
     except InvalidSlug as exc:
@@ -330,9 +338,10 @@ def operator_cli() -> None:
 @click.password_option()
 def operator_create(email: str, name: str, password: str) -> None:
     """Create an operator account with its TOTP second factor."""
-    email = email.strip().lower()
-    if "@" not in email:
-        raise click.BadParameter("not an email address", param_hint="EMAIL")
+    try:
+        email = validate_email_address(email)
+    except InvalidEmail as invalid:
+        raise click.BadParameter(invalid.message, param_hint="EMAIL") from invalid
     if len(password) < 10:
         raise click.BadParameter("use at least 10 characters", param_hint="--password")
     if db.session.scalar(select(Operator.id).where(func.lower(Operator.email) == email)):
@@ -355,7 +364,7 @@ def _print_totp(email: str, secret: str) -> None:
 
 def _operator_by_email(email: str) -> Any:
     operator = db.session.scalar(
-        select(Operator).where(func.lower(Operator.email) == email.strip().lower())
+        select(Operator).where(func.lower(Operator.email) == normalise_email(email))
     )
     if operator is None:
         raise click.BadParameter(f"no operator {email!r}", param_hint="EMAIL")
@@ -423,7 +432,11 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
 @click.command("serve")
 @with_appcontext
 @click.option("--host", default="127.0.0.1", show_default=True)
-@click.option("--port", default=5000, show_default=True, type=int)
+@click.option(
+    "--port",
+    type=click.IntRange(1, 65535),
+    help="Port to listen on (and to write into links). Default: $PORT, or 5000.",
+)
 @click.option(
     "--worker/--no-worker",
     "with_worker",
@@ -431,7 +444,7 @@ def worker(burst: bool, queues: tuple[str, ...]) -> None:
     show_default=True,
     help="Run a job worker beside the web server.",
 )
-def serve(host: str, port: int, with_worker: bool) -> None:
+def serve(host: str, port: int | None, with_worker: bool) -> None:
     """Serve the platform for development; Ctrl-C stops everything this started."""
 
     def stop_serving(signum: int, frame: Any) -> None:
@@ -443,12 +456,19 @@ def serve(host: str, port: int, with_worker: bool) -> None:
     signal.signal(signal.SIGTERM, stop_serving)
 
     app: Any = current_app._get_current_object()  # type: ignore[attr-defined]
+    if port is None:
+        port = int(app.config["PORT"])
+    elif "PUBLIC_PORT" not in os.environ and app.config["SAAS_ENV"] != "production":
+        # One setting: the links this server and its worker write name its own port.
+        app.config["PUBLIC_PORT"] = str(port)
     _ensure_platform_schema()
     env = dict(
         os.environ,
         DATABASE_URL=app.config["SQLALCHEMY_DATABASE_URI"],
         REDIS_URL=app.config["REDIS_URL"],
         INSTANCE_PATH=app.config["INSTANCE_PATH"],
+        PORT=str(port),
+        PUBLIC_PORT=app.config["PUBLIC_PORT"],
     )
     worker_proc = None
     if with_worker:
@@ -465,12 +485,29 @@ def serve(host: str, port: int, with_worker: bool) -> None:
     except KeyboardInterrupt:
         pass
     finally:
-        if worker_proc is not None:
-            worker_proc.terminate()
-            try:
-                worker_proc.wait(15)
-            except subprocess.TimeoutExpired:
-                worker_proc.kill()
-        db.engine.dispose()
-        embedded.stop()
+        _stop_in_order(app, worker_proc)
         click.echo("Stopped.")
+
+
+def _stop_in_order(app: Any, worker_proc: subprocess.Popen[bytes] | None) -> None:
+    """What `serve` started, stopped so that nothing is left to fail: this process's
+    database and Redis connections first (this command's own session included, which
+    would otherwise go back to its pool after the server is gone, a traceback each),
+    then the worker, then the embedded servers, last."""
+    # A second Ctrl-C while stopping must not cut the order short.
+    signal.signal(signal.SIGINT, signal.SIG_IGN)
+    signal.signal(signal.SIGTERM, signal.SIG_IGN)
+    with contextlib.suppress(Exception):
+        db.session.remove()
+    with contextlib.suppress(Exception):
+        db.engine.dispose()
+    with contextlib.suppress(Exception):
+        redis_client().connection_pool.disconnect()
+    if worker_proc is not None:
+        worker_proc.terminate()
+        try:
+            worker_proc.wait(15)
+        except subprocess.TimeoutExpired:
+            worker_proc.kill()
+            worker_proc.wait()
+    embedded.stop()

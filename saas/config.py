@@ -124,6 +124,14 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
             redis_url = embedded.redis_url(instance_path)
 
     stripe = _stripe_settings(env, production)
+    upload_bytes = int(env.get("MAX_UPLOAD_MB", "10")) * 1024 * 1024
+
+    try:
+        port = int(env.get("PORT") or "5000")
+    except ValueError:
+        port = 0
+    if not 0 < port < 65536:
+        raise RuntimeError(f"PORT must be a port number (1 to 65535), not {env['PORT']!r}")
 
     domain = env.get("SAAS_DOMAIN", "localhost").strip().lower().rstrip(".")
     domain = domain.split(":", 1)[0]  # the port is never part of the identity of a site
@@ -156,7 +164,10 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "OPERATOR_SUBDOMAIN": env.get("OPERATOR_SUBDOMAIN", "admin"),
         # Scheme and port used when the platform writes absolute links (emails, hand-offs).
         "PREFERRED_URL_SCHEME": env.get("URL_SCHEME", "https" if production else "http"),
-        "PUBLIC_PORT": env.get("PUBLIC_PORT", "" if production else "5000"),
+        # The port `flask serve` listens on; in development absolute links use it too,
+        # so `PORT=5100 make demo` is the one setting (PUBLIC_PORT: a proxy in front).
+        "PORT": port,
+        "PUBLIC_PORT": env.get("PUBLIC_PORT", "" if production else str(port)),
         "TRUST_PROXY": _bool(env.get("TRUST_PROXY")),
         "HOST_CACHE_TTL": int(env.get("HOST_CACHE_TTL", "60")),
         # Anonymous storefront pages kept in Redis, per shop, until the shop changes.
@@ -177,8 +188,19 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "TRIAL_REMINDER_DAYS": int(env.get("TRIAL_REMINDER_DAYS", "3")),
         # Off only for load tests and benchmarks, never in production.
         "RATELIMIT_ENABLED": production or _bool(env.get("RATELIMIT_ENABLED"), default=True),
-        "MAX_CONTENT_LENGTH": int(env.get("MAX_UPLOAD_MB", "20")) * 1024 * 1024,
+        # The one limit of an uploaded file (images, logo, CSV), shown by every upload
+        # form. Bodies up to 4 times that are still read, so that a file too large gets
+        # its form back with its size (saas/uploads.py); larger ones are cut off (413).
+        "MAX_UPLOAD_BYTES": upload_bytes,
+        "MAX_CONTENT_LENGTH": 4 * upload_bytes + 1024 * 1024,
         "MAIL_FROM": env.get("MAIL_FROM", f"Storefront <no-reply@{domain}>"),
+        # Typed email addresses are always checked for syntax (saas/email_address.py);
+        # this also asks DNS whether the domain takes mail (a lookup per new address).
+        "EMAIL_CHECK_DELIVERABILITY": _bool(env.get("EMAIL_CHECK_DELIVERABILITY")),
+        # Addresses at RFC 6761's `.test` domains, for development and test shops.
+        "EMAIL_ALLOW_TEST_DOMAINS": _bool(
+            env.get("EMAIL_ALLOW_TEST_DOMAINS"), default=not production
+        ),
         # Host-only cookies: no Domain attribute, so no shop's cookie reaches another host.
         "SESSION_COOKIE_DOMAIN": None,
         "PERMANENT_SESSION_LIFETIME": timedelta(hours=int(env.get("SESSION_HOURS", "12"))),

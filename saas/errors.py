@@ -5,11 +5,13 @@ from __future__ import annotations
 
 import logging
 from typing import Any
+from urllib.parse import urlsplit
 
-from flask import Flask, current_app, g, render_template
+from flask import Flask, current_app, flash, g, redirect, render_template, request
 from sqlalchemy.exc import DBAPIError
 from werkzeug.exceptions import HTTPException
 
+from saas import uploads
 from saas.tenancy import ShopClosed, ShopUnavailable, UnknownShop, get_current_tenant
 from saas.tenancy.sites import Site, absolute_url, public_host
 from saas.theming import render_theme
@@ -29,11 +31,35 @@ def _missing_schema(error: DBAPIError) -> Any:
     return error_page(ShopUnavailable())
 
 
-def _size(limit: int) -> str:
-    return f"{limit / 2**20:g} MB" if limit >= 2**20 else f"{limit / 1024:g} KB"
+def _too_large(error: HTTPException) -> Any:
+    """A body over MAX_CONTENT_LENGTH, refused by Werkzeug (413) before any view reads it.
+
+    Files up to a few times the upload limit never come here: their view reads them and
+    answers with the form and the file's size (saas/uploads.py), which keeps what else
+    was typed. Reading a far larger body just to re-render would defeat the cap, so an
+    upload is sent back to the form it came from (its Referer, on this host) with the
+    message; only a post with no page of ours to go back to gets the error page."""
+    size = request.content_length or 0
+    message = uploads.too_large(size) if size else "What you sent is too large."
+    back = request.referrer or ""
+    if request.mimetype == "multipart/form-data" and _same_host(back):
+        flash(message, "error")
+        return redirect(back, code=303)
+    return _page(error, f"{message} Go back and choose a smaller file.")
+
+
+def _same_host(url: str) -> bool:
+    parts = urlsplit(url)
+    return parts.scheme in ("http", "https") and parts.netloc == request.host
 
 
 def error_page(error: HTTPException) -> Any:
+    if error.code == 413:
+        return _too_large(error)
+    return _page(error, error.description)
+
+
+def _page(error: HTTPException, message: str | None) -> Any:
     site: Site | None = getattr(g, "site", None)
     tenant = get_current_tenant()
     if tenant is not None and error.code == 404:
@@ -51,12 +77,7 @@ def error_page(error: HTTPException) -> Any:
             429: "Too many requests",
             503: "Closed for now" if isinstance(error, ShopClosed) else "Temporarily unavailable",
         }.get(error.code or 500, error.name),
-        message=(
-            f"What you sent is larger than {_size(app.config['MAX_CONTENT_LENGTH'])}. "
-            "Go back and choose a smaller file."
-            if error.code == 413
-            else error.description
-        ),
+        message=message,
         unknown_shop=isinstance(error, UnknownShop),
         platform_url=absolute_url(app, public_host(app, app.config["SAAS_DOMAIN"])),
         site=site,

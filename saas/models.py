@@ -50,6 +50,9 @@ class Tenant(PlatformModel):
     # so the host cache carries it: shutting the door at that moment needs no job and
     # costs no query.
     billing_closes_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))
+    # The owner agreed to have the shop, once launched, shown on the platform's landing
+    # page. Kept here, not in the shop's schema, so that page reads one table.
+    listed_on_platform: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()

@@ -120,6 +120,8 @@ FONTS: dict[str, tuple[str, str]] = {
     ),
 }
 HEX_COLOR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# A number as people write it (+44 20 7946 0958, (555) 010-9999): shown, and dialled by tel:.
+PHONE = re.compile(r"^\+?[0-9][0-9 ().-]{3,28}[0-9]$")
 MIN_CONTRAST = 4.5  # WCAG AA for body text
 MAX_URL = 500
 
@@ -177,6 +179,10 @@ def validate_settings(
             if raw and (problem := https_url_problem(raw)):
                 errors[key] = problem
             values[key] = raw
+        elif kind == "phone":
+            if raw and not PHONE.match(raw):
+                errors[key] = "Enter a phone number: digits, spaces, + ( ) - and dots, up to 30."
+            values[key] = raw
         elif kind == "checkbox":
             values[key] = raw in {"1", "on", "true"}
     colours = {
@@ -231,6 +237,10 @@ def css_variables(settings: Mapping[str, Any]) -> Markup:
         muted = _mix(ink, bg, 0.78)
         out["--muted"] = muted if contrast(muted, bg) >= MIN_CONTRAST else ink
         out["--line"] = _mix(ink, bg, 0.18)
+        # Panel backgrounds (hero, footer) as plain hex: contrast checkers read them.
+        out["--soft"] = _mix(ink, bg, 0.04)
+        if accent:
+            out["--tint"] = _mix(accent, bg, 0.08)
     for key, var in (("body_font", "--font-body"), ("heading_font", "--font-heading")):
         font = FONTS.get(str(settings.get(key, "")))
         if font:

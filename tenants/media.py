@@ -19,11 +19,11 @@ from typing import IO
 from flask import current_app
 from PIL import Image, ImageOps, UnidentifiedImageError
 
+from saas import uploads
 from saas.tenancy import TenantRecord, current_tenant
 
 log = logging.getLogger(__name__)
 
-MAX_LOGO_BYTES = 2 * 1024 * 1024
 MAX_LOGO_SIDE = 1024  # pixels; larger logos are scaled down
 # Refuse images whose header promises more pixels than this before decoding them: a
 # small file can claim to be enormous (a "decompression bomb").
@@ -41,19 +41,18 @@ def media_dir(tenant: TenantRecord | None = None) -> Path:
     return Path(current_app.config["MEDIA_PATH"]) / tenant.schema
 
 
-def read_upload(stream: IO[bytes], limit: int | None = None) -> bytes:
-    """Read at most `limit` bytes (default: the logo limit); refuse anything larger."""
-    limit = MAX_LOGO_BYTES if limit is None else limit
+def read_upload(stream: IO[bytes]) -> bytes:
+    """An uploaded file's bytes; MediaError, telling its size, if over the upload limit."""
+    limit = uploads.upload_limit()
+    size = uploads.stream_size(stream)
+    if size > limit:
+        raise MediaError(uploads.too_large(size, limit))
     data = stream.read(limit + 1)
-    if len(data) > limit:
-        raise MediaError(f"The file is too large: the limit is {_size(limit)}.")
+    if len(data) > limit:  # a stream that could not tell its size
+        raise MediaError(uploads.too_large(len(data), limit))
     if not data:
         raise MediaError("The file is empty.")
     return data
-
-
-def _size(limit: int) -> str:
-    return f"{limit // (1024 * 1024)} MB" if limit >= 1024 * 1024 else f"{limit // 1024} KB"
 
 
 def logo_png(data: bytes) -> bytes:

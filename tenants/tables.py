@@ -13,6 +13,7 @@ from tenants.collections import models as collections
 from tenants.content import models as content
 from tenants.customers import models as customers
 from tenants.discounts import models as discounts
+from tenants.exports import models as exports
 from tenants.orders import models as orders
 from tenants.settings import models as settings
 from tenants.shipping import models as shipping
@@ -27,6 +28,7 @@ MODULES = (
     content,
     customers,
     discounts,
+    exports,
     orders,
     settings,
     shipping,

@@ -300,6 +300,15 @@ def live_server(app: Any) -> Iterator[LiveServer]:
         db.engine.dispose()
 
 
+@pytest.fixture
+def page(browser: Any) -> Iterator[Any]:
+    """A fresh Chromium tab the size of a phone (a module may define its own `page`)."""
+    context = browser.new_context(viewport={"width": 390, "height": 844})
+    page = context.new_page()
+    yield page
+    context.close()
+
+
 @pytest.fixture(scope="module")
 def browser() -> Iterator[Any]:
     """Real Chromium, one per test module (importing `tests.chromium` skips without it)."""

@@ -48,6 +48,7 @@ from werkzeug.routing import BuildError
 from saas.db import db, schema_for
 from saas.models import Domain, Feature, Plan, Subscription, Tenant
 from saas.tenancy import get_current_tenant, tenant_context
+from saas.uploads import stream_size
 
 MB = 1024 * 1024
 BILLING_PATH = "/admin/billing"  # the back office's billing page (`backoffice.billing`)
@@ -247,13 +248,7 @@ def upload_size(stream: IO[bytes] | None) -> int:
     Uploads are checked against the storage limit by this size: the stored file is the
     upload re-encoded, about as large, and the smaller copies made later count once made.
     """
-    if stream is None:
-        return 0
-    start = stream.tell()
-    stream.seek(0, os.SEEK_END)
-    size = stream.tell()
-    stream.seek(start)
-    return size - start
+    return stream_size(stream)
 
 
 def used(tenant_id: int, kind: Limit | str) -> int:

@@ -20,6 +20,7 @@ from saas.auth import end_session, revoke_sessions, safe_next, start_session
 from saas.console import bp
 from saas.console.totp import claim_step, matching_step
 from saas.db import db
+from saas.email_address import normalise_email
 from saas.models import Operator
 from saas.passwords import verify_password
 from saas.ratelimit import limiter
@@ -58,11 +59,12 @@ def login() -> Any:
     email = ""
     status = 200
     if request.method == "POST":
-        email = request.form.get("email", "").strip().lower()[:EMAIL_MAX]
+        email = normalise_email(request.form.get("email"))[:EMAIL_MAX]
         password = request.form.get("password", "")
-        limited = limiter().hit("login", email)
-        if limited:
-            error, status = limited.message, 429
+        # Only failed tries count; the email's are forgotten once the code is right too
+        # (a right password alone is not a login). Operators have no reset by email.
+        if locked := limiter().locked("login", email):
+            error, status = locked.refusal, 429
         else:
             operator = (
                 db.session.scalar(select(Operator).where(func.lower(Operator.email) == email))
@@ -86,7 +88,7 @@ def login() -> Any:
                 actor=("visitor", None, email or None),
                 step="password",
             )
-            error, status = WRONG_LOGIN, 401
+            error, status = limiter().count("login", email).after(WRONG_LOGIN), 401
     return render_template(
         "console/login.html", error=error, email=email, next_url=next_url
     ), status
@@ -107,9 +109,8 @@ def verify() -> Any:
     error = None
     status = 200
     if request.method == "POST":
-        limited = limiter().hit("totp", str(operator.id))
-        if limited:
-            error, status = limited.message, 429
+        if locked := limiter().locked("totp", str(operator.id)):
+            error, status = locked.refusal, 429
         else:
             step = matching_step(operator.totp_secret, request.form.get("code", ""))
             if step is not None and claim_step(operator.id, step):
@@ -131,6 +132,7 @@ def verify() -> Any:
                 step="totp",
                 replay=step is not None,
             )
+            error = limiter().count("totp", str(operator.id)).after(error)
             status = 401
     return render_template("console/verify.html", error=error), status
 

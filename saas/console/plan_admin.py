@@ -22,6 +22,7 @@ from sqlalchemy import func, select, update
 from saas import audit
 from saas.db import db
 from saas.models import Feature, Plan, Subscription
+from saas.money import DEFAULT_LOCALE, MoneyError, exponent, format_amount, parse_money
 
 CODE = re.compile(r"^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$")
 MAX_PRICE = Decimal("100000")
@@ -78,8 +79,8 @@ class PlanForm:
         raw = {
             "code": plan.code,
             "name": plan.name,
-            "price": _amount(plan.price_cents),
-            "yearly_price": _amount(plan.yearly_price_cents),
+            "price": _amount(plan.price_cents, plan.currency),
+            "yearly_price": _amount(plan.yearly_price_cents, plan.currency),
             "currency": plan.currency,
             "trial_days": str(plan.trial_days),
             "fee_percent": _trim(Decimal(plan.transaction_fee_bps).scaleb(-2)),
@@ -91,8 +92,8 @@ class PlanForm:
         return cls(raw, plan.is_default, {}, {}, _known_features(plan.features or []))
 
 
-def _amount(cents: int | None) -> str:
-    return "" if cents is None else f"{Decimal(cents).scaleb(-2):.2f}"
+def _amount(cents: int | None, currency: str) -> str:
+    return "" if cents is None else format_amount(cents, currency.upper())
 
 
 def _known_features(chosen: Any) -> list[str]:
@@ -150,19 +151,22 @@ def read_form(form: Any, plan: Plan | None = None) -> PlanForm:
         errors["name"] = "Keep the name under 100 characters."
     values["name"] = name
 
+    # Minor units of the plan's own currency, as `format_money` shows them.
+    currency = raw["currency"].upper() if re.fullmatch(r"[a-z]{3}", raw["currency"]) else "USD"
     if not raw["price"]:
         errors["price"] = "Enter the monthly price, for example 29.00 (0 for free)."
-    elif (problem := _price_problem(raw["price"])) is not None:
-        errors["price"] = problem
     else:
-        values["price_cents"] = _cents(raw["price"])
+        try:
+            values["price_cents"] = _price(raw["price"], currency, "the monthly price")
+        except MoneyError as error:
+            errors["price"] = str(error)
 
     values["yearly_price_cents"] = None  # blank: sold by the month only
     if raw["yearly_price"]:
-        if (problem := _price_problem(raw["yearly_price"], "290.00")) is not None:
-            errors["yearly_price"] = f"Yearly price: {problem[0].lower()}{problem[1:]}"
-        else:
-            values["yearly_price_cents"] = _cents(raw["yearly_price"])
+        try:
+            values["yearly_price_cents"] = _price(raw["yearly_price"], currency, "the yearly price")
+        except MoneyError as error:
+            errors["yearly_price"] = str(error)
 
     if not re.fullmatch(r"[a-z]{3}", raw["currency"]):
         errors["currency"] = "Enter a three-letter currency code, for example usd."
@@ -218,21 +222,10 @@ def read_form(form: Any, plan: Plan | None = None) -> PlanForm:
     return PlanForm(raw, is_default, values, errors, features)
 
 
-def _price_problem(text: str, example: str = "29.00") -> str | None:
-    price = _decimal(text)
-    if price is None:
-        return f"Enter the price as a number, for example {example}."
-    if price < 0 or price > MAX_PRICE:
-        return f"The price must be between 0 and {MAX_PRICE:,}."
-    if price != price.quantize(Decimal("0.01")):
-        return "Use at most two decimals (cents)."
-    return None
-
-
-def _cents(text: str) -> int:
-    price = _decimal(text)
-    assert price is not None
-    return int(price * 100)
+def _price(text: str, currency: str, what: str) -> int:
+    """A plan price typed by the operator, read as the console writes it (en_US)."""
+    maximum = int(MAX_PRICE.scaleb(exponent(currency)))
+    return parse_money(text, currency, DEFAULT_LOCALE, maximum=maximum, what=what)
 
 
 def _make_default(plan_id: int | None) -> None:

@@ -6,7 +6,7 @@ import uuid
 from typing import Any
 
 from flask import current_app, jsonify, redirect, render_template, request
-from sqlalchemy import select
+from sqlalchemy import func, or_, select
 
 from saas.cache import redis_client
 from saas.db import db
@@ -16,24 +16,37 @@ from saas.platform.shop_signup import SignupFailed, SignupRequest, check_slug, s
 from saas.ratelimit import limiter
 from saas.tenancy.sites import SiteBlueprint, absolute_url, shop_host
 
+SIGNUPS_PAUSED = "Many shops were just created from your network, so signing up is paused."
+
 bp = SiteBlueprint(
     "platform", __name__, site="platform", static_folder="../static", static_url_path="/static"
 )
 
 
+LISTED_SHOPS = 20
+
+
+def listed_shops() -> list[Tenant]:
+    """Shops a visitor of the platform may be shown: open, launched, not closed by
+    unpaid billing, and only those whose owner agreed (off by default)."""
+    return list(
+        db.session.scalars(
+            select(Tenant)
+            .where(
+                Tenant.status == TenantStatus.ACTIVE,
+                Tenant.launched_at.is_not(None),
+                Tenant.listed_on_platform.is_(True),
+                or_(Tenant.billing_closes_at.is_(None), Tenant.billing_closes_at > func.now()),
+            )
+            .order_by(Tenant.name, Tenant.id)
+            .limit(LISTED_SHOPS)
+        )
+    )
+
+
 @bp.get("/")
 def landing() -> str:
-    shops: list[Tenant] = []
-    if current_app.config["SAAS_ENV"] != "production":
-        # Development only: list the demo shops so they are one click away.
-        shops = list(
-            db.session.scalars(
-                select(Tenant)
-                .where(Tenant.status == TenantStatus.ACTIVE)
-                .order_by(Tenant.name)
-                .limit(20)
-            )
-        )
+    shops = listed_shops()
     app = current_app._get_current_object()  # type: ignore[attr-defined]
     links = [(s, absolute_url(app, shop_host(app, s.slug))) for s in shops]
     return render_template(
@@ -64,14 +77,16 @@ def signup() -> Any:
     req = SignupRequest.from_form(request.form.to_dict())
     if not req.signup_key:
         req.signup_key = uuid.uuid4().hex
-    limited = limiter().hit("signup")
-    if limited:
-        return _signup_form(req, {"form": limited.message}, 429)
+    # Only shops created count: fixing typos in the form never locks anyone out.
+    if locked := limiter().locked("signup"):
+        return _signup_form(req, {"form": f"{SIGNUPS_PAUSED} {locked.wait}"}, 429)
     try:
         result = sign_up(req)
     except SignupFailed as e:
         req.password = ""  # never echoed back
         return _signup_form(req, e.errors, 400)
+    if result.created:
+        limiter().count("signup")
     return redirect(result.entry_url, code=303)
 
 

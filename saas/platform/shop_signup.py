@@ -25,6 +25,7 @@ from sqlalchemy.exc import IntegrityError
 
 from saas import audit, handoff
 from saas.db import atomic, db
+from saas.email_address import email_problem, normalise_email
 from saas.jobs import enqueue
 from saas.models import HandoffPurpose, Tenant, TenantStatus
 from saas.passwords import hash_password, password_problem, verify_password
@@ -37,7 +38,9 @@ from tenants.staff.models import Area, Role, Staff, StaffStatus
 
 log = logging.getLogger(__name__)
 
-_EMAIL = re.compile(r"^[^@\s]{1,64}@[^@\s]+\.[^@\s]{2,}$")
+# The columns' lengths (Tenant.name, Staff.name); the back office's settings check the same.
+MAX_SHOP_NAME = 200
+MAX_OWNER_NAME = 200
 # How long a repeated submit of the same form may still log in to the shop it made.
 RESUBMIT_WINDOW = timedelta(minutes=10)
 
@@ -56,11 +59,12 @@ class SignupRequest:
     def from_form(cls, form: dict[str, str]) -> SignupRequest:
         get = lambda k: (form.get(k) or "").strip()  # noqa: E731
         return cls(
-            shop_name=get("shop_name")[:200],
-            slug=get("slug").lower()[:63],
-            owner_name=get("owner_name")[:200],
-            email=get("email").lower()[:320],
-            email_confirm=get("email_confirm").lower()[:320],
+            # Names are checked, never cut: `validate` says what is too long.
+            shop_name=get("shop_name"),
+            slug=get("slug").lower(),
+            owner_name=get("owner_name"),
+            email=normalise_email(form.get("email")),
+            email_confirm=normalise_email(form.get("email_confirm")),
             password=form.get("password") or "",
             signup_key=get("signup_key")[:64],
         )
@@ -99,10 +103,16 @@ def check_slug(slug: str) -> str | None:
     return None
 
 
+def _too_long(what: str, limit: int, text: str) -> str:
+    return f"{what} can have at most {limit} characters; this one has {len(text):,}."
+
+
 def validate(req: SignupRequest) -> dict[str, str]:
     errors: dict[str, str] = {}
     if not req.shop_name:
         errors["shop_name"] = "Enter your shop's name."
+    elif len(req.shop_name) > MAX_SHOP_NAME:
+        errors["shop_name"] = _too_long("A shop name", MAX_SHOP_NAME, req.shop_name)
     if not req.slug:
         req.slug = suggest_slug(req.shop_name)
     problem = check_slug(req.slug) if req.slug else "Choose an address for your shop."
@@ -110,8 +120,10 @@ def validate(req: SignupRequest) -> dict[str, str]:
         errors["slug"] = problem
     if not req.owner_name:
         errors["owner_name"] = "Enter your name."
-    if not _EMAIL.match(req.email):
-        errors["email"] = "Enter a valid email address, like you@example.com."
+    elif len(req.owner_name) > MAX_OWNER_NAME:
+        errors["owner_name"] = _too_long("Your name", MAX_OWNER_NAME, req.owner_name)
+    if problem := email_problem(req.email):
+        errors["email"] = problem
     elif req.email != req.email_confirm:
         errors["email_confirm"] = "The two email addresses do not match."
     problem = password_problem(

@@ -28,12 +28,14 @@ PASSWORD_CHANGED = "Your password was changed. Any other sessions were logged ou
 @dataclass
 class EmailForm(Generic[R]):
     """A form that starts from an email address (the login, the reset request), as the
-    page shows it: the normalised address, the refusal's message and status, and, once
-    the service took it, `done` and what the service returned."""
+    page shows it: the normalised address, the refusal's message and status (and
+    whether it offers the reset link), and, once the service took it, `done` and what
+    the service returned."""
 
     email: str = ""
     error: str | None = None
     status: int = 200
+    offer_reset: bool = False
     done: bool = False
     result: R | None = None
 
@@ -48,6 +50,7 @@ def email_form(action: Callable[[str], R]) -> EmailForm[R]:
             form.result = action(form.email)
         except Refused as refused:
             form.error, form.status = refused.message, refused.status
+            form.offer_reset = refused.offer_reset
         else:
             form.done = True
     return form

@@ -20,15 +20,19 @@ def check_login(
 ) -> A:
     """The account `authenticate` finds for these credentials. Raises Refused.
 
-    429 when the email (or this address) tried too often: no password is checked. 401
-    for wrong credentials, with one message whatever was wrong. A success forgets the
-    email's failed attempts. Called from a request (the limit counts by IP too).
+    429 while the email (or this address) is locked after failed tries: no password is
+    checked. 401 for wrong credentials, with one message whatever was wrong (an unknown
+    email counts and locks just the same), saying how many tries are left once few are.
+    Both offer the reset link once locked. A success forgets the email's failed tries,
+    not the address's: one account of one's own must not reset the count for guessing
+    others'. Called from a request (the limit counts by IP too).
     """
     email = normalise_email(email)
-    if limited := limiter().hit(kind.login_limit, email):
-        raise Refused(limited.message, 429)
+    if locked := limiter().locked(kind.login_limit, email):
+        raise Refused(locked.refusal, 429, offer_reset=True)
     account = authenticate(email, password)
     if account is None:
-        raise Refused(LOGIN_FAILED, 401)
+        count = limiter().count(kind.login_limit, email)
+        raise Refused(count.after(LOGIN_FAILED), 401, offer_reset=count.locked is not None)
     limiter().reset(kind.login_limit, email)
     return account

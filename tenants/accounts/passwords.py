@@ -31,15 +31,17 @@ def set_password(kind: AccountKind[A], account: A, password: str) -> None:
 def change_password(kind: AccountKind[A], account: A, current: str, new: str, confirm: str) -> None:
     """The logged-in person changes their own password. Raises `kind.problem`.
 
-    Counts against the login rate limit (it checks a password just the same): over it,
-    the problem has status 429 and nothing is checked. Every session of theirs ends,
-    this one too: the caller starts a fresh one for this browser.
+    A wrong current password counts against the login limit (it is a password guess
+    just the same); while that is locked, the problem has status 429 and nothing is
+    checked. Every session of theirs ends, this one too: the caller starts a fresh one
+    for this browser.
     """
-    if limited := limiter().hit(kind.login_limit, account.email):
-        raise kind.problem({"": limited.message}, 429)
+    if locked := limiter().locked(kind.login_limit, account.email):
+        raise kind.problem({"": locked.refusal}, 429)
     errors: dict[str, str] = {}  # keyed by form field, messages are not passwords
     if not verify_password(account.password_hash, current):
-        errors["current_password"] = "Your current password is not correct."  # noqa: S105
+        count = limiter().count(kind.login_limit, account.email)
+        errors["current_password"] = count.after("Your current password is not correct.")
     errors.update(new_password_errors(account.email, account.name, new, confirm, "new_password"))
     if not errors and verify_password(account.password_hash, new):
         errors["new_password"] = "Choose a password different from your current one."  # noqa: S105

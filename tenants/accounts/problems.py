@@ -20,12 +20,17 @@ class FormProblem(Exception):
 
 
 class Refused(Exception):
-    """A request turned down with one message (no form field); `status` is the HTTP status."""
+    """A request turned down with one message (no form field); `status` is the HTTP status.
 
-    def __init__(self, message: str, status: int) -> None:
+    `offer_reset`: the page offers the password reset link with the message (a login
+    locked after failed tries: the reset is the way in before the lock ends).
+    """
+
+    def __init__(self, message: str, status: int, *, offer_reset: bool = False) -> None:
         super().__init__(message)
         self.message = message
         self.status = status
+        self.offer_reset = offer_reset
 
 
 class LinkProblem(Refused):

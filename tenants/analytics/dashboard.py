@@ -17,7 +17,9 @@ from saas.db import db
 from saas.tenancy import TenantRecord
 from tenants.catalog.models import Product
 from tenants.orders.models import SALE_STATUSES, Order
+from tenants.settings.launch import Missing, missing_for_launch
 from tenants.settings.models import ShopSettings
+from tenants.shipping.defaults import suggestion
 
 LOW_STOCK_THRESHOLD = 5
 PERIOD_DAYS = 30
@@ -147,15 +149,41 @@ class Step:
     endpoint: str | None  # where the merchant does it (None: a button does it)
 
 
-def checklist(settings: ShopSettings, tenant: TenantRecord) -> list[Step]:
-    """The first-run steps, in the order a new merchant should take them."""
-    has_product = db.session.scalar(select(Product.id).limit(1)) is not None
+def checklist(
+    settings: ShopSettings, tenant: TenantRecord, missing: list[Missing] | None = None
+) -> list[Step]:
+    """The first-run steps, in the order a new merchant should take them.
+
+    Product, payments and shipping are done when `missing_for_launch` (passed in as
+    `missing`, or asked here) no longer names them: the same rule that lets the shop launch.
+    """
+    if missing is None:
+        missing = missing_for_launch(settings)
+    lacking = {m.key: m for m in missing}
+    product = lacking.get("product")
+    review = lacking.get("shipping_review")
+    if review is not None:
+        shipping = Step(
+            "shipping",
+            "Review your shipping rate",
+            False,
+            f"We set up {suggestion(settings)}. Confirm it if it suits you, or change it.",
+            "backoffice.shipping_settings",
+        )
+    else:
+        shipping = Step(
+            "shipping",
+            "Set up shipping",
+            "shipping" not in lacking,
+            "Add a shipping zone with a rate, or offer local pickup, so orders can reach shoppers.",
+            "backoffice.shipping_settings",
+        )
     return [
         Step(
             "product",
             "Add a product",
-            has_product,
-            "Your catalog is what shoppers see first.",
+            product is None,
+            product.message if product else "Your catalog is what shoppers see first.",
             "backoffice.products",
         ),
         Step(
@@ -168,11 +196,12 @@ def checklist(settings: ShopSettings, tenant: TenantRecord) -> list[Step]:
         Step(
             "payments",
             "Set up payments",
-            settings.payments_ready,
+            "payments" not in lacking,
             "Choose how shoppers pay: card through your Stripe account, bank transfer or "
             "cash on delivery.",
             "backoffice.payments_settings",
         ),
+        shipping,
         Step(
             "launch",
             "Launch your shop",

@@ -6,7 +6,7 @@ enforces that before any view runs.
 
 from __future__ import annotations
 
-from flask import render_template
+from flask import abort, current_app, render_template
 from sqlalchemy import select
 
 from saas.db import db
@@ -14,6 +14,7 @@ from saas.outbox import OutboxMessage
 from saas.tenancy import current_tenant
 from saas.tenancy.sites import SiteBlueprint
 from tenants.backoffice.access import can_open, guard, requires
+from tenants.orders import attention
 from tenants.staff.models import Area
 
 bp = SiteBlueprint(
@@ -45,15 +46,42 @@ NAV = [
 ]
 
 
+def nav_badge(endpoint: str) -> int:
+    """The number a navigation link shows beside its label (0: none): on Orders, the
+    orders waiting on the merchant, so a new one is noticed from any page."""
+    if endpoint != "backoffice.orders" or not can_open(endpoint):
+        return 0
+    return attention.open_count()
+
+
 @bp.context_processor
 def _layout_context() -> dict[str, object]:
-    return {"admin_nav": NAV, "can_open": can_open, "current_tenant": current_tenant}
+    return {
+        "admin_nav": NAV,
+        "can_open": can_open,
+        "current_tenant": current_tenant,
+        "nav_badge": nav_badge,
+    }
+
+
+def outbox_open() -> bool:
+    """The outbox page is a development tool: it shows every message in full, password
+    reset and invitation links included, so production has none."""
+    return current_app.config["SAAS_ENV"] != "production"
+
+
+def outbox_linked() -> bool:
+    """Settings links the outbox where it is the mail transport: development with no
+    SMTP server, where email goes nowhere else."""
+    return outbox_open() and not current_app.config["SMTP_URL"]
 
 
 @bp.get("/outbox")
 @requires(Area.SETTINGS)
 def outbox() -> str:
     """The shop's sent email (every message is kept, whether or not SMTP is set up)."""
+    if not outbox_open():
+        abort(404)
     messages = db.session.scalars(
         select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(50)
     ).all()
@@ -69,7 +97,9 @@ from tenants.backoffice import (  # noqa: E402
     collections,  # collections of products
     customers,  # customers and their accounts
     discounts,  # discount codes, automatic discounts
+    exports,  # orders and customers as CSV files, made by a job
     home,  # dashboard
+    newsletter,  # newsletter subscribers: list, search, CSV export
     online_store,  # themes, homepage sections, menus, pages
     orders,  # orders: list, order page, fulfilment, refunds, cancellation
     payments,  # payment methods, Stripe account
@@ -88,7 +118,9 @@ __all__ = [
     "collections",
     "customers",
     "discounts",
+    "exports",
     "home",
+    "newsletter",
     "online_store",
     "orders",
     "payments",

@@ -47,6 +47,7 @@ def login() -> Any:
         "backoffice/login.html",
         email=form.email,
         error=form.error,
+        offer_reset=form.offer_reset,
         next=safe_next(raw_next, ""),
     ), form.status
 

@@ -8,7 +8,7 @@ from typing import Any
 from flask import abort, flash, redirect, render_template, request, url_for
 from markupsafe import Markup
 
-from saas import audit
+from saas import audit, uploads
 from saas.billing import limits
 from saas.billing.limits import Limit
 from saas.db import atomic, db
@@ -33,6 +33,12 @@ from tenants.staff.models import Area
 PER_PAGE = 25
 FORM_FIELDS = ("title", "description", "price", "stock", "status")
 LIST_FILTERS = ("q", "status", "vendor", "type", "tag", "sort")
+
+
+@bp.context_processor
+def _amount_hints() -> dict[str, object]:
+    # Form hints: an amount's example in the shop's locale; the one upload size limit.
+    return {"price_example": catalog.price_example, "upload_limit": uploads.limit_label}
 
 
 @bp.get("/products")
@@ -246,7 +252,7 @@ def product_image_upload(product_id: int) -> Any:
     upload = request.files.get("image")
     errors: dict[str, str] = {}
     size = limits.upload_size(upload.stream if upload else None)
-    if 0 < size <= images.MAX_IMAGE_BYTES:  # (larger ones are refused for their size)
+    if 0 < size <= uploads.upload_limit():  # (larger ones are refused for their size)
         problem = limits.limit_problem(current_tenant.id, Limit.STORAGE, size, lock=True)
         if problem is not None:
             errors["image"] = problem.html()

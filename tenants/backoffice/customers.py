@@ -17,13 +17,11 @@ from tenants.backoffice.helpers import NO_RETRY, FormRetry, get_or_404, paginate
 from tenants.customers import services as service
 from tenants.customers.models import Customer
 from tenants.customers.services import CustomerProblem
-from tenants.geo.addresses import format_lines
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
 PER_PAGE = 25
 ORDERS_PER_PAGE = 20
-LIST_FILTERS = ("q", "account", "marketing", "sort")
 SORT_LABELS = {
     "newest": "Newest first",
     "oldest": "Oldest first",
@@ -37,18 +35,10 @@ SORT_LABELS = {
 @bp.get("/customers")
 @requires(Area.CUSTOMERS)
 def customers() -> Any:
-    filters = {name: request.args.get(name, "").strip() for name in LIST_FILTERS}
-    if filters["sort"] not in service.LIST_SORTS:
-        filters["sort"] = ""
-    query = service.customers_query(
-        q=filters["q"],
-        account=filters["account"],
-        marketing=filters["marketing"],
-        sort=filters["sort"] or "newest",
-    )
+    filters = service.list_filters(request.args)
     return render_template(
         "backoffice/customers.html",
-        page=paginate_or_404(query, PER_PAGE, scalars=False),
+        page=paginate_or_404(service.list_query(filters), PER_PAGE, scalars=False),
         filters=filters,
         filtered=any(v for k, v in filters.items() if k != "sort"),
         sorts=[(key, SORT_LABELS[key]) for key in service.LIST_SORTS],
@@ -66,7 +56,6 @@ def _render(customer: Customer, retry: FormRetry = NO_RETRY) -> Any:
         summary=service.summary(customer),
         orders=orders,
         addresses=service.addresses(customer),
-        format_address=format_lines,
         zone=shop_zone(settings),
         currency=settings.currency,
         notes=retry.values_for(

@@ -3,7 +3,6 @@ to it (mark paid, fulfil with tracking, mark delivered, refund, cancel, add note
 
 from __future__ import annotations
 
-from datetime import date, datetime, time, timedelta
 from typing import Any, Protocol
 
 from flask import abort, flash, redirect, render_template, request, url_for
@@ -21,39 +20,29 @@ from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
 PER_PAGE = 25
-PAYMENT_FILTERS = [(s.value, s.value.replace("_", " ").capitalize()) for s in PaymentStatus] + [
-    ("cancelled", "Cancelled")
+# "To pay" and "To ship" are the orders waiting on the merchant (`tenants.orders.attention`).
+PAYMENT_FILTERS = [
+    ("to_pay", "To pay (offline payment not received)"),
+    *((s.value, s.value.replace("_", " ").capitalize()) for s in PaymentStatus),
+    ("cancelled", "Cancelled"),
 ]
-FULFILLMENT_FILTERS = [(s.value, s.value.replace("_", " ").capitalize()) for s in FulfillmentStatus]
-
-
-def _day(text: str) -> date | None:
-    try:
-        return date.fromisoformat((text or "").strip()[:10])
-    except ValueError:
-        return None
+FULFILLMENT_FILTERS = [
+    ("to_ship", "To ship"),
+    *((s.value, s.value.replace("_", " ").capitalize()) for s in FulfillmentStatus),
+]
 
 
 @bp.get("/orders")
 @requires(Area.ORDERS)
 def orders() -> Any:
     zone = shop_zone(get_settings())
-    args = {k: (request.args.get(k) or "").strip() for k in ("q", "payment", "fulfillment")}
-    since, until = _day(request.args.get("from", "")), _day(request.args.get("to", ""))
-    query = order_admin.orders_query(
-        q=args["q"][:200],
-        payment=args["payment"],
-        fulfillment=args["fulfillment"],
-        since=datetime.combine(since, time(), zone) if since else None,
-        until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
-    )
-    filtered = any(args.values()) or since is not None or until is not None
+    filters = order_admin.list_filters(request.args)
+    filtered = any(filters.values())
     return render_template(
         "backoffice/orders.html",
-        page=paginate_or_404(query, PER_PAGE),
+        page=paginate_or_404(order_admin.list_query(filters, zone), PER_PAGE),
         zone=zone,
-        filters=args
-        | {"from": since.isoformat() if since else "", "to": until.isoformat() if until else ""},
+        filters=filters,
         filtered=filtered,
         payment_filters=PAYMENT_FILTERS,
         fulfillment_filters=FULFILLMENT_FILTERS,
@@ -154,7 +143,9 @@ def order_delivered(number: int) -> Any:
 def order_refund(number: int) -> Any:
     def action(order: Order, *, staff_id: int | None) -> list[str]:
         try:
-            amount = parse_price(request.form.get("amount", ""), order.currency)
+            amount = parse_price(
+                request.form.get("amount", ""), order.currency, what="the amount to refund"
+            )
         except ProductError as error:
             raise order_admin.OrderActionError(str(error), "amount") from error
         return order_admin.refund(order, amount, request.form.get("reason", ""), staff_id=staff_id)

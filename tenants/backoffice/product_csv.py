@@ -66,7 +66,6 @@ def products_import() -> Any:
         error=error,
         runs=runs.recent_runs(),
         zone=shop_zone(get_settings()),
-        max_size=read.size_label(read.MAX_FILE_BYTES),
         max_rows=plan.MAX_ROWS,
         columns=layout.HEADER,
     ), (400 if error else 200)

@@ -8,6 +8,7 @@ from typing import Any
 from flask import flash, redirect, render_template, request, url_for
 from werkzeug.datastructures import FileStorage
 
+from saas import uploads
 from saas.auth import safe_next
 from saas.billing import limits
 from saas.billing.limits import Limit, LimitProblem
@@ -15,10 +16,12 @@ from saas.db import atomic
 from saas.models import Feature
 from saas.tenancy import current_tenant
 from tenants import media
-from tenants.backoffice import bp
+from tenants.backoffice import bp, outbox_linked
 from tenants.backoffice.access import requires
+from tenants.backoffice.home import home_page
 from tenants.checkout import recovery
 from tenants.settings import services as service
+from tenants.settings.launch import LaunchBlocked, launch_shop
 from tenants.staff.models import Area
 
 
@@ -37,11 +40,12 @@ def _page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
             current_tenant.id, Feature.ABANDONED_CHECKOUT_EMAILS
         ),
         recovery_delay=int(recovery.ABANDONED_AFTER.total_seconds() // 3600),
+        outbox_linked=outbox_linked(),
     ), status
 
 
 def _submitted() -> dict[str, str]:
-    return {f: request.form.get(f, "") for f in service.FIELDS}
+    return {f: request.form.get(f, "") for f in (*service.FIELDS, "listed_on_platform")}
 
 
 def _logo_storage_problem(upload: FileStorage) -> LimitProblem | None:
@@ -50,7 +54,7 @@ def _logo_storage_problem(upload: FileStorage) -> LimitProblem | None:
     Locks the shop's subscription row until the transaction ends (see saas.billing.limits).
     """
     size = limits.upload_size(upload.stream)
-    if not 0 < size <= media.MAX_LOGO_BYTES:  # (empty or too large: refused for that)
+    if not 0 < size <= uploads.upload_limit():  # (empty or too large: refused for that)
         return None
     current = service.get_settings().logo_file
     replaced = 0
@@ -91,7 +95,12 @@ def settings() -> Any:
 @bp.post("/launch")
 @requires(Area.SETTINGS)
 def launch() -> Any:
-    if service.launch_shop():
+    try:
+        launched = launch_shop()
+    except LaunchBlocked as blocked:
+        # The checklist again, headed by what stops a shopper from buying.
+        return home_page(blocked.missing, 400)
+    if launched:
         flash("Your shop is live: everyone can now visit your storefront.")
     else:
         flash("Your shop was already live.")

@@ -13,12 +13,14 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import selectinload
 
 from saas import audit
+from saas.auth import safe_next
 from saas.db import atomic, db
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.helpers import get_or_404, paginate_or_404
 from tenants.geo import addresses
 from tenants.settings.services import COUNTRIES, get_settings
+from tenants.shipping import defaults as shipping_defaults
 from tenants.shipping import services as shipping
 from tenants.shipping import taxes
 from tenants.shipping.models import RateKind, ShippingRate, ShippingZone, TaxRate
@@ -48,6 +50,25 @@ def _helpers() -> dict[str, Any]:
 # --- shipping ------------------------------------------------------------------------
 
 
+def _reviewed() -> None:
+    """A change to zones, rates or pickup is the merchant's own choice: nothing is left
+    to confirm of the shipping a new shop started with."""
+    if shipping_defaults.mark_reviewed(get_settings()):
+        audit.record("shipping.reviewed")
+
+
+@bp.post("/settings/shipping/confirm")
+@requires(Area.SETTINGS)
+def shipping_confirm() -> Any:
+    """The merchant keeps the suggested shipping as it is."""
+    if shipping_defaults.mark_reviewed(get_settings()):
+        audit.record("shipping.reviewed")
+        flash("Shipping confirmed: shoppers can choose it at checkout.")
+    else:
+        flash("Your shipping was already confirmed.")
+    return redirect(safe_next(request.form.get("next"), url_for("backoffice.shipping_settings")))
+
+
 def _shipping_page(
     pickup_values: dict[str, str], pickup_errors: dict[str, str], status: int = 200
 ) -> Any:
@@ -62,6 +83,7 @@ def _shipping_page(
         page=paginate_or_404(query, ZONES_PER_PAGE),
         settings=settings,
         currency=settings.currency,
+        suggestion=shipping_defaults.suggestion(settings) if settings.shipping_needs_review else "",
         pickup=pickup_values,
         errors=pickup_errors,
         **_helpers(),
@@ -93,6 +115,7 @@ def shipping_pickup() -> Any:
         return _shipping_page(values, invalid.errors, 400)
     if changed:
         audit.record("shipping.pickup_updated", fields=changed)
+        _reviewed()
         settings = get_settings()
         flash("Local pickup is on." if settings.local_pickup else "Local pickup is off.")
     else:
@@ -147,6 +170,7 @@ def shipping_zone_edit(zone_id: int | None = None) -> Any:
             regions=saved.regions,
         )
         flash("Zone saved.")
+    _reviewed()
     return redirect(url_for("backoffice.shipping_zone_edit", zone_id=saved.id))
 
 
@@ -158,6 +182,7 @@ def shipping_zone_delete(zone_id: int) -> Any:
         name = zone.name
         audit.record("shipping.zone_deleted", zone_id=zone.id, name=name)
         db.session.delete(zone)
+        _reviewed()
         flash(f"Zone “{name}” and its rates were deleted.")
         return redirect(url_for("backoffice.shipping_settings"))
     return render_template("backoffice/shipping_zone_delete.html", zone=zone, **_helpers())
@@ -223,6 +248,7 @@ def shipping_rate_edit(zone_id: int = 0, rate_id: int | None = None) -> Any:
             "shipping.rate_updated", zone_id=saved.zone_id, rate_id=saved.id, name=saved.name
         )
         flash(f"Rate “{saved.name}” saved.")
+    _reviewed()
     return redirect(url_for("backoffice.shipping_zone_edit", zone_id=saved.zone_id) + "#rates")
 
 
@@ -234,6 +260,7 @@ def shipping_rate_delete(rate_id: int) -> Any:
         zone_id, name = rate.zone_id, rate.name
         audit.record("shipping.rate_deleted", zone_id=zone_id, rate_id=rate.id, name=name)
         db.session.delete(rate)
+        _reviewed()
         flash(f"Rate “{name}” was deleted.")
         return redirect(url_for("backoffice.shipping_zone_edit", zone_id=zone_id) + "#rates")
     return render_template(

@@ -15,13 +15,12 @@ from typing import IO
 from PIL import Image
 from sqlalchemy import func, select
 
-from saas.db import after_commit, db
+from saas.db import after_commit, after_rollback, db
 from saas.jobs import enqueue
 from tenants import media
 from tenants.catalog.models import Product, ProductImage
 from tenants.positions import move_one, renumber
 
-MAX_IMAGE_BYTES = 10 * 1024 * 1024
 WIDTHS = (320, 640, 1200)
 MAX_ALT = 512
 MAX_IMAGES = 250
@@ -53,20 +52,21 @@ def _clean_alt(alt: str) -> str:
 
 def add_image(product: Product, stream: IO[bytes] | None, alt: str = "") -> ProductImage:
     """Store an uploaded image as the product's last one. Flushes; the caller commits,
-    then calls `enqueue_resize`. Writes the file first: a failed commit leaves only an
-    unreferenced file behind, never a row without its file."""
+    then calls `enqueue_resize`. Writes the file first, so there is never a row without
+    its file; the file goes again if the row is not kept."""
     alt = _clean_alt(alt)
     if stream is None:
         raise ImageError("image", "Choose an image file to upload.")
     if len(product.images) >= MAX_IMAGES:
         raise ImageError("image", f"A product can have at most {MAX_IMAGES} images.")
     try:
-        data = media.read_upload(stream, MAX_IMAGE_BYTES)
+        data = media.read_upload(stream)
         image = media.decode_image(data)
     except media.MediaError as error:
         raise ImageError("image", str(error)) from None
     encoded, suffix = _encode(image)
     name = media.save_file(f"p{product.id}", encoded, suffix)
+    after_rollback(partial(media.remove_file, name))
     last = db.session.scalar(
         select(func.max(ProductImage.position)).where(ProductImage.product_id == product.id)
     )

@@ -22,7 +22,9 @@ from sqlalchemy import Select, any_, delete, func, literal, select
 from saas.billing import limits
 from saas.billing.limits import Limit, LimitProblem
 from saas.db import db
-from saas.money import ZERO_DECIMAL
+from saas.money import MoneyError, amount_example, parse_money
+from saas.money import file_amount as file_amount  # how exports (CSV) write amounts
+from saas.money import format_amount as money_amount
 from saas.tenancy import current_tenant
 from tenants.catalog.models import Product, ProductRedirect, ProductStatus, ProductVariant
 from tenants.content.rich_text import clean_html
@@ -109,34 +111,48 @@ class ProductFormInvalid(ProductError):
         self.errors = errors
 
 
-def parse_price(text: str, currency: str = "USD") -> int:
-    """A price typed by a merchant ("12.50") in minor units (1250); ProductError if not."""
-    text = (text or "").strip()
-    if not text:
-        raise ProductError("Enter a price.")
-    if text.startswith("-"):
-        raise ProductError("The price cannot be negative.")
-    decimals = 0 if currency in ZERO_DECIMAL else 2
-    pattern = r"[0-9]{1,9}" if decimals == 0 else r"[0-9]{1,9}(?:\.[0-9]{1,2})?"
-    if not re.fullmatch(pattern, text):
-        example = "1200" if decimals == 0 else "12.50"
-        raise ProductError(f"Enter a price as a number, like {example}.")
-    whole, _, fraction = text.partition(".")
-    cents = int(whole) * 10**decimals + (int(fraction.ljust(decimals, "0")) if fraction else 0)
-    if cents > MAX_PRICE_CENTS:
-        raise ProductError("That price is too high.")
-    return cents
+def shop_locale() -> str:
+    """The locale the current shop's merchant types amounts in (from its country)."""
+    # Imported here: the settings' services reach the catalog (the setup checklist).
+    from tenants.settings.services import get_settings
+
+    return get_settings().locale
 
 
-def parse_optional_price(text: str, currency: str) -> int | None:
-    return None if not (text or "").strip() else parse_price(text, currency)
+def parse_price(
+    text: str,
+    currency: str = "USD",
+    locale: str | None = None,
+    *,
+    what: str = "a price",
+    maximum: int = MAX_PRICE_CENTS,
+) -> int:
+    """An amount typed by a merchant ("12,50 €", "$1,234.50") in minor units (1250), read
+    in `locale` (the current shop's when None) by `saas.money.parse_money`: every price
+    and amount the back office reads comes through here. ProductError if unreadable."""
+    try:
+        return parse_money(text, currency, locale or shop_locale(), maximum=maximum, what=what)
+    except MoneyError as error:
+        raise ProductError(str(error)) from None
 
 
-def format_amount(cents: int, currency: str) -> str:
-    """Minor units as the merchant types them: 1250 -> '12.50' (no symbol, no grouping)."""
-    if currency in ZERO_DECIMAL:
-        return str(cents)
-    return f"{cents // 100}.{cents % 100:02d}"
+def parse_optional_price(
+    text: str, currency: str, locale: str | None = None, *, what: str = "a price"
+) -> int | None:
+    if not (text or "").strip():
+        return None
+    return parse_price(text, currency, locale, what=what)
+
+
+def format_amount(cents: int, currency: str, locale: str | None = None) -> str:
+    """Minor units as the merchant types them back into a form, in `locale` (the current
+    shop's when None): 123450 -> '1,234.50' (en_US), '1.234,50' (de_DE); no symbol."""
+    return money_amount(cents, currency, locale or shop_locale())
+
+
+def price_example(currency: str, locale: str | None = None) -> str:
+    """What form hints show as an example price: '12.50', '12,50', '1200' (yen)."""
+    return amount_example(currency, locale or shop_locale())
 
 
 def parse_whole_number(text: str, maximum: int, *, negative: str, wrong: str) -> int | None:

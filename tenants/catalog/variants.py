@@ -191,13 +191,15 @@ def save_variants(
         except ProductError as error:
             errors[p + "price"] = str(error)
         try:
-            compare_at = parse_optional_price(form.get(p + "compare_at", ""), currency)
+            compare_at = parse_optional_price(
+                form.get(p + "compare_at", ""), currency, what="a compare-at price"
+            )
             price = row.get("price_cents")
             if compare_at is not None and isinstance(price, int) and compare_at < price:
                 errors[p + "compare_at"] = "The compare-at price must be at least the price."
             row["compare_at_cents"] = compare_at
         except ProductError as error:
-            errors[p + "compare_at"] = str(error).replace("price", "compare-at price", 1)
+            errors[p + "compare_at"] = str(error)
         try:
             row["weight_grams"] = parse_weight(form.get(p + "weight", ""))
         except ProductError as error:

@@ -18,6 +18,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from saas.billing.fees import transaction_fee
+from saas.email_address import InvalidEmail, validate_email_address
 from saas.payments import stripe_api
 from saas.tenancy import current_tenant
 from tenants.checkout.cart import Summary
@@ -33,7 +34,6 @@ from tenants.settings.models import ShopSettings
 from tenants.shipping import services as shipping
 from tenants.shipping import taxes
 
-MAX_EMAIL = 320
 PAYMENT_LABELS = {
     **PAYMENT_METHOD_LABELS,
     PaymentMethod.STRIPE: "Card (secure payment page by Stripe)",
@@ -68,10 +68,11 @@ def save_contact(cart: Cart, form: Mapping[str, Any]) -> tuple[dict[str, str], d
     Returns (errors by field, what to add to the checkout's state): with errors,
     nothing is saved and there is nothing to add.
     """
-    email = " ".join((form.get("email") or "").split()).lower()
     address, errors = validate_address(form)
-    if not email or "@" not in email or len(email) > MAX_EMAIL or " " in email:
-        errors = {"email": "Enter an email address like name@example.com.", **errors}
+    try:
+        email = validate_email_address(form.get("email"))
+    except InvalidEmail as invalid:
+        errors = {"email": invalid.message, **errors}
     if errors:
         return errors, {}
     cart.email = email

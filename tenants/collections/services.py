@@ -43,8 +43,42 @@ SORTS = {
 }
 
 
+# `/collections/all`: every active product, as shoppers and themes expect of a shop,
+# unless the merchant made a collection with that handle (theirs is shown instead).
+ALL_HANDLE = "all"
+ALL_TITLE = "All products"
+
+
+def all_products() -> Collection:
+    """The collection of every active product: never saved (it has no id), so it
+    needs no upkeep and cannot be edited or deleted."""
+    return Collection(
+        handle=ALL_HANDLE,
+        title=ALL_TITLE,
+        description="",
+        kind=CollectionKind.AUTOMATIC,
+        match_all=True,
+        rules=[],
+        sort=CollectionSort.NEWEST,
+    )
+
+
+def is_all_products(collection: Collection) -> bool:
+    return collection.id is None and collection.handle == ALL_HANDLE
+
+
 def collection_by_handle(handle: str) -> Collection | None:
-    return db.session.scalar(select(Collection).where(Collection.handle == handle))
+    """The collection shoppers reach at `/collections/<handle>` (`all`: every product)."""
+    found = db.session.scalar(select(Collection).where(Collection.handle == handle))
+    if found is None and handle == ALL_HANDLE:
+        return all_products()
+    return found
+
+
+def listed_collections(limit: int) -> list[Collection]:
+    """The shop's collections for a storefront list (the home page's), by title."""
+    query = select(Collection).order_by(Collection.title, Collection.id).limit(limit)
+    return list(db.session.scalars(query))
 
 
 def form_values(collection: Collection | None, currency: str) -> dict[str, str]:
@@ -231,7 +265,9 @@ def products_query(
     """The products of a collection as a query, sorted (its own sort by default)."""
     sort = sort if sort in SORTS else collection.sort
     query = select(Product)
-    if collection.kind == CollectionKind.MANUAL:
+    if is_all_products(collection):
+        pass  # every product: no membership to check
+    elif collection.kind == CollectionKind.MANUAL:
         query = query.join(CollectionProduct, CollectionProduct.product_id == Product.id).where(
             CollectionProduct.collection_id == collection.id
         )

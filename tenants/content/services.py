@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.dialects.postgresql import insert
 
 from saas.db import db
+from saas.email_address import InvalidEmail, validate_email_address
 from saas.theming import Theme, https_url_problem, resolved_settings, validate_settings
 from tenants.catalog.models import Product, ProductStatus
 from tenants.catalog.products import handleize
@@ -63,6 +64,10 @@ SECTION_TYPES: dict[str, SectionType] = {
             FieldSpec("text", "Text", "textarea", max_length=500),
             FieldSpec("button_label", "Button label", max_length=60),
             FieldSpec("button_url", "Button link", "link", hint="/, /pages/…, or https://…"),
+            FieldSpec("image", "Image address", "image", max_length=300,
+                      hint="A picture of this shop's, like /media/… (empty: a plain banner)."),
+            FieldSpec("image_alt", "Image description (alt text)", max_length=200,
+                      hint="Leave empty if the picture is only decoration."),
         ),
     ),
     "featured_collection": SectionType(
@@ -70,6 +75,13 @@ SECTION_TYPES: dict[str, SectionType] = {
         (
             FieldSpec("heading", "Heading", required=True),
             FieldSpec("count", "How many products", "count", required=True, hint="1 to 24"),
+        ),
+    ),
+    "collection_list": SectionType(
+        "Collection list",
+        (
+            FieldSpec("heading", "Heading", required=True),
+            FieldSpec("count", "How many collections", "count", required=True, hint="1 to 24"),
         ),
     ),
     "featured_product": SectionType(
@@ -107,8 +119,12 @@ SECTION_TYPES: dict[str, SectionType] = {
     ),
 }  # fmt: skip
 SECTION_DEFAULTS: dict[str, dict[str, Any]] = {
-    "hero": {"heading": "Welcome", "text": "", "button_label": "Shop now", "button_url": "/"},
+    "hero": {
+        "heading": "Welcome", "text": "", "button_label": "Shop now",
+        "button_url": "/collections/all", "image": "", "image_alt": "",
+    },
     "featured_collection": {"heading": "Featured products", "count": 8},
+    "collection_list": {"heading": "Shop by collection", "count": 6},
     "featured_product": {"heading": "", "product": ""},
     "rich_text": {"heading": "", "body": "<p>Tell shoppers about your shop.</p>"},
     "image_with_text": {
@@ -126,8 +142,9 @@ def new_section(kind: str) -> dict[str, Any]:
 
 def default_sections() -> list[dict[str, Any]]:
     """What a shop that never arranged its homepage shows: a hero and its products."""
+    # The shop's name over a call to browse everything it sells.
     hero = {**SECTION_DEFAULTS["hero"], "id": "default-hero", "type": "hero", "heading": ""}
-    hero["button_label"] = ""  # the shop's name over its products: nothing to link to
+    hero["button_label"] = "Shop all"
     featured = {**SECTION_DEFAULTS["featured_collection"], "id": "default-featured"}
     return [hero, {**featured, "type": "featured_collection"}]
 
@@ -415,6 +432,21 @@ def pages_page(page: int, per_page: int) -> tuple[list[Page], int]:
     return list(rows), total
 
 
+MAX_FOOTER_PAGES = 12
+
+
+def published_page_links() -> list[tuple[str, str]]:
+    """(title, handle) of the published pages, for the storefront footer (policies,
+    about, contact), in title order."""
+    rows = db.session.execute(
+        select(Page.title, Page.handle)
+        .where(Page.published.is_(True))
+        .order_by(Page.title, Page.id)
+        .limit(MAX_FOOTER_PAGES)
+    )
+    return [(title, handle) for title, handle in rows]
+
+
 def published_page(handle: str) -> Page | None:
     return db.session.scalar(select(Page).where(Page.handle == handle, Page.published.is_(True)))
 
@@ -452,13 +484,12 @@ def save_page(page: Page | None, form: Mapping[str, str]) -> tuple[Page | None, 
 
 # ---------------------------------------------------------------- newsletter
 
-EMAIL = re.compile(r"^[^@\s<>]{1,64}@[^@\s<>]+\.[^@\s<>]{2,}$")
-
 
 def subscribe(email: str) -> str | None:
     """Add an address (once: a repeat is quietly accepted). Returns an error message."""
-    email = email.strip().lower()
-    if len(email) > 320 or not EMAIL.match(email):
-        return "Enter an email address like name@example.com."
+    try:
+        email = validate_email_address(email)
+    except InvalidEmail as invalid:
+        return invalid.message
     db.session.execute(insert(NewsletterSubscriber).values(email=email).on_conflict_do_nothing())
     return None

@@ -26,6 +26,7 @@ from __future__ import annotations
 
 import re
 import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any
@@ -56,6 +57,7 @@ from tenants.customers.problems import CustomerProblem
 from tenants.orders.models import SALE_STATUSES, Fulfillment, Order
 
 ACCOUNT_EXISTS = "There's already an account with this email. Log in, or reset your password."
+REGISTER_PAUSED = "Many sign-ups were just tried from your network, so signing up is paused."
 RESET = "reset"  # CustomerToken.purpose of password links (resets and guests' claims)
 MAX_NAME = 200
 MAX_NOTE = 5000
@@ -168,9 +170,12 @@ def register(
     account is refused. An email known from guest orders is claimed, never duplicated:
     no account is made now, and a link is mailed that sets the password on the
     existing row (so only the owner of the email ever sees its orders).
+
+    Form mistakes never count against the limit; what reaches the create step does
+    (an account made, a link mailed, or an email found taken: that tells who has one).
     """
-    if limited := limiter().hit("customer-register"):
-        raise CustomerProblem({"": limited.message}, 429)
+    if locked := limiter().locked("customer-register"):
+        raise CustomerProblem({"": f"{REGISTER_PAUSED} {locked.wait}"}, 429)
     email = normalise_email(email)
     name = " ".join(name.split())
     errors: dict[str, str] = {}
@@ -182,8 +187,10 @@ def register(
         raise CustomerProblem(errors)
     existing = find_by_email(email)
     if existing is not None and existing.has_account:
+        limiter().count("customer-register")
         raise CustomerProblem({"email": ACCOUNT_EXISTS})
     if existing is not None or _has_guest_history(email):
+        limiter().count("customer-register")
         if existing is None:
             find_or_create_guest(email, name)
         request_password_reset(email)
@@ -191,6 +198,7 @@ def register(
     errors = passwords.new_password_errors(email, name, password, confirm)
     if errors:
         raise CustomerProblem(errors)
+    limiter().count("customer-register")
     customer = Customer(
         email=email,
         name=name,
@@ -445,6 +453,28 @@ def customers_query(
         "orders": (orders.desc(), Customer.id.desc()),
     }
     return query.order_by(*order_by.get(sort, order_by["newest"]))
+
+
+LIST_FILTERS = ("q", "account", "marketing", "sort")
+
+
+def list_filters(args: Mapping[str, str]) -> dict[str, str]:
+    """The customers list's filters from a query string, cleaned: what the
+    list shows in its form and an export keeps; an unknown sort is "" (newest)."""
+    filters = {name: (args.get(name) or "").strip() for name in LIST_FILTERS}
+    if filters["sort"] not in LIST_SORTS:
+        filters["sort"] = ""
+    return filters
+
+
+def list_query(filters: Mapping[str, str]) -> Select[Customer, int, int]:
+    """`customers_query` for the list's filters (`list_filters`)."""
+    return customers_query(
+        q=filters.get("q", ""),
+        account=filters.get("account", ""),
+        marketing=filters.get("marketing", ""),
+        sort=filters.get("sort") or "newest",
+    )
 
 
 @dataclass(frozen=True)

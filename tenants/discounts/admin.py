@@ -15,7 +15,6 @@ from sqlalchemy import Select, false, func, or_, select
 from werkzeug.datastructures import MultiDict
 
 from saas.db import db
-from saas.money import ZERO_DECIMAL
 from tenants.catalog.products import ProductError, format_amount, parse_price
 from tenants.collections.models import Collection
 from tenants.discounts.models import Discount, DiscountKind, DiscountScope, DiscountUsage
@@ -126,15 +125,7 @@ def _parse_amount(text: str, currency: str) -> int | None:
     text = text.strip()
     if not text:
         return None
-    example = "5" if currency in ZERO_DECIMAL else "5.00"
-    if text.startswith("-"):
-        raise ProductError("The amount cannot be negative.")
-    try:
-        return parse_price(text, currency)
-    except ProductError as error:
-        if "too high" in str(error):
-            raise ProductError("That amount is too high.") from None
-        raise ProductError(f"Enter an amount as a number, like {example}.") from error
+    return parse_price(text, currency, what="an amount")
 
 
 def _parse_moment(text: str, zone: tzinfo) -> datetime | None:

@@ -12,7 +12,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime, time, timedelta, tzinfo
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import ColumnElement, Select, func, or_, select, update
@@ -21,6 +21,7 @@ from saas.db import db
 from saas.money import format_money
 from saas.payments import stripe_api
 from tenants.catalog.models import AdjustmentReason, InventoryAdjustment, Product, ProductVariant
+from tenants.orders import attention
 from tenants.orders.models import (
     Fulfillment,
     FulfillmentStatus,
@@ -378,15 +379,53 @@ def orders_query(
         query = query.where(or_(*matches))
     if payment == "cancelled":
         query = query.where(Order.cancelled_at.is_not(None))
+    elif payment == "to_pay":
+        query = query.where(attention.to_pay())
     elif payment in tuple(PaymentStatus):
         query = query.where(Order.payment_status == payment)
-    if fulfillment in tuple(FulfillmentStatus):
+    if fulfillment == "to_ship":
+        query = query.where(attention.to_ship())
+    elif fulfillment in tuple(FulfillmentStatus):
         query = query.where(Order.fulfillment_status == fulfillment)
     if since is not None:
         query = query.where(Order.placed_at >= since)
     if until is not None:
         query = query.where(Order.placed_at < until)
     return query.order_by(Order.placed_at.desc(), Order.id.desc())
+
+
+LIST_FILTERS = ("q", "payment", "fulfillment", "from", "to")
+
+
+def _day(text: str) -> date | None:
+    try:
+        return date.fromisoformat((text or "").strip()[:10])
+    except ValueError:
+        return None
+
+
+def list_filters(args: Mapping[str, str]) -> dict[str, str]:
+    """The orders list's filters from a query string, cleaned (dates as YYYY-MM-DD, ""
+    when unreadable): what the list shows in its form and an export keeps."""
+    values = {name: (args.get(name) or "").strip() for name in LIST_FILTERS}
+    values["q"] = values["q"][:200]
+    for name in ("from", "to"):
+        day = _day(values[name])
+        values[name] = day.isoformat() if day else ""
+    return values
+
+
+def list_query(filters: Mapping[str, str], zone: tzinfo) -> Select[Order]:
+    """`orders_query` for the list's filters (`list_filters`); dates are whole days in
+    the shop's time `zone`, "to" included."""
+    since, until = _day(filters.get("from", "")), _day(filters.get("to", ""))
+    return orders_query(
+        q=filters.get("q", ""),
+        payment=filters.get("payment", ""),
+        fulfillment=filters.get("fulfillment", ""),
+        since=datetime.combine(since, time(), zone) if since else None,
+        until=datetime.combine(until + timedelta(days=1), time(), zone) if until else None,
+    )
 
 
 def order_by_number(number: int) -> Order | None:

@@ -18,6 +18,7 @@ from saas.money import format_money
 from saas.tenancy import current_tenant
 from saas.tenancy.sites import absolute_url, shop_host
 from tenants.catalog.inventory import owner_email
+from tenants.geo.addresses import format_lines
 from tenants.orders.models import Order
 from tenants.settings.services import get_settings
 
@@ -70,14 +71,22 @@ def _totals(order: Order) -> str:
     return "\n".join(parts)
 
 
+def _ship_to(order: Order) -> str:
+    """The shipping address, as its country writes it, if the order has one."""
+    if not order.shipping_address:
+        return ""
+    lines = format_lines(order.shipping_address)
+    return "\n\nShipping to:\n" + "\n".join(f"  {line}" for line in lines) if lines else ""
+
+
 def body(order: Order, kind: str) -> str:
     shop = current_tenant.name
     link = status_url(order)
     if kind == "new_order_notice":
         return (
             f"{order.customer_name or order.email} placed order {order.name} "
-            f"({format_money(order.total_cents, order.currency)}).\n\n{_lines(order)}\n\n"
-            "Open it in your back office under Orders."
+            f"({format_money(order.total_cents, order.currency)}).\n\n{_lines(order)}"
+            f"{_ship_to(order)}\n\nOpen it in your back office under Orders."
         )
     if kind == "shipping_confirmation":
         latest = order.fulfillments[-1] if order.fulfillments else None
@@ -87,7 +96,10 @@ def body(order: Order, kind: str) -> str:
             tracking = f"\nTracking: {carrier}{latest.tracking_number}"
             if latest.tracking_url:
                 tracking += f"\n{latest.tracking_url}"
-        return f"Good news: your order {order.name} from {shop} has shipped.{tracking}\n\n{link}"
+        return (
+            f"Good news: your order {order.name} from {shop} has shipped.{tracking}"
+            f"{_ship_to(order)}\n\n{link}"
+        )
     if kind == "payment_received":
         return f"We received your payment for order {order.name}. Thank you!\n\n{link}"
     if kind == "cancellation":
@@ -100,7 +112,7 @@ def body(order: Order, kind: str) -> str:
         )
     return (
         f"Thank you for your order from {shop}!\n\nOrder {order.name}\n{_lines(order)}\n\n"
-        f"{_totals(order)}{_how_to_pay(order)}\n\nFollow your order: {link}"
+        f"{_totals(order)}{_ship_to(order)}{_how_to_pay(order)}\n\nFollow your order: {link}"
     )
 
 

@@ -8,6 +8,7 @@ from sqlalchemy import Boolean, CheckConstraint, DateTime, Integer, String, Text
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import TenantModel
+from saas.money import locale_for_country
 
 
 class ShopSettings(TenantModel):
@@ -44,6 +45,16 @@ class ShopSettings(TenantModel):
     stripe_account_id: Mapped[str | None] = mapped_column(String(255))
     local_pickup: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
     pickup_instructions: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # The suggested shipping a new shop starts with awaits the merchant's confirmation.
+    shipping_needs_review: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+    @property
+    def locale(self) -> str:
+        """The locale amounts are typed and shown in: shops have no language setting, so
+        it follows the shop's country (`saas.money.locale_for_country`)."""
+        return locale_for_country(self.country)

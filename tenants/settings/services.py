@@ -1,4 +1,5 @@
-"""Shop settings: reading them, validating a whole form at once, saving, launching.
+"""Shop settings: reading them, validating a whole form at once, saving (launching is in
+`tenants.settings.launch`).
 
 Nothing is written unless every field is valid: `update_settings` checks the lot first
 (the logo is decoded in memory too), then stages the changes in the caller's
@@ -9,16 +10,15 @@ removed if it rolls back.
 from __future__ import annotations
 
 import hashlib
-import re
 import zoneinfo
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from functools import lru_cache, partial
 from typing import IO, Any
 
 from saas import audit
 from saas.db import after_commit, after_rollback, db
+from saas.email_address import InvalidEmail, validate_email_address
 from saas.models import Tenant
 from saas.passwords import hash_password, verify_password
 from saas.tenancy import current_tenant
@@ -52,8 +52,6 @@ SETTINGS_FIELDS = tuple(f for f in FIELDS if f not in ("name", "low_stock_thresh
 
 STOREFRONT_PASSWORD_MIN = 6
 STOREFRONT_PASSWORD_MAX = 128
-
-_EMAIL = re.compile(r"^[^@\s]+@[^@\s.]+(?:\.[^@\s.]+)+$")
 
 
 @lru_cache(maxsize=1)
@@ -92,6 +90,7 @@ def form_values(tenant: Tenant, settings: ShopSettings) -> dict[str, str]:
     """What the settings form shows, as strings."""
     values = {f: getattr(settings, f) or "" for f in SETTINGS_FIELDS}
     values["name"] = tenant.name
+    values["listed_on_platform"] = "1" if tenant.listed_on_platform else ""
     values["low_stock_threshold"] = str(settings.low_stock_threshold)
     return values
 
@@ -112,9 +111,11 @@ def validate(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
             errors[name] = f"{label} can have at most {max_length} characters."
         elif any(ord(c) < 32 or ord(c) == 127 for c in value):
             errors[name] = f"{label} cannot contain control characters."
-    email = cleaned["contact_email"]
-    if "contact_email" not in errors and not _EMAIL.match(email):
-        errors["contact_email"] = "Enter an email address like name@example.com."
+    if "contact_email" not in errors:
+        try:
+            cleaned["contact_email"] = validate_email_address(cleaned["contact_email"])
+        except InvalidEmail as invalid:
+            errors["contact_email"] = invalid.message
 
     currency = (form.get("currency") or "").strip().upper()
     cleaned["currency"] = currency
@@ -200,6 +201,11 @@ def update_settings(
     if tenant.name != cleaned["name"]:
         tenant.name = cleaned["name"]  # an ORM change: the host cache drops the old name
         update.changed.append("name")
+    # A checkbox: absent from the form when unticked, so off unless the owner ticks it.
+    listed = form.get("listed_on_platform") == "1"
+    if tenant.listed_on_platform != listed:
+        tenant.listed_on_platform = listed
+        update.changed.append("listed_on_platform")
     for name in (*SETTINGS_FIELDS, "low_stock_threshold"):
         if name in cleaned and getattr(settings, name) != cleaned[name]:
             setattr(settings, name, cleaned[name])
@@ -225,17 +231,6 @@ def update_settings(
         audit.record("settings.updated", fields=update.changed)
     db.session.flush()
     return update
-
-
-def launch_shop() -> bool:
-    """Open the storefront to everyone. False if it was already launched."""
-    tenant = shop_row()
-    if tenant.launched_at is not None:
-        return False
-    tenant.launched_at = datetime.now(UTC)
-    audit.record("shop.launched")
-    db.session.flush()
-    return True
 
 
 # --- the storefront password --------------------------------------------------------

@@ -443,10 +443,9 @@ def _money(
     if not text:
         return None
     try:
-        return parse_price(text, currency)
-    except ProductError:
-        example = "1200" if format_amount(1200, currency) == "1200" else "12.50"
-        errors[name] = f"Enter {what} as an amount, like {example}."
+        return parse_price(text, currency, what=what)
+    except ProductError as error:
+        errors[name] = str(error)
         return None
 
 

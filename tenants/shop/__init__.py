@@ -13,8 +13,9 @@ from saas.tenancy import current_tenant
 from saas.tenancy.sites import SiteBlueprint
 from saas.theming import get_theme, render_theme, themes
 from tenants.catalog import product_page as storefront
-from tenants.catalog.cards import Card, cards
+from tenants.catalog.cards import Card, cards, section_pictures
 from tenants.catalog.published import active_products, product_by_handle, redirected_handle
+from tenants.collections.services import listed_collections
 from tenants.media import media_dir
 from tenants.settings.models import ShopSettings
 from tenants.settings.services import check_storefront_password, get_settings, storefront_key
@@ -82,10 +83,12 @@ def password() -> Any:
         return redirect(url_for("shop.home"))
     target = safe_next(request.form.get("next"), url_for("shop.home"))
     settings = get_settings()
-    if limited := limiter().hit("storefront-password"):
-        return coming_soon(settings, limited.message, 429)
+    # Per address, wrong passwords only (the shop's password has no account to lock).
+    if locked := limiter().locked("storefront-password"):
+        return coming_soon(settings, locked.refusal, 429)
     if not check_storefront_password(settings, request.form.get("password", "")):
-        return coming_soon(settings, "That password is not correct.", 400)
+        wrong = limiter().count("storefront-password").after("That password is not correct.")
+        return coming_soon(settings, wrong, 400)
     session[ACCESS_KEY] = storefront_key(settings)
     return redirect(target)
 
@@ -100,14 +103,30 @@ def home() -> Any:
         default=0,
     )
     products = product_cards(active_products(page=1, per_page=min(count, 24))[0]) if count else []
-    featured = {
+    chosen = {
         s["product"]: item
         for s in sections
         if s["type"] == "featured_product"
         and s.get("product")
         and (item := product_by_handle(s["product"])) is not None
     }
-    return render("index.html", sections=sections, products=products, featured=featured)
+    # As cards: the featured product shows its picture, sale price and stock like a tile.
+    featured = dict(zip(chosen, product_cards(list(chosen.values())), strict=True))
+    pictures = section_pictures(
+        [s["image"] for s in sections if s.get("image")],
+        lambda name: url_for("shop.media", filename=name),
+    )
+    listed = max(
+        (int(s.get("count") or 0) for s in sections if s["type"] == "collection_list"), default=0
+    )
+    return render(
+        "index.html",
+        sections=sections,
+        products=products,
+        featured=featured,
+        pictures=pictures,
+        collections=listed_collections(min(listed, 24)) if listed else [],
+    )
 
 
 @bp.get("/products/<handle>")
@@ -174,6 +193,7 @@ from tenants.shop import (  # noqa: E402
     cart,
     checkout,
     collections,
+    newsletter,
     pages,
     search,
     seo,
@@ -189,6 +209,7 @@ __all__ = [
     "cart",
     "checkout",
     "collections",
+    "newsletter",
     "pages",
     "search",
     "seo",

@@ -40,7 +40,7 @@ from tenants.customers import address_book, wishlist
 from tenants.customers import services as customers
 from tenants.customers.models import Customer, CustomerAddress
 from tenants.customers.problems import CustomerProblem
-from tenants.geo.addresses import format_lines, regions
+from tenants.geo.addresses import regions
 from tenants.orders.models import PAYMENT_METHOD_LABELS, Order
 from tenants.settings.services import COUNTRIES, get_settings, shop_zone
 from tenants.shop import ACCESS_KEY, bp, cart_session, product_cards, render
@@ -70,7 +70,6 @@ def _wishlisted(product_id: int) -> bool:
 def page(template: str, status: int = 200, **context: Any) -> Response:
     """A themed account page: personal, so never cached or indexed."""
     context.setdefault("customer", current_customer())
-    context.setdefault("format_address", format_lines)
     body, status = render(template, status, **context)
     response = make_response(body, status)
     response.headers["Cache-Control"] = "private, no-store"
@@ -142,7 +141,13 @@ def account_login() -> Any:
     if form.result is not None:
         _log_in(form.result)
         return redirect(target)
-    return _login_page("account/login.html", form.status, email=form.email, error=form.error)
+    return _login_page(
+        "account/login.html",
+        form.status,
+        email=form.email,
+        error=form.error,
+        offer_reset=form.offer_reset,
+    )
 
 
 @bp.route("/account/register", methods=["GET", "POST"])

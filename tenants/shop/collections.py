@@ -13,6 +13,7 @@ from flask import request
 from saas.paging import Page, current_page
 from tenants.catalog.products import ProductError, parse_price
 from tenants.collections.services import SORTS, collection_by_handle, collection_products, facets
+from tenants.settings.services import get_settings
 from tenants.shop import bp, product_cards, render
 from tenants.shop.snapshot import remembered
 
@@ -25,8 +26,12 @@ SHOPPER_SORTS = {"featured": "Featured", **{str(k): v for k, v in SORTS.items() 
 
 def _cents(value: str | None) -> int | None:
     """A price bound typed by a shopper, in cents; None (no bound) if empty or unreadable."""
+    text = (value or "")[:20]
+    if not text.strip():
+        return None
+    settings = get_settings()
     try:
-        return parse_price((value or "")[:20])
+        return parse_price(text, settings.currency, settings.locale)
     except ProductError:
         return None
 

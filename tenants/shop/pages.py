@@ -88,6 +88,15 @@ def layout_context(theme: Theme) -> dict[str, Any]:
         "logo_url": logo_url if settings.get("show_logo", True) else None,
         "favicon_url": logo_url if settings.get("logo_favicon") else None,
         "social_links": social,
+        # The footer's "Contact" and "Information" columns.
+        "contact": {
+            "email": snapshot.contact_email,
+            "phone": settings.get("phone", ""),
+            "address": snapshot.address_lines,
+        },
+        "page_links": [
+            (title, url_for("shop.page", handle=handle)) for title, handle in snapshot.pages
+        ],
         "canonical": canonical_url(),
         "home_url": home,
         "organization": organization,

@@ -17,6 +17,8 @@ from sqlalchemy import select
 from saas.db import db
 from saas.tenancy import current_tenant
 from tenants.catalog.models import Product, ProductStatus
+from tenants.collections.models import Collection
+from tenants.collections.services import ALL_HANDLE
 from tenants.content.models import Page
 from tenants.shop import bp
 from tenants.shop.pages import canonical_url
@@ -37,18 +39,29 @@ def sitemap_entries() -> list[tuple[str, datetime | None]]:
         select(Product.handle, Product.updated_at)
         .where(Product.status == ProductStatus.ACTIVE)
         .order_by(Product.id)
-        .limit(MAX_URLS - 1)
+        .limit(MAX_URLS - 2)  # the home page and /collections/all come first
     ).all()
     pages = db.session.execute(
         select(Page.handle, Page.updated_at)
         .where(Page.published.is_(True))
         .order_by(Page.id)
-        .limit(max(0, MAX_URLS - 1 - len(products)))
+        .limit(max(0, MAX_URLS - 2 - len(products)))
+    ).all()
+    # Collections by their first page only (pages 2+ and sorts are the same list again);
+    # `all` is listed once, whether it is every product or the merchant's own.
+    handles = db.session.scalars(
+        select(Collection.handle)
+        .where(Collection.handle != ALL_HANDLE)
+        .order_by(Collection.id)
+        .limit(max(0, MAX_URLS - 2 - len(products) - len(pages)))
     ).all()
     changed = [when for _, when in (*products, *pages) if when is not None]
-    entries: list[tuple[str, datetime | None]] = [
-        (canonical_url("/"), max(changed) if changed else None)
-    ]
+    latest = max(changed) if changed else None
+    entries: list[tuple[str, datetime | None]] = [(canonical_url("/"), latest)]
+    if products:
+        entries.append((canonical_url(url_for("shop.collection", handle=ALL_HANDLE)), latest))
+    # No lastmod: a collection changes whenever any of its products does.
+    entries += [(canonical_url(url_for("shop.collection", handle=h)), None) for h in handles]
     entries += [(canonical_url(url_for("shop.product", handle=h)), when) for h, when in products]
     entries += [(canonical_url(url_for("shop.page", handle=h)), when) for h, when in pages]
     return entries

@@ -1,12 +1,13 @@
 """What every storefront page reads about its shop, read once per change, not per page.
 
-The published look (theme settings and homepage sections), the menus and the few shop
-settings the theme shows (currency, logo, low-stock threshold) would cost three queries
-on every page. They change only when the merchant saves something, and every such
-commit bumps the shop's page version (`tenants.shop.cache`), so a snapshot is kept in
-this process under `(shop id, page version, theme)`: a new version is a new key, and
-the old entry ages out of the LRU. Nothing is shared between shops but the LRU itself,
-and the key starts with the shop's id. Storefront code only reads a snapshot.
+The published look (theme settings and homepage sections), the menus, the published
+pages and the few shop settings the theme shows (currency, logo, low-stock threshold,
+the footer's email and address) would cost four queries on every page. They change
+only when the merchant saves something, and every such commit bumps the shop's page
+version (`tenants.shop.cache`), so a snapshot is kept in this process under `(shop id,
+page version, theme)`: a new version is a new key, and the old entry ages out of the
+LRU. Nothing is shared between shops but the LRU itself, and the key starts with the
+shop's id. Storefront code only reads a snapshot.
 
 Staff previewing a draft never use it (they read the draft from the database).
 """
@@ -22,6 +23,7 @@ from typing import Any, TypeVar
 from saas.tenancy import current_tenant
 from saas.theming import Theme
 from tenants.content import services as content
+from tenants.geo.addresses import format_lines
 from tenants.settings.services import get_settings
 from tenants.shop import cache
 
@@ -35,6 +37,9 @@ class ShopSnapshot:
     currency: str
     logo_file: str | None
     low_stock_threshold: int
+    contact_email: str = ""
+    address_lines: tuple[str, ...] = ()  # the shop's address as on a label, for the footer
+    pages: tuple[tuple[str, str], ...] = ()  # published pages (title, handle): policies...
 
 
 T = TypeVar("T")
@@ -73,7 +78,25 @@ def _read(theme: Theme) -> ShopSnapshot:
         currency=settings.currency,
         logo_file=settings.logo_file,
         low_stock_threshold=settings.low_stock_threshold,
+        contact_email=settings.contact_email,
+        address_lines=_address(settings),
+        pages=tuple(content.published_page_links()),
     )
+
+
+def _address(settings: Any) -> tuple[str, ...]:
+    """The address only once it says where the shop is (a street and a town)."""
+    if not (settings.address_line1 and settings.city):
+        return ()
+    parts = {
+        "line1": settings.address_line1,
+        "line2": settings.address_line2,
+        "city": settings.city,
+        "region": settings.region,
+        "postal_code": settings.postal_code,
+        "country": settings.country,
+    }
+    return tuple(format_lines(parts))
 
 
 def shop_snapshot(theme: Theme) -> ShopSnapshot:

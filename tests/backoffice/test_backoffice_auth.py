@@ -4,6 +4,7 @@ hand-off entry, the access rules on every route, and that none of it crosses sho
 from __future__ import annotations
 
 import re
+import uuid
 from datetime import UTC, datetime, timedelta
 from types import SimpleNamespace
 
@@ -26,6 +27,8 @@ from tests.conftest import STAFF_PASSWORD, client_for, log_in_as
 NEW_PASSWORD = "copper-willow-tundra-84"
 LOGIN_FAILED = "Email or password is incorrect."
 RESET_SENT = "If an account exists for that email, we&#39;ve sent a link"
+LOCKED = "Too many failed tries for this account. Try again in 15 minutes."
+RESET_OFFER = '<a href="/admin/password/forgot">Reset your password to log in now.</a>'
 
 
 # --- helpers ---------------------------------------------------------------------------
@@ -147,8 +150,82 @@ def test_login_is_rate_limited(app, make_tenant, make_staff):
         assert log_in(client, staff.email, "wrong-password-guess").status_code == 401
     limited = log_in(client, staff.email)  # even the right password waits now
     assert limited.status_code == 429
-    assert "Too many attempts. Please wait" in limited.text
+    assert LOCKED in limited.text
     assert client.get("/admin/account").status_code == 302
+
+
+def test_failed_logins_say_what_is_left_and_offer_the_reset(app, make_tenant, make_staff):
+    tenant = make_tenant()
+    staff = make_staff(tenant)
+    client = shop(app, tenant)
+    texts = [log_in(client, staff.email, f"wrong-{n}").text for n in range(7)]
+    # A first slip says only that it was wrong; from half the tries on, what is left.
+    assert LOGIN_FAILED in texts[0] and "tries left" not in texts[0]
+    assert f"{LOGIN_FAILED} 4 tries left before this account is locked for 15 minutes." in texts[3]
+    assert f"{LOGIN_FAILED} 1 try left before this account is locked for 15 minutes." in texts[6]
+    assert RESET_OFFER not in texts[6]
+    last = log_in(client, staff.email, "wrong-7")
+    assert last.status_code == 401
+    assert f"{LOGIN_FAILED} {LOCKED}" in last.text and RESET_OFFER in last.text
+    locked = log_in(client, staff.email)
+    assert locked.status_code == 429
+    assert LOCKED in locked.text and RESET_OFFER in locked.text
+    assert LOGIN_FAILED not in locked.text  # nothing was checked
+    assert 'role="alert"' in locked.text
+    # Only the account is locked: a colleague logs in from the same browser.
+    other = make_staff(tenant)
+    assert log_in(client, other.email).status_code == 302
+
+
+def test_a_good_login_forgets_the_failed_ones(app, make_tenant, make_staff):
+    tenant = make_tenant()
+    staff = make_staff(tenant)
+    for _ in range(7):
+        assert log_in(shop(app, tenant), staff.email, "wrong-password-guess").status_code == 401
+    assert log_in(shop(app, tenant), staff.email).status_code == 302
+    again = log_in(shop(app, tenant), staff.email, "wrong-password-guess")
+    assert again.status_code == 401 and "tries left" not in again.text
+
+
+def test_guessing_many_accounts_from_one_address_pauses_that_address(app, make_tenant):
+    tenant = make_tenant()
+    client = shop(app, tenant)
+    texts = [log_in(client, f"guess{n}@example.com", "wrong").text for n in range(20)]
+    assert "tries left" not in texts[8]
+    assert "10 tries left before tries from your network are paused for 15 minutes." in texts[9]
+    assert "Too many failed tries from your network. Try again in 15 minutes." in texts[19]
+    paused = log_in(client, "someone-else@example.com")
+    assert paused.status_code == 429 and RESET_OFFER in paused.text
+    other_address = shop(app, tenant)
+    other_address.environ_base["REMOTE_ADDR"] = "10.55.0.9"
+    assert log_in(other_address, "guess0@example.com", "wrong").status_code == 401
+
+
+def test_a_lock_in_one_shop_leaves_the_same_email_free_in_another(app, make_tenant, make_staff):
+    shop_a, shop_b = make_tenant(), make_tenant()
+    email = f"both-{uuid.uuid4().hex[:8]}@example.com"
+    make_staff(shop_a, email=email)
+    make_staff(shop_b, email=email)
+    for _ in range(8):
+        log_in(shop(app, shop_a), email, "wrong-password-guess")
+    assert log_in(shop(app, shop_a), email).status_code == 429
+    assert "tries left" not in log_in(shop(app, shop_b), email, "wrong-password-guess").text
+    assert log_in(shop(app, shop_b), email).status_code == 302
+
+
+def test_a_password_reset_lifts_the_lock(app, make_tenant, make_staff):
+    tenant = make_tenant()
+    staff = make_staff(tenant)
+    client = shop(app, tenant)
+    for _ in range(8):
+        log_in(client, staff.email, "wrong-password-guess")
+    client.post("/admin/password/forgot", data={"email": staff.email})
+    run_jobs(app)
+    link = re.search(r"(/admin/password/reset/\S+)", outbox(app, tenant)[-1].body).group(1)
+    data = {"password": NEW_PASSWORD, "confirm": NEW_PASSWORD}
+    assert client.post(link, data=data).status_code == 302
+    client.post("/admin/logout")
+    assert log_in(shop(app, tenant), staff.email, NEW_PASSWORD).status_code == 302
 
 
 def test_rate_limit_still_works_when_redis_is_down(app, make_tenant, make_staff, monkeypatch):
@@ -161,7 +238,7 @@ def test_rate_limit_still_works_when_redis_is_down(app, make_tenant, make_staff,
         assert log_in(client, staff.email, "wrong-password-guess").status_code == 401
     limited = log_in(client, staff.email)
     assert limited.status_code == 429
-    assert "Too many attempts" in limited.text
+    assert LOCKED in limited.text
     # A good login before the limit still works with Redis down.
     other = make_staff(tenant)
     assert log_in(shop(app, tenant), other.email).status_code == 302

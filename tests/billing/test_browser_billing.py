@@ -30,6 +30,7 @@ def test_a_trial_merchant_subscribes_to_a_paid_plan(
     page.get_by_label("Email").fill(owner.email)
     page.get_by_label("Password").fill(owner.password)
     page.get_by_role("button", name="Log in").click()
+    page.get_by_text("Menu", exact=True).click()  # a phone: the areas fold into a menu
     page.get_by_role("link", name="Billing").click()
     expect(page.get_by_role("heading", name="Your plan: Seedling")).to_be_visible()
     expect(page.get_by_text("Free trial", exact=True)).to_be_visible()

@@ -641,11 +641,11 @@ def test_plan_form_errors_are_per_field_and_save_nothing(app, console):
     data = plan_form(yearly_price="12.345", max_storage_mb="-5", features_shown="1")
     refused = console.post("/plans/new", data=data)
     assert refused.status_code == 400
-    assert "Yearly price: use at most two decimals (cents)." in refused.text
+    assert "“12.345” has too many decimals: the yearly price in USD has at most 2" in refused.text
     assert "Storage: enter a whole number of MB from 0 to 1,000,000" in refused.text
     assert 'value="12.345"' in refused.text and 'value="-5"' in refused.text
     words = console.post("/plans/new", data={**data, "yearly_price": "lots", "max_storage_mb": "1"})
-    assert "Yearly price: enter the price as a number, for example 290.00." in words.text
+    assert "“lots” cannot be read as the yearly price. Write it like 12.50." in words.text
     with app.app_context():
         assert db.session.scalar(select(Plan).where(Plan.code == data["code"])) is None
 

@@ -131,6 +131,7 @@ def test_merchant_builds_a_catalog_and_a_shopper_picks_a_variant(
     assert headings.index("Featured products") < headings.index("Coast Linen"), headings
     expect(shop.get_by_role("link", name="Linen Shirt").first).to_be_visible()
 
+    shop.get_by_text("Menu", exact=True).click()  # a phone: search folds into the menu
     shop.get_by_role("search").get_by_label("Search products").fill("lnen shirt")
     shop.get_by_role("search").get_by_role("button", name="Search").click()
     expect(shop.get_by_role("heading", level=1)).to_have_text("Results for “lnen shirt”")

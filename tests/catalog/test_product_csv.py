@@ -10,13 +10,14 @@ from concurrent.futures import ThreadPoolExecutor
 import pytest
 from sqlalchemy import select, text
 
+from saas import job_progress
 from saas.db import db
 from saas.jobs import make_worker
 from saas.models import AuditEvent
 from saas.tenancy import tenant_context
 from tenants.catalog import inventory
 from tenants.catalog import products as catalog
-from tenants.catalog.csv import plan, read, runs
+from tenants.catalog.csv import plan, runs
 from tenants.catalog.csv.layout import HEADER
 from tenants.catalog.models import InventoryAdjustment, Product, ProductImport, ProductVariant
 from tenants.catalog.products import create_product
@@ -355,8 +356,8 @@ def test_dry_run_names_row_and_column_of_each_problem_and_changes_nothing(
         "Row 10, Status: “published” is not a status; use active, draft or archived.",
         "Row 11, Title: is too long: 300 characters, at most 255.",
         "Row 12, Variant Compare At Price: must be at least the price",
-        "Row 13, Variant Price: “12,50” is not a valid price (enter a price as a number, "
-        "like 12.50).",
+        "Row 13, Variant Price: “12,50” cannot be read as a price. Did you mean “1,250” or "
+        "“12.5”? Write it like 12.50.",
         "Row 14, Variant Inventory Policy: “maybe” must be deny or continue.",
     ]
     for message in expected:
@@ -550,7 +551,7 @@ def test_progress_shows_while_the_import_runs(app, make_tenant, staff_client, mo
     body = csv_of(*({"Handle": f"p{n}", "Title": f"P{n}", "Variant Price": "1"} for n in range(3)))
     run_id, _ = preview(client, body)
     client.post(f"/admin/products/import/{run_id}")
-    monkeypatch.setattr(runs, "PROGRESS_EVERY", 0)
+    monkeypatch.setattr(job_progress, "PROGRESS_EVERY", 0)
     seen = []
     real_apply = runs.apply_product
 
@@ -757,7 +758,10 @@ def test_the_job_runs_once_and_only_in_its_own_shop(app, make_tenant, staff_clie
     ("body", "message"),
     [
         (b"", "The file is empty."),
-        (b"Handle,Title\n" + b"a" * 3000, "The file is too large: the limit is 2 KB."),
+        (
+            b"Handle,Title\n" + b"a" * 3000,
+            "This file is 3 KB; the limit is 2 KB. Split it into smaller files.",
+        ),
         ("Handle,Title\nmug,Caf\xe9\n".encode("latin-1"), "The file is not UTF-8 text"),
         (b"PK\x03\x04rest-of-a-workbook", "This is a spreadsheet workbook, not a CSV file."),
         (b"Name,Price\nMug,12\n", "one of them must be Handle or Title"),
@@ -771,8 +775,8 @@ def test_the_job_runs_once_and_only_in_its_own_shop(app, make_tenant, staff_clie
 def test_a_wrong_file_gets_a_clear_form_error(
     app, make_tenant, staff_client, monkeypatch, body, message
 ):
-    assert read.MAX_FILE_BYTES == 5 * 1024 * 1024
-    monkeypatch.setattr(read, "MAX_FILE_BYTES", 2048)  # (no 5 MB bodies in tests)
+    assert app.config["MAX_UPLOAD_BYTES"] == 10 * 1024 * 1024
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 2048)  # (no 10 MB bodies in tests)
     tenant = make_tenant()
     client = staff_client(tenant, permissions=["products"])
     response = upload(client, body)
@@ -1022,6 +1026,7 @@ def test_an_upload_over_the_request_limit_gets_a_clear_page(
     app, make_tenant, staff_client, monkeypatch
 ):
     # Small: the test client spools bodies over 500 KB to a file it never closes.
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 1024)
     monkeypatch.setitem(app.config, "MAX_CONTENT_LENGTH", 4 * 1024)
     client = staff_client(make_tenant(), permissions=["products"])
     response = client.post(
@@ -1029,5 +1034,6 @@ def test_an_upload_over_the_request_limit_gets_a_clear_page(
         data={"file": (io.BytesIO(b"Handle,Title\n" + b"x" * 5000), "big.csv")},
         content_type="multipart/form-data",
     )
+    # With no form to go back to (no Referer), a page that says why and what to do.
     assert response.status_code == 413
-    assert "File too large" in response.text and "larger than 4 KB" in response.text
+    assert "File too large" in response.text and "the limit is 1 KB" in response.text

@@ -227,3 +227,26 @@ def test_another_shop_cannot_open_or_change_a_collection(app, make_tenant, staff
         follow_redirects=True,
     )
     assert "Choose a product to add." in response.text
+
+
+def test_collections_all_lists_every_active_product_sortable_and_paged(
+    app, make_tenant, shop_client
+):
+    tenant = make_tenant()
+    stock_catalog(app, tenant)
+    client = shop_client(tenant)
+    page = client.get("/collections/all")
+    assert page.status_code == 200
+    assert '<h1 id="collection-heading">All products</h1>' in page.text
+    assert "3 products" in page.text and "Hidden Mug" not in page.text  # drafts never show
+    cheapest = client.get("/collections/all?sort=price-asc").text
+    assert cheapest.index("Blue Mug") < cheapest.index("Red Mug") < cheapest.index("Green Shirt")
+    assert "Green Shirt" not in client.get("/collections/all?tag=kitchen").text
+    assert titles(app, tenant, "all", per_page=2, page=2, sort="title") == ["Red Mug"]
+    # A merchant's own collection called "all" is theirs to show instead.
+    with app.app_context(), tenant_context(tenant):
+        db.session.add(Collection(handle="all", title="Everything we love", kind="manual"))
+        db.session.commit()
+    mine = client.get("/collections/all").text
+    assert "Everything we love" in mine and "0 products" in mine
+    assert client.get("/collections/nope").status_code == 404

@@ -219,20 +219,45 @@ def test_login_rate_limit_shows_a_message(console_client, make_operator):
     assert statuses == [401] * 8
     limited = password_step(console_client, operator.email)  # even the right password now
     assert limited.status_code == 429
-    assert "Too many attempts. Please wait" in limited.text
+    assert "Too many failed tries for this account. Try again in 15 minutes." in limited.text
     assert console_client.get("/").status_code == 302
+
+
+def test_failed_sign_ins_say_what_is_left(console_client, make_operator):
+    operator = make_operator()
+    fresh_ip(console_client)
+    texts = [password_step(console_client, operator.email, f"wrong-{i}").text for i in range(8)]
+    wrong = "Email or password is incorrect."
+    assert wrong in texts[2] and "tries left" not in texts[2]
+    assert f"{wrong} 4 tries left before this account is locked for 15 minutes." in texts[3]
+    assert "1 try left before this account is locked for 15 minutes." in texts[6]
+    assert f"{wrong} Too many failed tries for this account. Try again in 15 minutes." in texts[7]
+    # Failed tries only: a right password and code clear the count for next time.
+    other = make_operator()
+    for i in range(7):
+        password_step(console_client, other.email, f"wrong-{i}")
+    assert sign_in(console_client, other).status_code == 302
+    console_client.post("/logout")
+    again = password_step(console_client, other.email, "wrong-again")
+    assert again.status_code == 401 and "tries left" not in again.text
 
 
 def test_totp_rate_limit(console_client, make_operator):
     operator = make_operator()
     fresh_ip(console_client)
     password_step(console_client, operator.email)
+    texts = []
     for _ in range(6):
-        assert console_client.post("/login/verify", data={"code": "000000"}).status_code in (401,)
+        wrong = console_client.post("/login/verify", data={"code": "000000"})
+        assert wrong.status_code == 401
+        texts.append(wrong.text)
+    assert "3 tries left before this account is locked for 15 minutes." in texts[2]
+    assert "Too many failed tries for this account. Try again in 15 minutes." in texts[5]
     limited = console_client.post(
         "/login/verify", data={"code": pyotp.TOTP(operator.totp_secret).now()}
     )
-    assert limited.status_code == 429 and "Too many attempts" in limited.text
+    assert limited.status_code == 429
+    assert "Too many failed tries for this account. Try again in 15 minutes." in limited.text
     assert console_client.get("/").status_code == 302
 
 
@@ -501,7 +526,7 @@ def test_plan_form_validation_keeps_values_and_saves_nothing(app, operator_clien
     for message in (
         "Use lowercase letters, digits and hyphens",
         "Enter the name merchants see.",
-        "Use at most two decimals",
+        "“12.345” has too many decimals: the monthly price in USD has at most 2",
         "three-letter currency code",
         "from 0 to 365",
         "Products: enter a whole number",

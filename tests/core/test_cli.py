@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import re
 
+import pytest
 from sqlalchemy import select, text
 
 from saas.db import db
@@ -117,6 +118,25 @@ def test_demo_seeds_three_shops_and_is_idempotent(app, shop_client):
     assert "Trail Backpack 30L" not in shop_client("bloom.localhost").get("/").text
 
 
+def test_every_demo_shop_has_a_manual_and_an_automatic_collection(app, shop_client):
+    assert run(app, "demo").exit_code == 0
+    acme = shop_client("acme.localhost")
+    home = acme.get("/").text
+    # Linked from the shop's main menu, as a shopper finds them.
+    assert 'href="/collections/trail-essentials"' in home
+    assert 'href="/collections/gifts-under-30"' in home
+    picked = acme.get("/collections/trail-essentials").text
+    assert picked.index("Trail Backpack 30L") < picked.index("Headlamp")
+    assert picked.index("Headlamp") < picked.index("Down Sleeping Bag")
+    assert "Camping Mug" not in picked
+    cheap = acme.get("/collections/gifts-under-30").text  # by rule: up to $30, cheapest first
+    assert cheap.index("Camping Mug") < cheap.index("Headlamp")
+    assert "Trail Backpack 30L" not in cheap
+    for slug in ("bloom", "pixel"):
+        page = shop_client(f"{slug}.localhost").get("/").text
+        assert page.count('href="/collections/') >= 2
+
+
 def test_custom_domains_from_the_cli(app, make_tenant, shop_client):
     tenant = make_tenant(products=[("Domain thing", 100)])
     result = run(app, "tenants", "add-domain", tenant.slug, "Shop.Brand-Example.test")
@@ -141,3 +161,24 @@ def test_healthz(platform_client):
     response = platform_client.get("/healthz")
     assert response.status_code == 200
     assert response.json == {"status": "ok", "database": "ok", "redis": "ok"}
+
+
+def test_one_port_setting_serves_and_links_on_that_port(tmp_path):
+    """`PORT=5100 make demo`: the port `flask serve` listens on is the one links name;
+    PUBLIC_PORT only for a proxy in front, and production links name no port."""
+    from saas.config import from_env
+
+    base = {
+        "DATABASE_URL": "postgresql://u@db/x",
+        "REDIS_URL": "redis://r/0",
+        "INSTANCE_PATH": str(tmp_path),
+    }
+    assert from_env(base)["PORT"] == 5000 and from_env(base)["PUBLIC_PORT"] == "5000"
+    config = from_env({**base, "PORT": "5100"})
+    assert config["PORT"] == 5100 and config["PUBLIC_PORT"] == "5100"
+    assert from_env({**base, "PORT": "5100", "PUBLIC_PORT": "8080"})["PUBLIC_PORT"] == "8080"
+    production = {**base, "SAAS_ENV": "production", "SECRET_KEY": "k" * 40, "PORT": "8000"}
+    assert from_env(production)["PUBLIC_PORT"] == ""
+    for wrong in ("http", "0", "70000"):
+        with pytest.raises(RuntimeError, match="PORT must be a port number"):
+            from_env({**base, "PORT": wrong})

@@ -28,6 +28,7 @@ from tests.conftest import client_for, log_in_as
 PASSWORD = "velvet-orchard-compass-91"
 NEW_PASSWORD = "copper-willow-tundra-84"
 LOGIN_FAILED = "Email or password is incorrect."
+RESET_OFFER = '<a href="/account/reset">Reset your password to log in now.</a>'
 LOOKUP_FAILED = "We couldn&#39;t find an order with that number and email address."
 
 
@@ -234,12 +235,26 @@ def test_register_refuses_bad_input_and_keeps_it(app, make_tenant):
 
 def test_register_is_rate_limited(app, make_tenant):
     tenant = make_tenant()
+    taken = make_customer(app, tenant, "taken@example.com")
     client = shop(app, tenant)
-    for _ in range(10):
+    # Mistakes in the form never count: a shopper fixing typos is never locked out.
+    for n in range(15):
         assert register(client, "bad email").status_code == 400
-    limited = register(client, "fine@example.com")
-    assert limited.status_code == 429 and "Too many attempts" in limited.text
+        assert register(client, f"weak{n}@example.com", "password1").status_code == 400
+    # What reaches the create step counts: accounts made, and emails found taken.
+    for n in range(9):
+        assert register(shop(app, tenant), f"shopper{n}@example.com").status_code == 302
+    assert register(client, taken.email).status_code == 400
+    limited = register(shop(app, tenant), "fine@example.com")
+    assert limited.status_code == 429
+    assert (
+        "Many sign-ups were just tried from your network, so signing up is paused. "
+        "Try again in 1 hour." in limited.text
+    )
     assert customers_with(app, tenant, "fine@example.com") == []
+    # Another shop counts its own sign-ups.
+    other = make_tenant()
+    assert register(shop(app, other), "fine@example.com").status_code == 302
 
 
 # --- logging in and out ----------------------------------------------------------------
@@ -298,8 +313,33 @@ def test_login_is_rate_limited(app, make_tenant):
     for _ in range(8):
         assert log_in(client, customer.email, "wrong-password-guess").status_code == 401
     limited = log_in(client, customer.email)  # even the right password waits now
-    assert limited.status_code == 429 and "Too many attempts. Please wait" in limited.text
+    assert limited.status_code == 429
+    assert "Too many failed tries for this account. Try again in 15 minutes." in limited.text
+    assert RESET_OFFER in limited.text
     assert is_login_redirect(client.get("/account"))
+
+
+def test_failed_logins_say_what_is_left(app, make_tenant):
+    tenant = make_tenant()
+    customer = make_customer(app, tenant)
+    client = shop(app, tenant)
+    texts = [log_in(client, customer.email, f"wrong-{n}").text for n in range(8)]
+    assert LOGIN_FAILED in texts[2] and "tries left" not in texts[2]
+    assert f"{LOGIN_FAILED} 4 tries left before this account is locked for 15 minutes." in texts[3]
+    assert "1 try left before this account is locked for 15 minutes." in texts[6]
+    assert RESET_OFFER not in texts[6]
+    assert "Too many failed tries for this account. Try again in 15 minutes." in texts[7]
+    assert RESET_OFFER in texts[7]
+
+
+def test_a_lock_in_one_shop_leaves_the_same_email_free_in_another(app, make_tenant):
+    shop_a, shop_b = make_tenant(), make_tenant()
+    make_customer(app, shop_a, "same@example.com")
+    make_customer(app, shop_b, "same@example.com")
+    for _ in range(8):
+        log_in(shop(app, shop_a), "same@example.com", "wrong-password-guess")
+    assert log_in(shop(app, shop_a), "same@example.com").status_code == 429
+    assert log_in(shop(app, shop_b), "same@example.com").status_code == 302
 
 
 @pytest.mark.parametrize(
@@ -441,6 +481,23 @@ def test_change_password_ends_other_sessions(app, make_tenant):
     assert client.get("/account").status_code == 200  # this browser stays in
     assert is_login_redirect(elsewhere.get("/account"))
     assert customer_row(app, tenant, customer.id).session_version == 2
+
+
+def test_wrong_current_passwords_count_like_failed_logins(app, make_tenant):
+    tenant = make_tenant()
+    customer = make_customer(app, tenant)
+    client = customer_client(app, tenant, customer)
+
+    def change(current: str):
+        data = {"form": "password", "current_password": current, "new_password": NEW_PASSWORD}
+        return client.post("/account/settings", data={**data, "confirm": NEW_PASSWORD})
+
+    texts = [change(f"guess-{n}").text for n in range(8)]
+    assert "Your current password is not correct. 4 tries left before this account" in texts[3]
+    assert "Too many failed tries for this account. Try again in 15 minutes." in texts[7]
+    locked = change(PASSWORD)  # nothing is checked while locked
+    assert locked.status_code == 429 and "Try again in 15 minutes." in locked.text
+    assert log_in(shop(app, tenant), customer.email).status_code == 429
 
 
 def test_customer_edits_their_details(app, make_tenant):

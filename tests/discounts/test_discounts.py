@@ -416,7 +416,7 @@ def test_back_office_automatic_discount_on_collections(app, make_tenant, staff_c
         ({"usage_limit": "0"}, "usage_limit", "Enter a whole number from 1 to 1,000,000"),
         ({"per_customer_limit": "-1"}, "per_customer_limit", "Enter a whole number from 1"),
         ({"usage_limit": "lots"}, "usage_limit", "Enter a whole number from 1"),
-        ({"min_subtotal": "abc"}, "min_subtotal", "Enter an amount as a number, like 5.00."),
+        ({"min_subtotal": "abc"}, "min_subtotal", "“abc” cannot be read as an amount."),
         (
             {"method": "automatic", "code": "", "title": ""},
             "title",

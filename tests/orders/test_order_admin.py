@@ -34,13 +34,16 @@ def new_order(app, tenant, *, quantity: int = 2, stock: int = 10, email="ann@exa
                 payment_method=kw.pop("payment_method", "bank_transfer"),
                 subtotal_cents=1200 * quantity,
                 total_cents=1200 * quantity,
-                shipping_address={
-                    "name": "Ann Lee",
-                    "line1": "1 Quay St",
-                    "city": "Leeds",
-                    "postal_code": "LS1 1AA",
-                    "country": "GB",
-                },
+                shipping_address=kw.pop(
+                    "shipping_address",
+                    {
+                        "name": "Ann Lee",
+                        "line1": "1 Quay St",
+                        "city": "Leeds",
+                        "postal_code": "LS1 1AA",
+                        "country": "GB",
+                    },
+                ),
                 **kw,
             )
         )

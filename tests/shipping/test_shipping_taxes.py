@@ -460,8 +460,8 @@ def test_rates_created_edited_and_deleted_in_the_back_office(app, make_tenant, s
     bad = client.post(new, data=rate_form(name="", price="five", free_over="-1"))
     assert bad.status_code == 400
     assert "Enter a name shoppers see, like Standard or Express." in bad.text
-    assert "Enter the price as an amount, like 12.50." in bad.text
-    assert "Enter the order value as an amount, like 12.50." in bad.text
+    assert "“five” cannot be read as the price. Write it like 12.50." in bad.text
+    assert "The order value cannot be negative." in bad.text
     heavy = client.post(
         new, data=rate_form(name="Heavy", kind="weight", weight_min="5", weight_max="2.5")
     )

@@ -4,18 +4,8 @@ from __future__ import annotations
 
 import uuid
 
-import pytest
-
 from tests.chromium import playwright_api
 from tests.conftest import OPERATOR_PASSWORD
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})  # a phone
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_shopper_browses_a_shop_by_its_subdomain(page, live_server, make_tenant):
@@ -102,6 +92,7 @@ def test_merchant_signs_up_invites_staff_and_the_operator_suspends_the_shop(
     expect(page.get_by_role("heading", name=f"Welcome to Maya Ceramics {suffix}")).to_be_visible()
     expect(page.get_by_text("Add a product").first).to_be_visible()
 
+    page.get_by_text("Menu", exact=True).click()  # a phone: the areas fold into a menu
     page.get_by_role("link", name="Staff").click()
     page.get_by_role("link", name="Invite someone").click()
     page.get_by_label("Email").fill(f"sam-{suffix}@example.com")

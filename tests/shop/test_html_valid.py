@@ -28,6 +28,7 @@ from saas.passwords import hash_password
 from saas.tenancy import TenantRecord, tenant_context
 from saas.tenancy.provisioning import create_tenant
 from tenants.catalog.models import Product
+from tenants.content import newsletter
 from tenants.settings.services import get_settings
 from tenants.staff.models import Area, Role, Staff, StaffStatus
 from tests.conftest import STAFF_PASSWORD, SiteClient, client_for, log_in_as
@@ -153,9 +154,13 @@ def storefront_pages(app: Any, shop: Showcase, theme: str) -> dict[str, str]:
     pages[f"{theme} search, no results"] = get(client, "/search?q=zzzzqqq")
     pages[f"{theme} 404, unknown product"] = get(client, "/products/no-such-thing", 404)
     pages[f"{theme} 404, unknown page"] = get(client, "/pages/no-such-page", 404)
-    pages[f"{theme} newsletter, subscribed"] = post(
-        client, "/newsletter", {"email": f"reader-{uuid.uuid4().hex[:6]}@example.com"}
-    )
+    reader = f"reader-{uuid.uuid4().hex[:6]}@example.com"
+    pages[f"{theme} newsletter, subscribed"] = post(client, "/newsletter", {"email": reader})
+    with app.app_context(), tenant_context(shop.tenant):
+        leave = urlsplit(newsletter.unsubscribe_url(reader)).path
+    pages[f"{theme} newsletter, unsubscribe"] = get(client, leave)
+    pages[f"{theme} newsletter, unsubscribed"] = post(client, leave, {})
+    pages[f"{theme} collection, all products"] = get(client, "/collections/all")
     pages[f"{theme} newsletter, bad address"] = post(
         client, "/newsletter", {"email": "not an address"}, status=400
     )
@@ -280,6 +285,9 @@ def backoffice_pages(app: Any, shop: Showcase) -> dict[str, str]:
         "back office: payments": get(client, "/admin/settings/payments"),
         "back office: shipping": get(client, "/admin/settings/shipping"),
         "back office: taxes": get(client, "/admin/settings/taxes"),
+        "back office: settings": get(client, "/admin/settings"),
+        "back office: sent email": get(client, "/admin/outbox"),
+        "back office: newsletter subscribers": get(client, "/admin/customers/newsletter"),
     }
     pages |= billing_pages(app, client, shop)
     assert "Trail Jacket" in pages["back office: product edit"]
@@ -374,7 +382,7 @@ def test_platform_pages_are_valid_html(messages: dict[str, list[Any]]) -> None:
 
 def test_backoffice_pages_are_valid_html(messages: dict[str, list[Any]]) -> None:
     names = [name for name in messages if name.startswith(("back office: ", "storefront: "))]
-    assert len(names) == 15
+    assert len(names) == 18
     assert_valid(messages, names)
 
 

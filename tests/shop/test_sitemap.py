@@ -9,6 +9,7 @@ from sqlalchemy import select
 from saas.db import db
 from saas.tenancy import tenant_context
 from tenants.catalog.models import Product, ProductStatus
+from tenants.collections.models import Collection
 from tenants.content.models import Page
 
 NS = {"s": "http://www.sitemaps.org/schemas/sitemap/0.9"}
@@ -24,18 +25,23 @@ def locations(response) -> dict[str, str | None]:
     }
 
 
-def test_sitemap_lists_home_active_products_and_published_pages(app, make_tenant, shop_client):
+def test_sitemap_lists_home_collections_active_products_and_published_pages(
+    app, make_tenant, shop_client
+):
     shop = make_tenant(products=[("Teapot", 1500), ("Kettle", 2500), ("Old Mug", 500)])
     with app.app_context(), tenant_context(shop):
         mug = db.session.scalar(select(Product).where(Product.title == "Old Mug"))
         mug.status = ProductStatus.ARCHIVED
         db.session.add(Page(handle="about", title="About us", body_html="", published=True))
         db.session.add(Page(handle="draft", title="Draft", body_html="", published=False))
+        db.session.add(Collection(handle="tea-time", title="Tea time", kind="manual"))
         db.session.commit()
     host = f"http://{shop.slug}.localhost"
     urls = locations(shop_client(shop).get("/sitemap.xml"))
     assert set(urls) == {
         f"{host}/",
+        f"{host}/collections/all",  # every product, as shoppers expect
+        f"{host}/collections/tea-time",  # its first page only: no ?page=, no ?sort=
         f"{host}/products/teapot",
         f"{host}/products/kettle",
         f"{host}/pages/about",

@@ -4,18 +4,17 @@ from __future__ import annotations
 
 import csv
 import io
-import re
 from collections.abc import Callable, Iterable, Iterator
 from datetime import UTC, datetime
 
 from saas.db import db
+from saas.money import file_amount
+from saas.spreadsheet import safe_cell
 from saas.tenancy import TenantRecord, tenant_context
 from tenants.catalog import products as catalog
-from tenants.catalog.csv.layout import FORMULA_START, HEADER, NO_OPTIONS
+from tenants.catalog.csv.layout import HEADER, NO_OPTIONS
 from tenants.catalog.csv.lookups import chunks, load_products
 from tenants.catalog.models import Product, ProductStatus, ProductVariant
-
-_NUMBER = re.compile(r"[+-]?[0-9]+(?:\.[0-9]+)?")
 
 
 def export_csv(
@@ -54,13 +53,6 @@ def _csv_line(cells: Iterable[str]) -> str:
     buffer = io.StringIO()
     csv.writer(buffer).writerow(cells)
     return buffer.getvalue()
-
-
-def safe_cell(value: str) -> str:
-    """A cell a spreadsheet will not run as a formula (see `layout`)."""
-    if value.startswith(FORMULA_START) and not _NUMBER.fullmatch(value):
-        return "'" + value
-    return value
 
 
 def product_rows(
@@ -123,7 +115,7 @@ def _variant_cells(
         tracked, quantity = product.inventory_quantity is not None, product.inventory_quantity
         cells.update(
             {
-                "Variant Price": catalog.format_amount(product.price_cents, currency),
+                "Variant Price": file_amount(product.price_cents, currency),
                 "Variant Inventory Tracker": "shopify" if tracked else "",
                 "Variant Inventory Qty": str(quantity) if tracked else "",
                 "Variant Inventory Policy": policy,
@@ -140,10 +132,8 @@ def _variant_cells(
             if variant.inventory_tracked
             else "",
             "Variant Inventory Policy": policy,
-            "Variant Price": catalog.format_amount(variant.price_cents, currency),
-            "Variant Compare At Price": ""
-            if compare is None
-            else catalog.format_amount(compare, currency),
+            "Variant Price": file_amount(variant.price_cents, currency),
+            "Variant Compare At Price": "" if compare is None else file_amount(compare, currency),
             "Variant Barcode": variant.barcode or "",
         }
     )

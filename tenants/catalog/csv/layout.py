@@ -6,9 +6,9 @@ carry its further variants, and rows with only an image for the extra images. A 
 without options has one variant, written as Option1 Name "Title" with Option1 Value
 "Default Title".
 
-Spreadsheet formulas: exported cells that start with one of `FORMULA_START` (except
-plain numbers) get a leading apostrophe, so a title like `=HYPERLINK(...)` opens as
-text, not as a formula; the import removes that apostrophe again.
+Spreadsheet formulas: exported cells that start with one of `FORMULA_START` of
+`saas.spreadsheet` (except plain numbers) get a leading apostrophe, so a title like
+`=HYPERLINK(...)` opens as text, not as a formula; the import removes it again.
 """
 
 from __future__ import annotations
@@ -48,7 +48,6 @@ CATEGORY = "Product Category"  # Shopify's taxonomy path; used as the type if th
 # The cells that make a row a variant's (the option values and the Variant columns).
 VARIANT_COLUMNS = tuple(c for c in HEADER if c.endswith(" Value") or c.startswith("Variant "))
 NO_OPTIONS = ("Title", "Default Title")  # Shopify's spelling of "this product has no options"
-FORMULA_START = ("=", "+", "-", "@", "\t", "\r")
 MAX_TEXT = {
     "Title": catalog.MAX_TITLE,
     "Vendor": 255,

@@ -7,7 +7,7 @@ import re
 from dataclasses import dataclass
 from typing import Any
 
-from saas.money import ZERO_DECIMAL
+from saas.money import DEFAULT_LOCALE as FILE_LOCALE
 from tenants.catalog import products as catalog
 from tenants.catalog.csv.findings import Findings, quote
 from tenants.catalog.csv.layout import NO_OPTIONS, VARIANT_COLUMNS
@@ -41,6 +41,7 @@ class VariantReader:
     def __init__(self, *, columns: set[str], currency: str, findings: Findings) -> None:
         self.columns = columns
         self.currency = currency
+        self.locale = catalog.shop_locale()
         self.findings = findings
         self.sku_rows: dict[str, int] = {}
 
@@ -140,19 +141,20 @@ class VariantReader:
         raw = row.get(column)
         if not raw or self._negative(row, column, raw, "price"):
             return None
-        text = re.sub(r"^([0-9]+\.[0-9]{2})0+$", r"\1", raw)  # "12.500" as some exports write
-        if self.currency in ZERO_DECIMAL:
-            text = re.sub(r"^([0-9]+)\.0+$", r"\1", text)
+        # A file means the same in every shop, so an amount is first read as exports
+        # (ours, Shopify's) write it, "1234.50"; only what that cannot read, like "12,50"
+        # from a spreadsheet saved in the merchant's language, in the shop's locale.
         try:
-            return catalog.parse_price(text, self.currency)
+            return catalog.parse_price(raw, self.currency, FILE_LOCALE)
         except ProductError as error:
-            reason = str(error).rstrip(".")
-            self.findings.error(
-                row.number,
-                column,
-                f"{quote(raw)} is not a valid price ({reason[0].lower()}{reason[1:]}).",
-            )
-            return None
+            first = error
+        if self.locale != FILE_LOCALE:
+            try:
+                return catalog.parse_price(raw, self.currency, self.locale)
+            except ProductError:
+                pass
+        self.findings.error(row.number, column, str(first))
+        return None
 
     def _number(
         self, row: Row, column: str, what: str, limit: int, *, decimals: bool = False

@@ -9,11 +9,12 @@ import re
 from dataclasses import dataclass, field
 from typing import IO
 
+from saas import uploads
+from saas.spreadsheet import FORMULA_START
 from tenants.catalog import products as catalog
 from tenants.catalog.csv.findings import Problem, quote
-from tenants.catalog.csv.layout import CATEGORY, FORMULA_START, HEADER
+from tenants.catalog.csv.layout import CATEGORY, HEADER
 
-MAX_FILE_BYTES = 5 * 1024 * 1024
 _KNOWN = {name.lower(): name for name in (*HEADER, CATEGORY)}
 _KNOWN.update({"body html": "Body (HTML)", "product type": "Type"})
 _EXTRA_OPTION = re.compile(r"option ?([0-9]+) (name|value)")
@@ -31,14 +32,15 @@ def read_upload(stream: IO[bytes] | None) -> str:
     """
     if stream is None:
         raise CsvFileError("Choose a CSV file to upload.")
-    data = stream.read(MAX_FILE_BYTES + 1)
+    limit = uploads.upload_limit()
+    size = uploads.stream_size(stream)
+    data = stream.read(limit + 1) if size <= limit else b""
+    if size > limit or len(data) > limit:
+        raise CsvFileError(
+            f"{uploads.too_large(max(size, len(data)), limit)} Split it into smaller files."
+        )
     if not data:
         raise CsvFileError("The file is empty. Choose a product CSV file.")
-    if len(data) > MAX_FILE_BYTES:
-        raise CsvFileError(
-            f"The file is too large: the limit is {size_label(MAX_FILE_BYTES)}. "
-            "Split it into smaller files."
-        )
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise CsvFileError(
             "This is a spreadsheet workbook, not a CSV file. In your spreadsheet, save or "
@@ -55,10 +57,6 @@ def read_upload(stream: IO[bytes] | None) -> str:
         raise CsvFileError("The file holds binary data, not CSV text. Save it as “CSV UTF-8”.")
     _check_header(_header_cells(text))
     return text
-
-
-def size_label(size: int) -> str:
-    return f"{size // (1024 * 1024)} MB" if size >= 1024 * 1024 else f"{size // 1024} KB"
 
 
 def _header_cells(text: str) -> list[str]:

@@ -4,15 +4,14 @@ the job that applies it (`run_import`), with its progress and how it ends."""
 from __future__ import annotations
 
 import logging
-import time
 from datetime import UTC, datetime
 from typing import Any
 
-from sqlalchemy import select, update
-from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy import select
 
 from saas import audit
-from saas.db import atomic, db, tenant_bind
+from saas.db import atomic, db
+from saas.job_progress import Progress, claim
 from saas.tenancy import current_tenant
 from tenants.catalog.csv.apply import apply_product
 from tenants.catalog.csv.findings import Problem
@@ -24,7 +23,6 @@ from tenants.staff.models import Staff
 log = logging.getLogger(__name__)
 
 MAX_STORED_PROBLEMS = 500  # a file with more is summarised: fix these and look again
-PROGRESS_EVERY = 0.5  # seconds between progress writes
 
 
 class ImportRefused(ValueError):
@@ -101,7 +99,7 @@ def run_import(run_id: int) -> str | None:
         return None
     run = db.session.get(ProductImport, run_id)
     assert run is not None
-    progress = _Progress(run_id)
+    progress = Progress(ProductImport, run_id)
     try:
         # A savepoint: a failure undoes every product applied so far (and a database
         # error leaves the transaction usable), so the failure is still recorded.
@@ -125,24 +123,14 @@ def run_import(run_id: int) -> str | None:
 
 
 def _claim(run_id: int) -> bool:
-    """Mark a queued run running, on a short transaction of its own that commits at once
-    (not the job's, which commits only at the end): the merchant's page must show the
-    run running while the import goes on, and the job's transaction must hold no lock
-    on the run's row, which the progress updates (`_Progress`) write from another
-    connection. Only a queued run is claimed, so a second copy of the job does nothing.
-    """
-    with tenant_bind(db.engine, current_tenant.schema).begin() as conn:
-        claimed = conn.execute(
-            update(ProductImport)
-            .where(ProductImport.id == run_id, ProductImport.status == ImportStatus.QUEUED)
-            .values(status=ImportStatus.RUNNING)
-        )
-    return bool(getattr(claimed, "rowcount", 0))
+    """Mark a queued run running, committed at once (see `saas.job_progress`): only a
+    queued run is claimed, so a second copy of the job does nothing."""
+    return claim(ProductImport, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING)
 
 
-def _import(run: ProductImport, progress: _Progress) -> dict[str, Any]:
-    # Never write to `run` before the end: the progress updates go through another
-    # connection, and a lock held here on its row would make them wait for ever.
+def _import(run: ProductImport, progress: Progress) -> dict[str, Any]:
+    # Never write to `run` before the end (see `saas.job_progress`): a lock held here on
+    # its row would make the progress updates wait for ever.
     currency = get_settings().currency
     plan = check(run.csv_text, tenant_id=current_tenant.id, currency=currency, limit=False)
     if plan.problems:
@@ -164,33 +152,6 @@ def _import(run: ProductImport, progress: _Progress) -> dict[str, Any]:
         apply_product(planned, staff_id=run.staff_id)
         progress.step(done)
     return plan.summary()
-
-
-class _Progress:
-    """Writes "N of M done" on a separate connection, so it shows while the import's own
-    transaction is still open."""
-
-    def __init__(self, run_id: int) -> None:
-        self.run_id = run_id
-        self.total = 0
-        self.row: int | None = None
-        self.last = time.monotonic()
-        self.engine = tenant_bind(db.engine, current_tenant.schema)
-
-    def step(self, done: int) -> None:
-        now = time.monotonic()
-        if now - self.last < PROGRESS_EVERY and done < self.total:
-            return
-        self.last = now
-        try:
-            with self.engine.begin() as conn:
-                conn.execute(
-                    update(ProductImport)
-                    .where(ProductImport.id == self.run_id)
-                    .values(processed=done)
-                )
-        except SQLAlchemyError:  # only the progress display suffers: the import goes on
-            log.warning("could not record the progress of product import %s", self.run_id)
 
 
 def _finish_done(run: ProductImport, counts: dict[str, Any]) -> None:

@@ -1,0 +1,171 @@
+"""Orders and customers as CSV files: the list's "Export" button starts a job
+(`tenants.exports.runs`); the run's page shows its progress, then the download.
+
+Each kind has its own routes under its list, guarded by that list's area, so only staff
+who may open the orders (or customers) download their file; another shop's run is not in
+this shop's schema, so its id is a 404.
+"""
+
+from __future__ import annotations
+
+import logging
+from functools import partial
+from typing import Any
+
+from flask import Response, abort, jsonify, redirect, render_template, request, url_for
+
+from saas import audit
+from saas.db import after_commit
+from saas.jobs import enqueue
+from saas.tenancy import get_current_tenant, tenant_context
+from tenants.backoffice import bp
+from tenants.backoffice.access import requires
+from tenants.backoffice.customers import SORT_LABELS
+from tenants.backoffice.helpers import acting_staff_id, get_or_404
+from tenants.exports import runs
+from tenants.exports.models import ExportRun
+from tenants.settings.services import get_settings, shop_zone
+from tenants.staff.models import Area
+
+log = logging.getLogger(__name__)
+
+# What the run's page says about each list's filters: (filter, label, {value: shown}).
+FILTER_LABELS: dict[str, list[tuple[str, str, dict[str, str]]]] = {
+    "orders": [
+        ("q", "Search", {}),
+        ("payment", "Payment", {"to_pay": "To pay", "cancelled": "Cancelled"}),
+        ("fulfillment", "Fulfilment", {"to_ship": "To ship"}),
+        ("from", "Placed from", {}),
+        ("to", "Placed until", {}),
+    ],
+    "customers": [
+        ("q", "Search", {}),
+        ("account", "Account", {"yes": "Has an account", "no": "Guest (no account)"}),
+        ("marketing", "Marketing email", {"yes": "Subscribed", "no": "Not subscribed"}),
+        ("sort", "Sorted by", SORT_LABELS),
+    ],
+}
+
+
+def _start(kind: str) -> Any:
+    run = runs.start(kind, request.form, staff_id=acting_staff_id())
+    after_commit(partial(_queue, run.id))
+    return redirect(url_for(f"backoffice.{kind}_export_run", run_id=run.id), code=303)
+
+
+def _queue(run_id: int) -> None:
+    """Once the run is committed, hand it to the workers (`enqueue` queues at once
+    here, so a failure to queue is seen and told, not waited for)."""
+    try:
+        enqueue(runs.run_export, run_id, retries=0, timeout=runs.TIMEOUT)
+    except Exception:  # Redis unreachable
+        log.exception("could not queue export %s", run_id)
+        with tenant_context(get_current_tenant()):
+            runs.fail_to_start(run_id)
+
+
+def _run_or_404(kind: str, run_id: int) -> ExportRun:
+    run = get_or_404(ExportRun, run_id)
+    if run.kind != kind:  # the other list's file: not under this list's area
+        abort(404)
+    return run
+
+
+def _described_filters(run: ExportRun) -> list[tuple[str, str]]:
+    return [
+        (label, shown.get(run.filters[name], str(run.filters[name]).replace("_", " ")))
+        for name, label, shown in FILTER_LABELS[run.kind]
+        if run.filters.get(name)
+    ]
+
+
+def _page(kind: str, run_id: int) -> Any:
+    run = _run_or_404(kind, run_id)
+    exporter = runs.EXPORTERS[kind]
+    return render_template(
+        "backoffice/export_run.html",
+        run=run,
+        noun=exporter.noun,
+        list_url=url_for(f"backoffice.{kind}", **run.filters),
+        start_url=url_for(f"backoffice.{kind}_export"),
+        status_url=url_for(f"backoffice.{kind}_export_status", run_id=run.id),
+        download_url=url_for(f"backoffice.{kind}_export_download", run_id=run.id),
+        in_progress=run.status in runs.IN_PROGRESS,
+        downloadable=runs.downloadable(run),
+        expires_at=runs.expires_at(run),
+        filters=_described_filters(run),
+        zone=shop_zone(get_settings()),
+    )
+
+
+def _status(kind: str, run_id: int) -> Any:
+    run = _run_or_404(kind, run_id)
+    return jsonify(
+        status=run.status,
+        processed=run.processed,
+        total=run.total,
+        done=run.status not in runs.IN_PROGRESS,
+    )
+
+
+def _download(kind: str, run_id: int) -> Any:
+    run = _run_or_404(kind, run_id)
+    if not runs.downloadable(run):
+        return redirect(url_for(f"backoffice.{kind}_export_run", run_id=run.id))
+    audit.record("export.downloaded", export_id=run.id, kind=kind)
+    return Response(
+        run.content,
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": f'attachment; filename="{run.filename}"',
+            "Cache-Control": "no-store",
+        },
+    )
+
+
+@bp.post("/orders/export")
+@requires(Area.ORDERS)
+def orders_export() -> Any:
+    return _start("orders")
+
+
+@bp.get("/orders/exports/<int:run_id>")
+@requires(Area.ORDERS)
+def orders_export_run(run_id: int) -> Any:
+    return _page("orders", run_id)
+
+
+@bp.get("/orders/exports/<int:run_id>/status")
+@requires(Area.ORDERS)
+def orders_export_status(run_id: int) -> Any:
+    return _status("orders", run_id)
+
+
+@bp.get("/orders/exports/<int:run_id>/download")
+@requires(Area.ORDERS)
+def orders_export_download(run_id: int) -> Any:
+    return _download("orders", run_id)
+
+
+@bp.post("/customers/export")
+@requires(Area.CUSTOMERS)
+def customers_export() -> Any:
+    return _start("customers")
+
+
+@bp.get("/customers/exports/<int:run_id>")
+@requires(Area.CUSTOMERS)
+def customers_export_run(run_id: int) -> Any:
+    return _page("customers", run_id)
+
+
+@bp.get("/customers/exports/<int:run_id>/status")
+@requires(Area.CUSTOMERS)
+def customers_export_status(run_id: int) -> Any:
+    return _status("customers", run_id)
+
+
+@bp.get("/customers/exports/<int:run_id>/download")
+@requires(Area.CUSTOMERS)
+def customers_export_download(run_id: int) -> Any:
+    return _download("customers", run_id)
