@@ -990,6 +990,7 @@ def test_in_chromium_upload_check_import_and_watch_it_finish(
         page.get_by_label("Email").fill(owner.email)
         page.get_by_label("Password").fill(STAFF_PASSWORD)
         page.get_by_role("button", name="Log in").click()
+        page.get_by_text("Menu", exact=True).click()  # a phone: the areas fold into a menu
         page.get_by_role("link", name="Products", exact=True).first.click()
         page.get_by_role("link", name="Import", exact=True).click()
         expect(page.get_by_role("heading", level=1)).to_have_text("Import products")
