@@ -3,8 +3,6 @@ transport; no link and no page in production."""
 
 from __future__ import annotations
 
-import pytest
-
 from saas.db import db
 from saas.mail import send_email
 from saas.tenancy import tenant_context
@@ -36,14 +34,6 @@ def test_production_has_no_outbox(app, make_tenant, staff_client, monkeypatch):
     assert "Sent email" not in client.get("/admin/settings").text
     response = client.get("/admin/outbox")
     assert response.status_code == 404 and "Reset your password" not in response.text
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_merchant_finds_sent_email_from_settings(app, page, live_server, make_tenant, make_staff):

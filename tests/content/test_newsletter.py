@@ -7,7 +7,6 @@ import csv
 import io
 from urllib.parse import urlsplit
 
-import pytest
 from sqlalchemy import select
 
 from saas.db import db
@@ -107,14 +106,6 @@ def test_a_marketing_footer_carries_the_link(app, make_tenant):
     with app.app_context(), tenant_context(tenant):
         footer = newsletter.unsubscribe_footer("sam@example.com")
         assert newsletter.unsubscribe_url("sam@example.com") in footer
-
-
-@pytest.fixture
-def page(browser):
-    context = browser.new_context(viewport={"width": 390, "height": 844})
-    page = context.new_page()
-    yield page
-    context.close()
 
 
 def test_merchant_finds_and_exports_subscribers_and_a_shopper_leaves(
