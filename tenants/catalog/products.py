@@ -233,50 +233,6 @@ def ensure_room_for(adding: int) -> None:
         raise ProductLimitReached(problem)
 
 
-def add_product(form: Mapping[str, str], *, tenant_id: int, currency: str) -> Product:
-    """Validate the "add product" form and create the product. Flushes; the caller commits.
-
-    Raises:
-        ProductFormInvalid: with a message per wrong field (or under "form" for the plan
-            limit); nothing has been added.
-    """
-    errors: dict[str, str] = {}
-    title = (form.get("title") or "").strip()
-    if not title:
-        errors["title"] = "A product needs a title."
-    elif len(title) > MAX_TITLE:
-        errors["title"] = f"Use at most {MAX_TITLE} characters."
-    description = (form.get("description") or "").strip()
-    if len(description) > MAX_DESCRIPTION:
-        errors["description"] = f"Use at most {MAX_DESCRIPTION:,} characters."
-    price = stock = None
-    try:
-        price = parse_price(form.get("price", ""), currency)
-    except ProductError as error:
-        errors["price"] = str(error)
-    try:
-        stock = parse_stock(form.get("stock", ""))
-    except ProductError as error:
-        errors["stock"] = str(error)
-    status = form.get("status") or ""
-    if status not in FORM_STATUSES:
-        errors["status"] = "Choose active or draft."
-    if errors:
-        raise ProductFormInvalid(errors)
-    problem = limits.limit_problem(tenant_id, Limit.PRODUCTS, lock=True)
-    if problem:
-        raise ProductFormInvalid({"form": problem.html()})
-    assert price is not None
-    return create_product(
-        title,
-        price,
-        handle=unique_handle(title),
-        description=description,
-        status=status,
-        inventory_quantity=stock,
-    )
-
-
 # --- product details --------------------------------------------------------------
 
 MAX_TAGS = 50

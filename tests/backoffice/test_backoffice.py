@@ -478,7 +478,7 @@ def test_products_empty_state_and_add(app, make_tenant, staff_client):
             "title": "Blue Mug",
             "description": "Holds tea.",
             "price": "12.50",
-            "stock": "3",
+            "quantity": "3",
             "status": "draft",
         },
         follow_redirects=True,
@@ -514,15 +514,15 @@ def test_products_empty_state_and_add(app, make_tenant, staff_client):
         ("price", "1e3", "“1e3” cannot be read as a price. Write it like 12.50."),
         ("price", "12,50", "“12,50” cannot be read as a price. Did you mean “1,250” or “12.5”?"),
         ("price", "2000000", "“2000000” is too large: a price can be at most 1,000,000.00."),
-        ("stock", "-1", "Stock cannot be negative."),
-        ("stock", "2.5", "Enter stock as a whole number"),
+        ("quantity", "-1", "Stock cannot be negative."),
+        ("quantity", "2.5", "Enter stock as a whole number"),
         ("title", "   ", "A product needs a title."),
         ("status", "archived", "Choose active or draft."),
     ],
 )
 def test_product_form_refuses_bad_input(app, make_tenant, staff_client, field, value, message):
     tenant = make_tenant()
-    data = {"title": "Kettle", "price": "20", "stock": "", "status": "active", field: value}
+    data = {"title": "Kettle", "price": "20", "quantity": "", "status": "active", field: value}
     response = staff_client(tenant, role="admin").post("/admin/products/new", data=data)
     assert response.status_code == 400
     assert message in response.text and f'id="{field}-error"' in response.text

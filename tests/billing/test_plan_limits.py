@@ -329,8 +329,8 @@ def test_a_product_image_over_the_storage_limit_is_refused(app, make_tenant, sta
     fill_media(app, tenant, 1)
     client = staff_client(tenant, role="owner")
     refused = client.post(
-        f"/admin/products/{product}/images",
-        data={"image": (io.BytesIO(image_bytes()), "mug.jpg"), "alt": "A mug"},
+        f"/admin/products/{product}",
+        data={"images": (io.BytesIO(image_bytes()), "mug.jpg"), "vendor": "A mug maker"},
         content_type="multipart/form-data",
     )
     assert refused.status_code == 400
@@ -338,15 +338,15 @@ def test_a_product_image_over_the_storage_limit_is_refused(app, make_tenant, sta
         refused.text
     )
     assert f"{UPGRADE} to get more storage." in refused.text
-    assert 'value="A mug"' in refused.text
+    assert 'value="A mug maker"' in refused.text  # what was typed stays
     assert media_files(app, tenant) == ["old-photo.jpg"]
     with app.app_context(), tenant_context(tenant):
         assert db.session.scalar(select(func.count(ProductImage.id))) == 0
     # Room again: the same upload is taken.
     (Path(app.config["MEDIA_PATH"]) / tenant.schema / "old-photo.jpg").unlink()
     added = client.post(
-        f"/admin/products/{product}/images",
-        data={"image": (io.BytesIO(image_bytes()), "mug.jpg"), "alt": "A mug"},
+        f"/admin/products/{product}",
+        data={"images": (io.BytesIO(image_bytes()), "mug.jpg"), "vendor": "A mug maker"},
         content_type="multipart/form-data",
     )
     assert added.status_code == 302
@@ -713,8 +713,8 @@ def test_one_shops_usage_never_counts_for_another(app, make_tenant, staff_client
     with app.app_context(), tenant_context(other):
         product = db.session.scalar(select(Product.id))
     uploaded = owner.post(
-        f"/admin/products/{product}/images",
-        data={"image": (io.BytesIO(image_bytes(size=(200, 100))), "x.jpg")},
+        f"/admin/products/{product}",
+        data={"images": (io.BytesIO(image_bytes(size=(200, 100))), "x.jpg")},
         content_type="multipart/form-data",
     )
     assert uploaded.status_code == 302

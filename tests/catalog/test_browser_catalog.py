@@ -58,35 +58,32 @@ def test_merchant_builds_a_catalog_and_a_shopper_picks_a_variant(
     expect(admin.get_by_role("heading", level=1)).to_have_text("Products")
     admin.get_by_role("link", name="Add product").first.click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("Add product")
+    # One form: details, an image, price, stock and options, one save.
     admin.get_by_label("Title").fill("Linen Shirt")
     admin.get_by_label("Description").fill("A breezy shirt of washed linen.")
+    admin.get_by_label("Add images").set_input_files(str(_png(tmp_path / "shirt.png")))
     admin.get_by_label(re.compile(r"^Price")).fill("30.00")
     admin.get_by_label(re.compile(r"^Stock")).fill("5")
+    admin.get_by_label("Option 1 name").fill("Size")
+    admin.get_by_label("Option 1 values").fill("S, M")
     admin.get_by_role("button", name="Add product").click()
     expect(admin.get_by_text("“Linen Shirt” was added.")).to_be_visible()
+    row = admin.get_by_role("row", name=re.compile("Linen Shirt"))
+    expect(row.locator("img.thumb")).to_have_count(1)  # the list shows its thumbnail
 
     admin.get_by_role("link", name="Linen Shirt").click()
     expect(admin.get_by_role("heading", level=1)).to_have_text("Linen Shirt")
-    admin.get_by_label("Option 1 name").fill("Size")
-    admin.get_by_label("Option 1 values").fill("S, M")
-    admin.get_by_role("button", name="Save options").click()
-    expect(admin.get_by_text("Options saved: 2 variants.")).to_be_visible()
-
+    expect(admin.get_by_text("64 \u00d7 48 pixels")).to_be_visible()
     small, medium = _variant(admin, "S"), _variant(admin, "M")
-    small.get_by_label(re.compile(r"^Price")).fill("30.00")
+    expect(medium.get_by_label(re.compile(r"^Price"))).to_have_value("30.00")
     small.get_by_label(re.compile(r"^Stock")).fill("4")
     medium.get_by_label(re.compile(r"^Price")).fill("34.50")
     medium.get_by_label(re.compile(r"^Stock")).fill("2")
-    admin.get_by_role("button", name="Save variants").click()
-    expect(admin.get_by_text("Variants saved.")).to_be_visible()
+    admin.get_by_label("Alt text of image 1").fill("A folded linen shirt")
+    admin.get_by_role("button", name="Save product").click()
+    expect(admin.get_by_text("Product saved.")).to_be_visible()
     expect(_variant(admin, "M").get_by_label(re.compile(r"^Price"))).to_have_value("34.50")
-
-    admin.get_by_label("Add an image").set_input_files(str(_png(tmp_path / "shirt.png")))
-    admin.get_by_label(re.compile(r"^Alt text")).fill("A folded linen shirt")
-    admin.get_by_role("button", name="Upload image").click()
-    expect(admin.get_by_text(re.compile(r"^Image added\."))).to_be_visible()
-    expect(admin.get_by_role("img", name="A folded linen shirt")).to_have_count(1)
-    expect(admin.get_by_text("64 \u00d7 48 pixels")).to_be_visible()
+    expect(admin.get_by_label("Alt text of image 1")).to_have_value("A folded linen shirt")
 
     # A manual collection holding the shirt.
     admin.get_by_role("link", name="Back to products").click()
@@ -171,3 +168,43 @@ def test_merchant_builds_a_catalog_and_a_shopper_picks_a_variant(
     # The other shop knows nothing of this collection.
     shop.goto(live_server.url(f"{other.slug}.localhost", "/collections/shirts"))
     expect(shop.get_by_role("heading", level=1)).not_to_have_text("Shirts")
+
+
+def test_merchant_orders_images_by_dragging_or_with_the_move_buttons(
+    new_page, live_server, make_tenant, make_staff, tmp_path
+):
+    expect = playwright_api.expect
+    tenant = make_tenant(name="Kiln", products=[("Clay Cup", 900)])
+    owner = make_staff(tenant, role="owner")
+    admin = new_page()
+    admin.goto(live_server.url(f"{tenant.slug}.localhost", "/admin/login"))
+    admin.get_by_label("Email").fill(owner.email)
+    admin.get_by_label("Password").fill(STAFF_PASSWORD)
+    admin.get_by_role("button", name="Log in").click()
+    admin.get_by_role("link", name="Products", exact=True).first.click()
+    admin.get_by_role("link", name="Clay Cup").click()
+    files = [_png(tmp_path / f"{name}.png") for name in ("side", "top")]
+    admin.get_by_label("Add images").set_input_files([str(f) for f in files])
+    admin.get_by_role("button", name="Save product").click()
+    expect(admin.get_by_text(re.compile("2 images added"))).to_be_visible()
+    admin.get_by_label("Alt text of image 1").fill("The cup from the side")
+    admin.get_by_label("Alt text of image 2").fill("The cup from above")
+    admin.keyboard.press("Enter")  # Enter saves: the first button is Save, not a Move
+    expect(admin.get_by_text("Product saved.")).to_be_visible()
+    expect(admin.get_by_label("Alt text of image 1")).to_have_value("The cup from the side")
+
+    # Dragged into a new order, kept by the one Save.
+    images = admin.locator("ol.image-list > li")
+    images.nth(1).drag_to(images.nth(0), target_position={"x": 10, "y": 5})
+    admin.get_by_role("button", name="Save product").click()
+    expect(admin.get_by_label("Alt text of image 1")).to_have_value("The cup from above")
+
+    # The Move buttons, which need no script, put it back.
+    admin.get_by_role("button", name="Move image 2 up").click()
+    expect(admin.get_by_text("Image moved.")).to_be_visible()
+    expect(admin.get_by_label("Alt text of image 1")).to_have_value("The cup from the side")
+
+    admin.get_by_label("Delete image 2 when saving").check()
+    admin.get_by_role("button", name="Save product").click()
+    expect(admin.get_by_label("Alt text of image 2")).to_have_count(0)
+    expect(admin.get_by_label("Alt text of image 1")).to_have_value("The cup from the side")

@@ -86,6 +86,26 @@ def test_a_renamed_product_answers_at_its_old_address(app, make_tenant, shop_cli
     assert shop_client(make_tenant()).get("/products/blue-mug").status_code == 404
 
 
+def test_the_search_engine_fields_are_the_product_pages_title_and_description(
+    app, make_tenant, shop_client
+):
+    tenant = make_tenant(name="Kiln")
+    with app.app_context(), tenant_context(tenant):
+        product_id = create_product("Blue Mug", 1500, description="<p>Holds tea.</p>").id
+        db.session.commit()
+    page = shop_client(tenant).get("/products/blue-mug").text
+    assert "<title>Blue Mug — Kiln</title>" in page
+    assert '<meta name="description" content="Holds tea.">' in page
+    with app.app_context(), tenant_context(tenant):
+        form = {"title": "Blue Mug", "handle": "blue-mug", "status": "active"}
+        product = db.session.get(Product, product_id)
+        update_product(product, form | {"seo_title": "Stoneware mug", "seo_description": "Big."})
+        db.session.commit()
+    page = shop_client(tenant).get("/products/blue-mug").text
+    assert "<title>Stoneware mug — Kiln</title>" in page
+    assert '<meta name="description" content="Big.">' in page
+
+
 def test_every_storefront_page_has_a_search_box(make_tenant, shop_client):
     tenant = make_tenant(products=[("Walnut Bowl", 4200)])
     for path in ("/", "/products/walnut-bowl", "/no-such-page"):
