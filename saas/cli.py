@@ -33,6 +33,7 @@ from saas.jobs import enqueue, make_worker
 from saas.models import Operator, Tenant, TenantStatus
 from saas.passwords import hash_password
 from saas.plans import seed_default_plans
+from saas.ratelimit import limiter
 from saas.tenancy import TenantRecord, tenant_context
 from saas.tenancy.migrations import alembic_config, migrate_tenants, upgrade_public
 from saas.tenancy.provisioning import create_tenant, drop_tenant
@@ -405,6 +406,28 @@ def operator_reset_totp(email: str, yes: bool) -> None:
     )
     click.echo(f"New second factor for {operator.email}; their sessions are signed out.")
     _print_totp(operator.email, secret)
+
+
+@operator_cli.command("set-password")
+@click.argument("email")
+@click.password_option()
+def operator_set_password(email: str, password: str) -> None:
+    """Give an operator a new password (forgotten, or locked out); their sessions end and
+    their failed tries are forgotten. Operators have no reset by email, by design: the
+    console holds every shop, so only someone with the servers may reset it."""
+    operator = _operator_by_email(email)
+    if len(password) < 10:
+        raise click.BadParameter("use at least 10 characters", param_hint="--password")
+    operator.password_hash = hash_password(password)
+    revoke_sessions(operator)
+    limiter().reset("login", operator.email)
+    audit.record(
+        "operator.password_set",
+        tenant_id=None,
+        actor=("system", None, None),
+        operator=operator.email,
+    )
+    click.echo(f"New password for {operator.email}; their sessions are signed out.")
 
 
 # --- demo, worker, serve --------------------------------------------------------------

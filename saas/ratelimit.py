@@ -24,7 +24,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TypeVar
 
-from flask import Flask, current_app, request
+from flask import Flask, current_app, has_request_context, request
 from limits import RateLimitItem, parse
 from limits.storage import MemoryStorage, RedisStorage
 from limits.strategies import FixedWindowRateLimiter
@@ -161,6 +161,8 @@ class Limiter:
         for by, rule in RULES[action]:
             if by == "account" and not account:
                 continue
+            if by == "ip" and not has_request_context():
+                continue  # (a CLI reset: only the account's counts concern it)
             who = (account or "").strip().lower() if by == "account" else request.remote_addr
             keys.append((by, parse(rule), f"{scope}:{action}:{by}:{who}"))
         return keys

@@ -50,6 +50,13 @@ def _default_home() -> str:
     return url_for("console.tenants")
 
 
+# Operators reset on the servers, never by email (see `flask operator set-password`).
+FORGOTTEN = (
+    "Forgot your password? Whoever runs the servers can set a new one with "
+    "`flask operator set-password`."
+)
+
+
 @bp.route("/login", methods=["GET", "POST"])
 def login() -> Any:
     if current_user.is_authenticated:
@@ -64,7 +71,7 @@ def login() -> Any:
         # Only failed tries count; the email's are forgotten once the code is right too
         # (a right password alone is not a login). Operators have no reset by email.
         if locked := limiter().locked("login", email):
-            error, status = locked.refusal, 429
+            error, status = f"{locked.refusal} {FORGOTTEN}", 429
         else:
             operator = (
                 db.session.scalar(select(Operator).where(func.lower(Operator.email) == email))
@@ -88,7 +95,11 @@ def login() -> Any:
                 actor=("visitor", None, email or None),
                 step="password",
             )
-            error, status = limiter().count("login", email).after(WRONG_LOGIN), 401
+            tried = limiter().count("login", email)
+            error = tried.after(WRONG_LOGIN) + (
+                f" {FORGOTTEN}" if tried.warn or tried.locked else ""
+            )
+            status = 401
     return render_template(
         "console/login.html", error=error, email=email, next_url=next_url
     ), status

@@ -220,7 +220,28 @@ def test_login_rate_limit_shows_a_message(console_client, make_operator):
     limited = password_step(console_client, operator.email)  # even the right password now
     assert limited.status_code == 429
     assert "Too many failed tries for this account. Try again in 15 minutes." in limited.text
+    assert "`flask operator set-password`" in limited.text  # the way out, said
     assert console_client.get("/").status_code == 302
+
+
+def test_a_locked_out_operator_gets_a_new_password_from_the_servers(
+    app, console_client, make_operator
+):
+    operator = make_operator()
+    fresh_ip(console_client)
+    for i in range(8):
+        password_step(console_client, operator.email, f"wrong-{i}")
+    assert password_step(console_client, operator.email).status_code == 429
+    short = run(app, "operator", "set-password", operator.email, input="short\nshort\n")
+    assert short.exit_code == 2 and "use at least 10 characters" in short.output
+    new = "a brand new passphrase"
+    result = run(app, "operator", "set-password", operator.email, input=f"{new}\n{new}\n")
+    assert result.exit_code == 0, result.output
+    assert "signed out" in result.output
+    assert events(app, "operator.password_set")[-1].detail["operator"] == operator.email
+    assert password_step(console_client, operator.email).status_code == 401  # old one: gone
+    assert password_step(console_client, operator.email, new).status_code == 302
+    assert run(app, "operator", "set-password", "nobody@example.com", input="x\nx\n").exit_code == 2
 
 
 def test_failed_sign_ins_say_what_is_left(console_client, make_operator):
