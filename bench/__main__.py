@@ -19,10 +19,12 @@ same interleaved rounds at the end (no drift between the two). Phases:
 8. orders: placement throughput with stock checks, and nothing oversold
    (`bench/orders.py`);
 9. billing: a Stripe webhook's cost against an unhandled event's, and the billing sweep
-   over 1,000 shops against a lock-each-row loop (`bench/billing.py`).
+   over 1,000 shops against a lock-each-row loop (`bench/billing.py`);
+10. sales analytics: every report query over 30 and 365 days of a shop with 100,000
+   orders (`bench/analytics.py`).
 
-`python -m bench storefront` / `orders` / `billing` runs phase 7 / 8 / 9 alone, on one
-throwaway database.
+`python -m bench storefront` / `orders` / `billing` / `analytics` runs phase 7 / 8 / 9 /
+10 alone, on one throwaway database.
 
 See README.md for what each figure means. Exit status 0 whenever the run completes,
 goals met or not; non-zero if it failed (the databases are dropped either way).
@@ -46,7 +48,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import billing, orders, storefront
+from bench import analytics, billing, orders, storefront
 from bench.environment import bare_app, postgres_memory, storefront_app, throwaway_stores
 from bench.provisioning import (
     CATALOG,
@@ -147,7 +149,7 @@ class Settings:
     http_threads: int
     search_products: int = storefront.SEARCH_PRODUCTS
     search_rounds: int = 10  # passes over storefront.QUERIES
-    phase: str = "all"  # or "storefront" / "orders" / "billing": phase 7 / 8 / 9 alone
+    phase: str = "all"  # or "storefront" / "orders" / "billing" / "analytics": one phase alone
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
@@ -157,9 +159,9 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
     parser.add_argument(
         "phase",
         nargs="?",
-        choices=("all", "storefront", "orders", "billing"),
+        choices=("all", "storefront", "orders", "billing", "analytics"),
         default="all",
-        help="run every phase (default) or only the storefront, orders or billing one",
+        help="run every phase (default) or only the storefront, orders, billing or analytics one",
     )
     parser.add_argument("--tenants", type=int, default=1000, help="shops at the scale step")
     parser.add_argument("--creations", type=int, default=50, help="timed tenant creations")
@@ -509,6 +511,9 @@ def run_all(apps: dict[str, Any], s: Settings, report: Report, control_url: str)
     # --- phase 9: billing webhooks and the sweep -------------------------------------------
     billing.run(report, Row, apps["control"])
 
+    # --- phase 10: sales analytics on 100,000 orders -----------------------------------------
+    analytics.run(report, Row, apps["control"])
+
 
 def print_table(report: Report, out: Any = sys.stdout) -> None:
     rows = report.rows
@@ -565,7 +570,7 @@ def main(argv: list[str] | None = None) -> int:
     failure: BaseException | None = None
     try:
         only_storefront = settings.phase == "storefront"
-        alone = settings.phase in ("storefront", "orders", "billing")
+        alone = settings.phase in ("storefront", "orders", "billing", "analytics")
         roles = (settings.phase,) if alone else ROLES
         with throwaway_stores(roles) as stores:
             report.meta["embedded"] = stores.embedded
@@ -583,6 +588,8 @@ def main(argv: list[str] | None = None) -> int:
                     orders.run(report, Row, apps["orders"])
                 elif settings.phase == "billing":
                     billing.run(report, Row, apps["billing"])
+                elif settings.phase == "analytics":
+                    analytics.run(report, Row, apps["analytics"])
                 else:
                     run_all(apps, settings, report, stores.databases["control"])
             finally:

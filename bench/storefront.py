@@ -4,6 +4,8 @@
   time (page cache off, `PAGE_CACHE_ENABLED=False` on a second app over the same
   database: "cold") and served from the page cache ("cached"), interleaved request by
   request with the bare Flask route, as ratios.
+* Visit counting: the cached collection page answered by the front cache with counting
+  on and off (`ANALYTICS_ENABLED`), interleaved request by request, as a ratio.
 * Search: `/search?q=` latency (p50/p95, in-process, cache bypassed as search always
   is) over one shop holding `SEARCH_PRODUCTS` products, inserted in bulk with Core
   INSERTs; queries mix exact words, misspellings, several words and misses.
@@ -36,6 +38,8 @@ from bench.throughput import (
 SEARCH_PRODUCTS = 10_000
 # The issue's goals.
 CACHED_GOAL = 0.70
+COUNTING_GOAL = 0.95  # counting visits costs at most 5 % of cached-page throughput
+VISITS_PER_VISITOR = 3  # page views per visitor in the counting phase
 COLD_GOAL = 0.15
 SEARCH_P95_GOAL_MS = 50.0
 PRODUCT_PAGE_MAX_BYTES = 100_000
@@ -98,11 +102,12 @@ QUERIES = [
 ]
 
 
-def storefront_app_copy(database_url: str, *, cache: bool) -> Flask:
+def storefront_app_copy(database_url: str, *, cache: bool, counting: bool = True) -> Flask:
     from bench.environment import storefront_app
 
     app = storefront_app(database_url)
     app.config["PAGE_CACHE_ENABLED"] = cache
+    app.config["ANALYTICS_ENABLED"] = counting
     return app
 
 
@@ -122,6 +127,104 @@ def collection_throughput(
         requests=requests,
         budget=budget,
         paths={"uncached": path, "cached": path},
+    )
+
+
+BROWSER_UA = (
+    "Mozilla/5.0 (Windows NT 10.0; Win64; x64) AppleWebKit/537.36 "
+    "(KHTML, like Gecko) Chrome/126.0 Safari/537.36"
+)
+
+
+def counting_throughput(
+    counted: Flask, uncounted: Flask, host: str, *, requests: int, budget: float, blocks: int = 5
+) -> dict[str, list[Run]]:
+    """The cached collection page through each app's WSGI stack (FrontCache first), with
+    counting on and off, interleaved request by request in a shuffled order. Requests go
+    straight to the WSGI callable (no test client around them), so the ratio is the
+    counting's share of the fast path itself. Visitors change every few pages (new
+    visitors and sessions cost the most writes); both series see the same visitors."""
+    path = f"/collections/{COLLECTION}"
+    base = {
+        "REQUEST_METHOD": "GET",
+        "SCRIPT_NAME": "",
+        "PATH_INFO": path,
+        "QUERY_STRING": "",
+        "SERVER_NAME": host,
+        "SERVER_PORT": "80",
+        "SERVER_PROTOCOL": "HTTP/1.1",
+        "HTTP_HOST": host,
+        "HTTP_USER_AGENT": BROWSER_UA,
+        "HTTP_ACCEPT": "text/html",
+        "HTTP_REFERER": "https://www.example.org/",
+        "wsgi.url_scheme": "http",
+        "wsgi.input": io.BytesIO(b""),
+        "wsgi.errors": io.StringIO(),
+        "wsgi.multithread": False,
+        "wsgi.multiprocess": False,
+        "wsgi.run_once": False,
+        "wsgi.version": (1, 0),
+    }
+    targets = {"counting_on": counted.wsgi_app, "counting_off": uncounted.wsgi_app}
+    statuses: list[str] = []
+
+    def start_response(status: str, headers: Any, exc_info: Any = None) -> None:
+        statuses.append(status)
+
+    def get(name: str, n: int) -> float:
+        visitor = n // VISITS_PER_VISITOR
+        environ = dict(
+            base, REMOTE_ADDR=f"10.{visitor >> 16 & 255}.{visitor >> 8 & 255}.{visitor & 255}"
+        )
+        statuses.clear()
+        started = time.perf_counter()
+        body = b"".join(targets[name](environ, start_response))
+        elapsed = time.perf_counter() - started
+        if not statuses or not statuses[0].startswith("200") or not body:
+            raise BadResponse(f"{host}{path} answered {statuses[:1]} through {name}")
+        return elapsed
+
+    n = 0
+    for _ in range(50):  # warm-up: both pages stored, scripts loaded
+        for name in targets:
+            get(name, n)
+        n += 1
+    runs: dict[str, list[Run]] = {name: [] for name in targets}
+    per_block = max(1, requests // blocks)
+    for _ in range(blocks):
+        latencies: dict[str, list[float]] = {name: [] for name in targets}
+        deadline = time.perf_counter() + budget / blocks
+        for _ in range(per_block):
+            order = list(targets)
+            random.shuffle(order)
+            for name in order:
+                latencies[name].append(get(name, n))
+            n += 1
+            if time.perf_counter() >= deadline:
+                break
+        for name, values in latencies.items():
+            values.sort()
+            runs[name].append(
+                Run(
+                    requests=len(values),
+                    seconds=sum(values),
+                    p50_ms=values[len(values) // 2] * 1000,
+                    p95_ms=values[min(len(values) - 1, round(0.95 * (len(values) - 1)))] * 1000,
+                )
+            )
+    return runs
+
+
+def counting_phase(report: Any, counted: Flask, uncounted: Flask, host: str, s: Any) -> None:
+    progress("storefront: visit counting on and off, cached collection page, interleaved")
+    runs = counting_throughput(counted, uncounted, host, requests=s.requests, budget=s.budget)
+    report.series("storefront_collection_cached_counting_on", runs["counting_on"])
+    report.series("storefront_collection_cached_counting_off", runs["counting_off"])
+    report.ratio(
+        "storefront_counting_on_vs_off",
+        "Cached collection page (FrontCache), visit counting on / off, in-process WSGI",
+        paired_ratios(runs["counting_on"], runs["counting_off"]),
+        goal=COUNTING_GOAL,
     )
 
 
@@ -234,6 +337,7 @@ def run(report: Any, row: Any, database_url: str, bare: Flask, settings: Any) ->
     """The storefront phase: rows are added to `report` (see bench/__main__.py)."""
     cached = storefront_app_copy(database_url, cache=True)
     uncached = storefront_app_copy(database_url, cache=False)
+    uncounted = storefront_app_copy(database_url, cache=True, counting=False)
     try:
         progress("storefront: one shop (12 products), a collection page cold and cached")
         shop = make_shop(cached, "bench-storefront")
@@ -263,6 +367,7 @@ def run(report: Any, row: Any, database_url: str, bare: Flask, settings: Any) ->
             paired_ratios(runs["cached"], runs["bare"]),
             goal=CACHED_GOAL,
         )
+        counting_phase(report, cached, uncounted, host, settings)
         if settings.http:
             http_collection(report, (cached, uncached, bare), host, settings)
         speedup = [
@@ -308,7 +413,7 @@ def run(report: Any, row: Any, database_url: str, bare: Flask, settings: Any) ->
         )
         product_page_weight(report, row, cached)
     finally:
-        close(cached, uncached)
+        close(cached, uncached, uncounted)
 
 
 class _ElementCounter(HTMLParser):

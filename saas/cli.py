@@ -39,6 +39,7 @@ from saas.tenancy.migrations import alembic_config, migrate_tenants, upgrade_pub
 from saas.tenancy.provisioning import create_tenant, drop_tenant
 from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
 from saas.theming import themes
+from tenants.analytics import rollup
 from tenants.checkout import recovery
 from tenants.settings.onboarding import send_welcome_email
 
@@ -235,15 +236,16 @@ def tenants_purge() -> None:
 
 @tenants_cli.command("sweep")
 def tenants_sweep() -> None:
-    """Send due abandoned-checkout reminders and release expired card-payment holds in
-    every active shop (run from cron every few minutes; the same work is also scheduled
-    as delayed jobs, this catches what a lost Redis dropped)."""
+    """Send due abandoned-checkout reminders, release expired card-payment holds and fold
+    finished hours of visits into the daily analytics in every active shop (run from
+    cron every few minutes; the reminders and holds are also scheduled as delayed jobs,
+    this catches what a lost Redis dropped)."""
     with tenant_context(None):  # a short read: no transaction stays open while sweeping
         shops = db.session.scalars(
             select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
         ).all()
         records = [TenantRecord.of(t) for t in shops]
-    reminded = released = 0
+    reminded = released = folded = 0
     with click.progressbar(records, label=f"Sweeping {len(records)} shops") as bar:
         for record in bar:
             try:
@@ -254,7 +256,15 @@ def tenants_sweep() -> None:
                 continue
             reminded += done.reminded
             released += done.released
-    click.echo(f"{reminded} reminder(s) sent, {released} card hold(s) released.")
+            try:
+                with tenant_context(record):  # its own unit: visits fold apart from the rest
+                    folded += rollup.roll_up(record.id)
+            except Exception as error:
+                click.echo(f"\n  {record.slug}: analytics: {error}", err=True)
+    click.echo(
+        f"{reminded} reminder(s) sent, {released} card hold(s) released, "
+        f"{folded} hour(s) of visits folded."
+    )
 
 
 @tenants_cli.command("add-domain")

@@ -6,6 +6,7 @@ domain adds its module here, and a migration in `migrations/tenant/`.
 """
 
 from saas import outbox
+from tenants.analytics import models as analytics
 from tenants.catalog import models as catalog
 from tenants.catalog import search_indexes
 from tenants.checkout import models as checkout
@@ -21,6 +22,7 @@ from tenants.staff import models as staff
 
 MODULES = (
     outbox,
+    analytics,
     catalog,
     search_indexes,
     checkout,

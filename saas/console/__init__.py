@@ -27,6 +27,7 @@ NAV = [
         ("console.tenants", "console.tenant", "console.delete_tenant", "console.record_payment"),
     ),
     ("console.billing", "Billing", ("console.billing",)),
+    ("console.figures", "Figures", ("console.figures",)),
     ("console.plans", "Plans", ("console.plans", "console.new_plan", "console.edit_plan")),
     ("console.audit", "Audit log", ("console.audit",)),
 ]
@@ -50,6 +51,6 @@ def _console_context() -> dict[str, Any]:
 
 
 # View modules register their routes on `bp` (imported last: they import `bp`).
-from saas.console import audit_log, auth, billing, plans, tenants  # noqa: E402
+from saas.console import audit_log, auth, billing, figures_page, plans, tenants  # noqa: E402
 
-__all__ = ["audit_log", "auth", "billing", "bp", "plans", "tenants"]
+__all__ = ["audit_log", "auth", "billing", "bp", "figures_page", "plans", "tenants"]

@@ -91,7 +91,7 @@ def outbox() -> str:
 # View modules register their routes on `bp` (imported last: they import `bp`).
 from tenants.backoffice import (  # noqa: E402
     account,  # login, logout, password reset, own account, hand-off entry
-    areas,  # analytics
+    analytics,  # reports: sales, traffic, funnel, products, customers, discounts
     billing,  # plan, invoices, subscription changes
     catalog,  # products
     collections,  # collections of products
@@ -111,7 +111,7 @@ from tenants.backoffice import (  # noqa: E402
 
 __all__ = [
     "account",
-    "areas",
+    "analytics",
     "billing",
     "bp",
     "catalog",

@@ -8,8 +8,9 @@ from typing import Any
 
 from flask import render_template
 
+from saas.charts import sparkline
 from saas.tenancy import current_tenant
-from tenants.analytics import dashboard
+from tenants.analytics import dashboard, traffic
 from tenants.backoffice import bp
 from tenants.backoffice.access import can_open, signed_in
 from tenants.orders import attention
@@ -28,7 +29,8 @@ def home_page(launch_missing: list[Missing] | None = None, status: int = 200) ->
     sees_products = can_open("backoffice.products")
     missing = missing_for_launch(settings) if launch_missing is None else launch_missing
     steps = dashboard.checklist(settings, current_tenant, missing)
-    today = dashboard.day_start(datetime.now(UTC).astimezone(zone).date(), zone)
+    local_today = datetime.now(UTC).astimezone(zone).date()
+    today = dashboard.day_start(local_today, zone)
     return render_template(
         "backoffice/home.html",
         settings=settings,
@@ -36,6 +38,12 @@ def home_page(launch_missing: list[Missing] | None = None, status: int = 200) ->
         waiting=attention.waiting(today) if sees_orders else None,
         open_orders=attention.open_orders(OPEN_ORDERS_SHOWN) if sees_orders else None,
         sales=dashboard.sales(zone) if sees_orders else None,
+        sales_trend=sparkline(
+            [d.revenue_cents for d in dashboard.daily_sales(zone)], title="Revenue, last 30 days"
+        )
+        if sees_orders
+        else None,
+        sessions_today=traffic.totals(local_today, local_today).sessions if sees_orders else 0,
         recent_orders=dashboard.recent_orders() if sees_orders else None,
         low_stock=dashboard.low_stock() if sees_products else None,
         low_stock_threshold=dashboard.LOW_STOCK_THRESHOLD,

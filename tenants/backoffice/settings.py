@@ -16,6 +16,7 @@ from saas.db import atomic
 from saas.models import Feature
 from saas.tenancy import current_tenant
 from tenants import media
+from tenants.analytics import visits
 from tenants.backoffice import bp, outbox_linked
 from tenants.backoffice.access import requires
 from tenants.backoffice.home import home_page
@@ -45,7 +46,8 @@ def _page(values: dict[str, str], errors: dict[str, str], status: int = 200) -> 
 
 
 def _submitted() -> dict[str, str]:
-    return {f: request.form.get(f, "") for f in (*service.FIELDS, "listed_on_platform")}
+    fields = (*service.FIELDS, "listed_on_platform", "respect_privacy_signals")
+    return {f: request.form.get(f, "") for f in fields}
 
 
 def _logo_storage_problem(upload: FileStorage) -> LimitProblem | None:
@@ -86,9 +88,14 @@ def settings() -> Any:
                 storefront_password=request.form.get("storefront_password", ""),
                 clear_storefront_password=request.form.get("clear_storefront_password") == "1",
             )
+            # A checkbox: off unless ticked.
+            privacy = visits.set_respect_privacy_signals(
+                request.form.get("respect_privacy_signals") == "1"
+            )
     except service.SettingsInvalid as invalid:
         return _page(_submitted(), invalid.errors, 400)
-    flash("Settings saved." if update.changed else "Nothing to save: no setting changed.")
+    changed = update.changed or privacy
+    flash("Settings saved." if changed else "Nothing to save: no setting changed.")
     return redirect(url_for("backoffice.settings"))
 
 

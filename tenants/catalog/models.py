@@ -155,6 +155,7 @@ class ProductVariant(TenantModel):
             name="compare_at_not_below_price",
         ),
         CheckConstraint("weight_grams IS NULL OR weight_grams >= 0", name="weight_not_negative"),
+        CheckConstraint("cost_cents IS NULL OR cost_cents >= 0", name="cost_not_negative"),
     )
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -169,6 +170,8 @@ class ProductVariant(TenantModel):
     sku: Mapped[str | None] = mapped_column(String(255), unique=True)
     price_cents: Mapped[int] = mapped_column(Integer)
     compare_at_cents: Mapped[int | None] = mapped_column(Integer)
+    # What one unit cost the merchant, if they said: the stock's value at cost (analytics).
+    cost_cents: Mapped[int | None] = mapped_column(Integer)
     weight_grams: Mapped[int | None] = mapped_column(Integer)
     barcode: Mapped[str | None] = mapped_column(String(64))
     inventory_tracked: Mapped[bool] = mapped_column(Boolean, default=False)

@@ -49,6 +49,11 @@ class ShopSettings(TenantModel):
     shipping_needs_review: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="false"
     )
+    # Analytics ignore visitors who send Do Not Track or Global Privacy Control (the
+    # storefront's counting reads a copy in Redis: `tenants.analytics.visits`).
+    respect_privacy_signals: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

@@ -12,6 +12,7 @@ from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
 from saas.tenancy.sites import SiteBlueprint
 from saas.theming import get_theme, render_theme, themes
+from tenants.analytics import visits
 from tenants.catalog import product_page as storefront
 from tenants.catalog.cards import Card, cards, section_pictures
 from tenants.catalog.published import active_products, product_by_handle, redirected_handle
@@ -201,6 +202,15 @@ from tenants.shop import (  # noqa: E402
 from tenants.shop.snapshot import shop_snapshot  # noqa: E402
 
 cache.register(bp)  # after the launch gate: a coming-soon page is never served from cache
+
+
+@bp.after_request
+def _count_visit(response: Any) -> Any:
+    """Count the page (FrontCache counts the hits it answers itself). Registered after
+    the cache's hooks, so it runs before them: it sees the page, not a 304."""
+    visits.count_request(response)
+    return response
+
 
 __all__ = [
     "account",

@@ -28,6 +28,7 @@ from saas.config import RESERVED_SLUGS
 from saas.page_cache import lua_version_key, version_key
 from saas.tenancy import current_tenant, host_cache
 from saas.tenancy.sites import classify_host
+from tenants.analytics import visits
 
 log = logging.getLogger(__name__)
 
@@ -186,13 +187,22 @@ def _store(response: Response) -> Response:
 # node -- as the rest of the platform does. Only an active, launched shop qualifies,
 # and none with a billing closing time: a shop past due or closed goes through Flask,
 # whose tenancy check closes it to the second (its own page cache still serves it).
+# A hit on an HTML page is counted in the same script when ARGV holds a visit
+# (`tenants.analytics.visits`): counting adds no round trip.
 _FRONT_GET = (
     host_cache.lua_open_shop()
     + f"""
 local id = string.format('%d', {host_cache.lua_shop_field("id")})
 local version = redis.call('GET', {lua_version_key("id")}) or '0'
-return redis.call('GET', 't:' .. id .. ':page:' .. version .. ':'
+local page = redis.call('GET', 't:' .. id .. ':page:' .. version .. ':'
   .. {host_cache.lua_shop_field("theme")} .. ':' .. ARGV[1])
+if page and #ARGV > 1 then
+  local head_end = string.find(page, '\\n', 1, true)
+  if head_end and string.find(string.sub(page, 1, head_end), 'text/html', 1, true) then
+{visits.lua_count("id", 2)}
+  end
+end
+return page
 """
 )
 
@@ -224,7 +234,7 @@ class FrontCache:
             and not self._personal(environ.get("HTTP_COOKIE"))
         ):
             key = self._host_key(environ.get("HTTP_HOST", ""))
-            stored = self._lookup(key, environ) if key else None
+            stored = self._lookup(key, environ, count=method == "GET") if key else None
             if stored:
                 return self._replay(stored, environ, start_response, head=method == "HEAD")
         return self.wsgi_app(environ, start_response)
@@ -250,11 +260,17 @@ class FrontCache:
             return None
         return host_cache.key_for(site)
 
-    def _lookup(self, host_key: str, environ: dict[str, Any]) -> bytes | None:
+    def _lookup(self, host_key: str, environ: dict[str, Any], *, count: bool) -> bytes | None:
         try:
+            redis = self.app.extensions["redis"]
             if self._script is None:
-                self._script = self.app.extensions["redis"].register_script(_FRONT_GET)
-            return self._script(keys=[host_key], args=[_page_url(environ)])
+                self._script = redis.register_script(_FRONT_GET)
+            args = [_page_url(environ)]
+            if count and self.app.config.get("ANALYTICS_ENABLED", True):
+                device = visits.countable_device(environ)
+                if device is not None:
+                    args += visits.visit_args(environ, redis, device=device)
+            return self._script(keys=[host_key], args=args)
         except Exception:  # Flask's path logs the outage; here it only means "no hit"
             return None
 

@@ -23,6 +23,7 @@ from saas.extensions import csrf
 from saas.ratelimit import limiter
 from saas.security import same_origin
 from saas.tenancy import current_tenant
+from tenants.analytics import visits
 from tenants.catalog.models import Product, ProductStatus, ProductVariant
 from tenants.catalog.variants import ensure_default_variant
 from tenants.checkout import cart as carts
@@ -103,6 +104,7 @@ def cart_add() -> Any:
             cart_session.forget()  # no cart was made after all
         flash(str(error), FLASH_CATEGORY)
         return redirect(back)
+    visits.funnel_step("cart")
     flash(change.message, FLASH_CATEGORY)
     return redirect(back if change.limited else url_for("shop.cart"))
 

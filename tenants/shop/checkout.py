@@ -18,6 +18,7 @@ from flask_login import current_user
 
 from saas.db import atomic
 from saas.payments.stripe_api import StripeFailure
+from tenants.analytics import visits
 from tenants.checkout import recovery
 from tenants.checkout import services as service
 from tenants.customers import services as customers
@@ -106,6 +107,7 @@ def _save_choice(cart: Any, field: str, offered: list[str]) -> bool:
 @bp.route("/checkout", methods=["GET", "POST"])
 @_step(_start)
 def checkout(cart: Any, summary: Any, chosen: dict[str, Any]) -> Any:
+    visits.funnel_step("checkout")
     errors: dict[str, str] = {}
     if request.method == "POST":
         first_time = cart.checkout_started_at is None
@@ -241,6 +243,7 @@ def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
         return redirect(url_for("shop.cart"))
     checkout_state.finish()
     cart_session.forget()
+    visits.funnel_step("order")
     order = placed.order
     status_url = order_status_url(order.token or "")
     if chosen["payment"] == PaymentMethod.STRIPE and order.payment_status == PaymentStatus.PENDING:

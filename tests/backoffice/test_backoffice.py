@@ -644,15 +644,30 @@ def test_orders_list_paginates_and_stays_in_its_shop(app, make_tenant, staff_cli
 def test_analytics_figures_and_empty_state(app, make_tenant, staff_client):
     tenant = make_tenant()
     client = staff_client(tenant, permissions=["orders"])
-    assert "No sales in the last 30 days yet." in client.get("/admin/analytics").text
+    assert "Nothing to show for this period yet." in client.get("/admin/analytics").text
     add_orders(
         app, tenant, ("paid", 1000, NOW), ("paid", 3000, NOW - timedelta(days=2)),
-        ("refunded", 999, NOW),
+        ("pending", 999, NOW),
     )  # fmt: skip
-    html = client.get("/admin/analytics").text
-    assert stat(html, "Orders, last 30 days") == "2"
-    assert stat(html, "Revenue, last 30 days") == "$40.00"
-    assert stat(html, "Average order") == "$20.00"
+    html = client.get("/admin/analytics?range=30d").text
+    assert stat(html, "Orders") == "2"
+    assert stat(html, "Total sales") == "$40.00"
+    assert stat(html, "Average order value") == "$20.00"
+    assert "Total sales per day" in html and "<svg" in html  # the chart, with its table
+    assert "Show the figures as a table" in html
+    for report in ("traffic", "funnel", "products", "customers", "discounts"):
+        page = client.get(f"/admin/analytics/{report}?range=7d")
+        assert page.status_code == 200 and "Last 7 days" in page.text, report
+    export = client.get("/admin/analytics/overview.csv?range=30d")
+    assert export.status_code == 200 and export.mimetype == "text/csv"
+    assert export.text.splitlines()[0].startswith("Day,Orders,Gross sales")
+    assert sum(int(line.split(",")[1]) for line in export.text.splitlines()[1:]) == 2
+    bad = client.get("/admin/analytics?range=custom&start=2026-05-09&end=2026-05-01")
+    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.text
+    assert client.get("/admin/analytics/nothing").status_code == 404
+    # Another shop's analytics never show this shop's orders.
+    other = staff_client(make_tenant(), permissions=["orders"]).get("/admin/analytics").text
+    assert "Nothing to show for this period yet." in other
 
 
 def test_customers_page_has_an_empty_state(make_tenant, staff_client):

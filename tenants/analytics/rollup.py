@@ -1,0 +1,173 @@
+"""Fold the shop's finished hours of visit counters from Redis into its daily tables.
+
+Redis holds only the hours not yet folded (`tenants.analytics.visits`): losing it loses
+at most those. Each finished UTC hour is added to the shop-local day its start falls
+in. A folded hour is recorded (`AnalyticsFoldedHour`, inserted-or-skipped first) in the
+same transaction as its counts, and its Redis hash is deleted only after that commits:
+a rerun, or a worker killed between the commit and the delete, never counts it twice.
+
+Runs from `flask tenants sweep` for every shop (cron, every few minutes) and as an RQ
+job (`saas.jobs.enqueue(roll_up, tenant_id)`): safe to run twice, or concurrently (the
+hour's row is the lock).
+"""
+
+from __future__ import annotations
+
+from collections import defaultdict
+from collections.abc import Mapping
+from datetime import UTC, date, datetime
+from functools import partial
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from sqlalchemy import select
+from sqlalchemy.dialects.postgresql import insert
+
+from saas.cache import redis_client
+from saas.db import after_commit, db
+from saas.tenancy import current_tenant
+from tenants.analytics import visits
+from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount, AnalyticsFoldedHour
+from tenants.settings.services import get_settings
+
+# Hour-hash fields -> analytics_days columns.
+DAY_FIELDS = {
+    "pv": "pageviews",
+    "visitors": "visitors",
+    "sessions": "sessions",
+    "f:product": "product_sessions",
+    "f:cart": "cart_sessions",
+    "f:checkout": "checkout_sessions",
+    "f:order": "order_sessions",
+}
+_DIMENSIONS = frozenset(visits.DIMENSIONS)
+
+
+def hour_start(bucket: str) -> datetime:
+    """The UTC instant a `YYYYMMDDHH` bucket starts at."""
+    return datetime.strptime(bucket, "%Y%m%d%H").replace(tzinfo=UTC)
+
+
+def local_day(bucket: str, zone: ZoneInfo) -> date:
+    return hour_start(bucket).astimezone(zone).date()
+
+
+def split(fields: dict[str, int]) -> tuple[dict[str, int], dict[tuple[str, str], int]]:
+    """An hour's fields as (day columns, {(dimension, value): count})."""
+    totals: dict[str, int] = {}
+    counts: dict[tuple[str, str], int] = {}
+    for field, value in fields.items():
+        if column := DAY_FIELDS.get(field):
+            totals[column] = value
+            continue
+        dimension, _, name = field.partition(":")
+        if dimension in _DIMENSIONS and name:
+            counts[(dimension, name[:200])] = counts.get((dimension, name[:200]), 0) + value
+    return totals, counts
+
+
+def _text(value: bytes | str) -> str:
+    return value.decode(errors="replace") if isinstance(value, bytes) else value
+
+
+def decoded(raw: Mapping[Any, Any]) -> dict[str, int]:
+    """An hour hash as Redis returns it, as {field: count}."""
+    return {_text(k): int(v) for k, v in raw.items()}
+
+
+def pending_hours(tenant_id: int) -> list[str]:
+    """The hour buckets Redis still holds for the shop, oldest first."""
+    members = redis_client().smembers(visits.prefix(tenant_id) + "hours")
+    return sorted(_text(m) for m in members)
+
+
+def roll_up(tenant_id: int, now: float | None = None) -> int:
+    """Fold every pending hour of the current shop strictly before the current UTC hour;
+    the number of hours folded. (`tenant_id` is the shop the job was queued for.)"""
+    if current_tenant.id != tenant_id:
+        raise RuntimeError(f"roll_up({tenant_id}) run in shop {current_tenant.id}")
+    settings = get_settings()
+    # The switch's copy in Redis heals itself here if Redis lost it.
+    visits.write_config(tenant_id, visits.Config(settings.respect_privacy_signals))
+    zone = ZoneInfo(settings.timezone)
+    current = visits.hour_bucket(now)
+    redis = redis_client()
+    key = visits.prefix(tenant_id)
+    done: list[str] = []
+    day_totals: dict[date, dict[str, int]] = defaultdict(dict)
+    day_counts: dict[tuple[date, str, str], int] = defaultdict(int)
+    for bucket in pending_hours(tenant_id):
+        if bucket >= current:
+            continue  # still being counted
+        done.append(bucket)
+        claimed = db.session.execute(
+            insert(AnalyticsFoldedHour)
+            .values(hour=hour_start(bucket))
+            .on_conflict_do_nothing()
+            .returning(AnalyticsFoldedHour.hour)
+        ).first()
+        if claimed is None:
+            continue  # folded before; only its Redis key was left
+        totals, counts = split(decoded(redis.hgetall(f"{key}h:{bucket}")))
+        day = local_day(bucket, zone)
+        for column, value in totals.items():
+            day_totals[day][column] = day_totals[day].get(column, 0) + value
+        for (dimension, name), count in counts.items():
+            day_counts[(day, dimension, name)] += count
+    _add_days(day_totals)
+    _add_counts(day_counts)
+    if done:
+        after_commit(partial(_forget, key, done))
+    return len(done)
+
+
+def _add_days(day_totals: dict[date, dict[str, int]]) -> None:
+    table = AnalyticsDay.__table__
+    for day, totals in sorted(day_totals.items()):
+        values = {column: totals.get(column, 0) for column in DAY_FIELDS.values()}
+        statement = insert(AnalyticsDay).values(day=day, **values)
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.day],
+                set_={c: table.c[c] + statement.excluded[c] for c in values},
+            )
+        )
+
+
+def _add_counts(day_counts: dict[tuple[date, str, str], int]) -> None:
+    if not day_counts:
+        return
+    table = AnalyticsDayCount.__table__
+    rows = [
+        {"day": day, "dimension": dimension, "value": value, "count": count}
+        for (day, dimension, value), count in sorted(day_counts.items())
+    ]
+    for first in range(0, len(rows), 1000):
+        statement = insert(AnalyticsDayCount).values(rows[first : first + 1000])
+        db.session.execute(
+            statement.on_conflict_do_update(
+                index_elements=[table.c.day, table.c.dimension, table.c.value],
+                set_={"count": table.c.count + statement.excluded.count},
+            )
+        )
+    db.session.flush()
+
+
+def _forget(key: str, buckets: list[str]) -> None:
+    """After commit: the folded hours leave Redis."""
+    redis = redis_client()
+    pipe = redis.pipeline(transaction=False)
+    pipe.delete(*(f"{key}h:{bucket}" for bucket in buckets))
+    pipe.srem(key + "hours", *buckets)
+    pipe.execute()
+
+
+def folded(hours: list[datetime]) -> set[datetime]:
+    """Which of these hour starts are already in the tables (for `traffic`)."""
+    if not hours:
+        return set()
+    return set(
+        db.session.scalars(
+            select(AnalyticsFoldedHour.hour).where(AnalyticsFoldedHour.hour.in_(hours))
+        )
+    )

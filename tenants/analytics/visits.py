@@ -1,0 +1,362 @@
+"""Visit counting without cookies: page views, visitors, sessions and funnel steps.
+
+A visitor is a hash of a random salt of the UTC day, the shop, the IP address and the
+user agent (Plausible's scheme): no cookie, nothing that outlives the day, no raw IP kept
+(not even in logs). Python hashes salt + IP + user agent (`digest`); the Lua script mixes
+in the shop id (`sha1(digest:id)`, 16 hex), because the front cache learns the shop id
+only inside its own script. Both counting paths (FrontCache before Flask, the
+storefront's after-request hook) run the same Lua, so they always agree on a visitor.
+
+Counting is one Redis round trip per page and never touches PostgreSQL. Everything sits
+under `t:<shop id>:a:` (isolation by key):
+
+* `h:<YYYYMMDDHH>` -- the UTC hour's counters (a hash, kept 3 days): `pv`, `visitors`
+  (new daily visitors: summable), `sessions`, `f:<step>` (sessions that reached a funnel
+  step), and `<dimension>:<value>` (see `DIMENSIONS`). Dimension fields stop growing once
+  the hour holds `FIELD_LIMIT` fields, so a crawler of random URLs cannot blow memory.
+* `hours` -- the hour buckets the rollup has still to fold (`tenants.analytics.rollup`).
+* `v:<YYYYMMDD>` -- the UTC day's HyperLogLog of visitors.
+* `s:<visitor>` -- the visitor's session (30 minutes, renewed by every page); the funnel
+  steps it reached, so each counts once per session.
+* `cfg` -- what the counting needs of the shop's settings (the privacy switch), written
+  when they are saved, so no counting path reads PostgreSQL.
+
+Not counted: bots and empty user agents, prefetches, anything but GET, pages other than
+200 HTML, the shop's staff, and -- if the merchant turned the switch on -- requests with
+`DNT: 1` or `Sec-GPC: 1`. Since the salt changes at midnight UTC, a session (and a daily
+visitor) also ends there.
+"""
+
+from __future__ import annotations
+
+import functools
+import hashlib
+import logging
+import secrets
+import time
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+from urllib.parse import parse_qsl, urlsplit
+
+import user_agents
+
+from saas.auth import is_shop_staff
+from saas.cache import redis_client
+from saas.db import after_commit, db
+from saas.tenancy import current_tenant
+
+log = logging.getLogger(__name__)
+
+SESSION_SECONDS = 30 * 60
+HOUR_TTL = 3 * 24 * 3600  # the rollup runs every few minutes; this only bounds a backlog
+FIELD_LIMIT = 2000
+VALUE_MAX = 200
+STEPS = ("product", "cart", "checkout", "order")
+DIMENSIONS = (
+    "path",
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "device",
+    "landing",
+    "product",
+)
+DIRECT = "(direct)"  # the referrer of a session that came with none (or from the shop)
+_SALT_KEY = "platform:analytics-salt:"
+_UTM = ("utm_source", "utm_medium", "utm_campaign")
+
+# The clock, as seconds since the epoch (tests move it).
+clock: Callable[[], float] = time.time
+
+
+def prefix(tenant_id: int) -> str:
+    return f"t:{int(tenant_id)}:a:"
+
+
+def config_key(tenant_id: int) -> str:
+    return f"{prefix(tenant_id)}cfg"
+
+
+# --- the Lua -------------------------------------------------------------------------------
+
+# Counting arguments, in this order, from ARGV[a] (the callers put theirs before).
+_ARGS = (
+    "hour",  # YYYYMMDDHH, UTC
+    "digest",  # sha256(salt|ip|ua)
+    "path",
+    "product",  # a product page's handle, or ''
+    "step",  # a funnel step, or ''
+    "referrer",
+    "utm_source",
+    "utm_medium",
+    "utm_campaign",
+    "device",
+    "private",  # '1' when the request asks not to be tracked (DNT / Sec-GPC)
+    "page",  # '1': a page view; '0': a funnel step only (a POST)
+)
+ARG_COUNT = len(_ARGS)
+
+
+def lua_count(id_expr: str, first: int) -> str:
+    """Lua defining and calling the counting for the shop whose id (a string) is
+    `id_expr`, with its arguments from ARGV[first] on (see `_ARGS`)."""
+    # Four calls on the common path (a visitor in a session): HLEN, EXPIRE (which also
+    # says whether the session exists), HINCRBY pv (whose 1 says the hour is new: only
+    # then the hour is listed and given its expiry) and HINCRBY of the path. A session
+    # never outlives its UTC day (the visitor id changes with the salt), so the day's
+    # HyperLogLog only needs the visitor when a session starts.
+    return f"""
+local function count_visit(id, a)
+  local p = 't:' .. id .. ':a:'
+  if ARGV[a + 10] == '1' and redis.call('HGET', p .. 'cfg', 'privacy') == '1' then
+    return
+  end
+  local hour = ARGV[a]
+  local h = p .. 'h:' .. hour
+  local room = redis.call('HLEN', h) < {FIELD_LIMIT}
+  local function bump(field)
+    if room or redis.call('HEXISTS', h, field) == 1 then
+      redis.call('HINCRBY', h, field, 1)
+    end
+  end
+  local visitor = string.sub(redis.sha1hex(ARGV[a + 1] .. ':' .. id), 1, 16)
+  local page = ARGV[a + 11] == '1'
+  local path = ARGV[a + 2]
+  local s = p .. 's:' .. visitor
+  if redis.call('EXPIRE', s, {SESSION_SECONDS}) == 0 then  -- none: a new session
+    redis.call('HSET', s, 'at', hour)
+    redis.call('EXPIRE', s, {SESSION_SECONDS})
+    redis.call('HINCRBY', h, 'sessions', 1)
+    local day = p .. 'v:' .. string.sub(hour, 1, 8)
+    if redis.call('PFADD', day, visitor) == 1 then
+      redis.call('HINCRBY', h, 'visitors', 1)
+      redis.call('EXPIRE', day, {HOUR_TTL})
+    end
+    local ref = ARGV[a + 5]
+    if ref == '' then ref = '{DIRECT}' end
+    bump('referrer:' .. ref)
+    for i, name in ipairs({{'utm_source', 'utm_medium', 'utm_campaign'}}) do
+      if ARGV[a + 5 + i] ~= '' then bump(name .. ':' .. ARGV[a + 5 + i]) end
+    end
+    bump('device:' .. ARGV[a + 9])
+    if page then bump('landing:' .. path) end
+  end
+  local function step(name)
+    if redis.call('HSETNX', s, 'f:' .. name, 1) == 1 then
+      redis.call('HINCRBY', h, 'f:' .. name, 1)
+    end
+  end
+  local new_hour = not page
+  if page then
+    new_hour = redis.call('HINCRBY', h, 'pv', 1) == 1
+    bump('path:' .. path)
+    if ARGV[a + 3] ~= '' then
+      bump('product:' .. ARGV[a + 3])
+      step('product')
+    end
+  end
+  if ARGV[a + 4] ~= '' then step(ARGV[a + 4]) end
+  if new_hour then  -- (or a step alone: rare, and SADD is idempotent)
+    local pending = p .. 'hours'
+    redis.call('SADD', pending, hour)
+    redis.call('EXPIRE', h, {HOUR_TTL})
+    redis.call('EXPIRE', pending, {HOUR_TTL})
+  end
+end
+count_visit({id_expr}, {first})
+"""
+
+
+# Flask's path: ARGV[1] is the shop id.
+COUNT = lua_count("ARGV[1]", 2)
+
+
+# --- what a request says ---------------------------------------------------------------------
+
+
+@functools.lru_cache(maxsize=4096)
+def agent(ua: str) -> str | None:
+    """The device class of a user agent, or None for a bot (an empty one is a bot too)."""
+    if not ua:
+        return None
+    parsed = user_agents.parse(ua)
+    if parsed.is_bot:
+        return None
+    if parsed.is_tablet:
+        return "tablet"
+    if parsed.is_mobile:
+        return "mobile"
+    return "desktop"
+
+
+def is_prefetch(environ: dict[str, Any]) -> bool:
+    purpose = environ.get("HTTP_SEC_PURPOSE") or environ.get("HTTP_PURPOSE") or ""
+    return "prefetch" in purpose.lower() or environ.get("HTTP_X_MOZ", "").lower() == "prefetch"
+
+
+def asks_privacy(environ: dict[str, Any]) -> bool:
+    return environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
+
+
+@functools.lru_cache(maxsize=4)
+def _hour_of(epoch_hour: int) -> str:
+    return time.strftime("%Y%m%d%H", time.gmtime(epoch_hour * 3600))
+
+
+def hour_bucket(now: float | None = None) -> str:
+    """The UTC hour `now` falls in, as `YYYYMMDDHH`."""
+    return _hour_of(int((clock() if now is None else now) // 3600))
+
+
+_salts: dict[str, str] = {}
+
+
+def daily_salt(redis: Any, day: str) -> str:
+    """The random salt of a UTC day (`YYYYMMDD`), shared by every process through Redis
+    and gone two days later: yesterday's visitors can never be linked to today's."""
+    salt = _salts.get(day)
+    if salt is None:
+        key = _SALT_KEY + day
+        redis.set(key, secrets.token_hex(16), nx=True, ex=2 * 24 * 3600)
+        raw = redis.get(key)
+        salt = raw.decode() if isinstance(raw, bytes) else str(raw)
+        _salts.clear()  # one day at a time
+        _salts[day] = salt
+    return salt
+
+
+@functools.lru_cache(maxsize=4096)
+def _domain(url: str) -> str:
+    try:
+        host = urlsplit(url).hostname or ""
+    except ValueError:
+        return ""
+    return host[4:] if host.startswith("www.") else host
+
+
+def product_handle(path: str) -> str:
+    """The handle of a product page's path (`/products/<handle>`), or ''."""
+    if path.startswith("/products/"):
+        handle = path[10:]
+        if handle and "/" not in handle:
+            return handle[:VALUE_MAX]
+    return ""
+
+
+def visit_args(
+    environ: dict[str, Any], redis: Any, *, device: str, step: str = "", page: bool = True
+) -> list[str]:
+    """The counting arguments of a request already known to be countable (`_ARGS`)."""
+    hour = hour_bucket()
+    ua = environ.get("HTTP_USER_AGENT", "")
+    ip = environ.get("REMOTE_ADDR", "")
+    salt = daily_salt(redis, hour[:8])
+    digest = hashlib.sha256(f"{salt}|{ip}|{ua}".encode()).hexdigest()
+    path = environ.get("PATH_INFO", "") or "/"
+    referrer = ""
+    if raw := environ.get("HTTP_REFERER"):
+        referrer = _domain(raw)
+        if referrer == _domain("//" + environ.get("HTTP_HOST", "")):
+            referrer = ""  # from the shop itself: direct (a session that timed out)
+    utm = ["", "", ""]
+    query = environ.get("QUERY_STRING", "")
+    if "utm_" in query:
+        values = dict(parse_qsl(query))
+        utm = [values.get(name, "")[:VALUE_MAX] for name in _UTM]
+    return [
+        hour,
+        digest,
+        path[:VALUE_MAX],
+        product_handle(path) if page else "",
+        step,
+        referrer[:VALUE_MAX],
+        *utm,
+        device,
+        "1" if asks_privacy(environ) else "0",
+        "1" if page else "0",
+    ]
+
+
+def countable_device(environ: dict[str, Any]) -> str | None:
+    """The device class if this request may be counted at all (not a bot, not a
+    prefetch), else None. Which responses count is the caller's business."""
+    device = agent(environ.get("HTTP_USER_AGENT", ""))
+    if device is None or is_prefetch(environ):
+        return None
+    return device
+
+
+# --- Flask's path ----------------------------------------------------------------------------
+
+_FLASK_STEP = "analytics_step"
+
+
+def funnel_step(step: str) -> None:
+    """Note that this request took the visitor's session to a funnel step (`STEPS`);
+    counted with the request (`count_request`), once per session."""
+    from flask import g
+
+    if step not in STEPS:
+        raise ValueError(f"unknown funnel step {step!r}")
+    setattr(g, _FLASK_STEP, step)
+
+
+def count_request(response: Any) -> None:
+    """After a storefront view: count its page view and/or funnel step (one round trip).
+    The shop's staff (or an operator) signed in on this host are never counted."""
+    from flask import current_app, g, request
+    from flask_login import current_user
+
+    if not current_app.config.get("ANALYTICS_ENABLED", True):
+        return
+    step = g.get(_FLASK_STEP, "")
+    page = (
+        request.method == "GET"
+        and response.status_code in (200, 304)
+        and response.mimetype == "text/html"
+        and current_tenant.launched
+    )
+    if not (page or step):
+        return
+    environ = request.environ
+    device = countable_device(environ)
+    if device is None or is_shop_staff(current_user):
+        return
+    try:
+        client = redis_client()
+        args = visit_args(environ, client, device=device, step=step, page=page)
+        client.register_script(COUNT)(args=[str(current_tenant.id), *args])
+    except Exception:
+        log.warning("visit not counted: analytics store unavailable", exc_info=True)
+
+
+# --- the merchant's privacy switch -----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Config:
+    respect_privacy_signals: bool
+
+
+def write_config(tenant_id: int, config: Config) -> None:
+    """Put what counting needs of the settings where the Lua reads it."""
+    redis_client().hset(
+        config_key(tenant_id), "privacy", "1" if config.respect_privacy_signals else "0"
+    )
+
+
+def set_respect_privacy_signals(on: bool) -> bool:
+    """The merchant's switch: ignore visits that send DNT or Global Privacy Control.
+    Flushes; Redis follows once the unit commits. Returns whether it changed."""
+    from tenants.settings.services import get_settings
+
+    settings = get_settings()
+    if settings.respect_privacy_signals == on:
+        return False
+    settings.respect_privacy_signals = on
+    db.session.flush()
+    tenant_id = current_tenant.id
+    after_commit(lambda: write_config(tenant_id, Config(on)))
+    return True
