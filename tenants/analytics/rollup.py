@@ -1,10 +1,15 @@
 """Fold the shop's finished hours of visit counters from Redis into its daily tables.
 
-Redis holds only the hours not yet folded (`tenants.analytics.visits`): losing it loses
-at most those. Each finished UTC hour is added to the shop-local day its start falls
-in. A folded hour is recorded (`AnalyticsFoldedHour`, inserted-or-skipped first) in the
-same transaction as its counts, and its Redis hash is deleted only after that commits:
-a rerun, or a worker killed between the commit and the delete, never counts it twice.
+Redis holds only the visits not drained yet and the hours not yet folded
+(`tenants.analytics.visits`, `sessions`): losing it loses at most those. The queue is
+drained first, then every hour that ended more than `GRACE` seconds ago is folded (a
+page that started in the last second of an hour is queued a moment later). Each finished
+UTC hour is added to the shop-local day its start falls in (in a zone half an hour off
+UTC, such as India's, an hour straddles two local days: all of it goes to the first -- a
+day's edges move by half an hour, its totals stay right). A folded hour is recorded
+(`AnalyticsFoldedHour`, inserted-or-skipped first) in the same transaction as its
+counts, and its Redis hash is deleted only after that commits: a rerun, or a worker
+killed between the commit and the delete, never counts it twice.
 
 Runs from `flask tenants sweep` for every shop (cron, every few minutes) and as an RQ
 job (`saas.jobs.enqueue(roll_up, tenant_id)`): safe to run twice, or concurrently (the
@@ -26,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
-from tenants.analytics import visits
+from tenants.analytics import sessions, visits
 from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount, AnalyticsFoldedHour
 from tenants.settings.services import get_settings
 
@@ -41,6 +46,7 @@ DAY_FIELDS = {
     "f:order": "order_sessions",
 }
 _DIMENSIONS = frozenset(visits.DIMENSIONS)
+GRACE = 60
 
 
 def hour_start(bucket: str) -> datetime:
@@ -82,15 +88,17 @@ def pending_hours(tenant_id: int) -> list[str]:
 
 
 def roll_up(tenant_id: int, now: float | None = None) -> int:
-    """Fold every pending hour of the current shop strictly before the current UTC hour;
-    the number of hours folded. (`tenant_id` is the shop the job was queued for.)"""
+    """Drain the shop's queued visits, then fold every pending hour that ended `GRACE`
+    seconds ago; the number of hours folded. (`tenant_id` is the shop the job was
+    queued for.)"""
     if current_tenant.id != tenant_id:
         raise RuntimeError(f"roll_up({tenant_id}) run in shop {current_tenant.id}")
     settings = get_settings()
     # The switch's copy in Redis heals itself here if Redis lost it.
     visits.write_config(tenant_id, visits.Config(settings.respect_privacy_signals))
     zone = ZoneInfo(settings.timezone)
-    current = visits.hour_bucket(now)
+    sessions.drain(tenant_id)
+    current = visits.hour_bucket((visits.clock() if now is None else now) - GRACE)
     redis = redis_client()
     key = visits.prefix(tenant_id)
     done: list[str] = []
@@ -98,7 +106,7 @@ def roll_up(tenant_id: int, now: float | None = None) -> int:
     day_counts: dict[tuple[date, str, str], int] = defaultdict(int)
     for bucket in pending_hours(tenant_id):
         if bucket >= current:
-            continue  # still being counted
+            continue  # still being counted (or its last visits queued)
         done.append(bucket)
         claimed = db.session.execute(
             insert(AnalyticsFoldedHour)

@@ -2,8 +2,9 @@
 
 Dates are shop-local calendar days, both ends included. Every figure comes from the
 rolled-up tables (`tenants.analytics.rollup`), with one exception: when the range
-includes today, today's hours not folded yet are read from Redis (one SMEMBERS and one
-pipelined HGETALL), so "today" is live. History never touches Redis.
+includes today, the shop's queued visits are drained (`sessions.drain`, at most
+`LIVE_DRAIN` of them) and today's hours not folded yet are read from Redis (one
+SMEMBERS and one pipelined HGETALL), so "today" is live. History never touches Redis.
 """
 
 from __future__ import annotations
@@ -18,10 +19,11 @@ from sqlalchemy import func, select
 from saas.cache import redis_client
 from saas.db import db
 from saas.tenancy import current_tenant
-from tenants.analytics import rollup, visits
+from tenants.analytics import rollup, sessions, visits
 from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount
 from tenants.settings.services import get_settings
 
+LIVE_DRAIN = 50_000  # a report drains no more than this (about a quarter of a second)
 FUNNEL_LABELS = (
     ("sessions", "Sessions"),
     ("product_sessions", "Viewed a product"),
@@ -94,6 +96,7 @@ def _live(start: date, end: date) -> _Live:
     today = datetime.fromtimestamp(visits.clock(), UTC).astimezone(zone).date()
     if not start <= today <= end:
         return live
+    sessions.drain(current_tenant.id, limit=LIVE_DRAIN)
     buckets = [
         b for b in rollup.pending_hours(current_tenant.id) if rollup.local_day(b, zone) == today
     ]
