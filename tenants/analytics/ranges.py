@@ -34,7 +34,12 @@ _TRAILING = {"today": 1, "yesterday": 1, "7d": 7, "30d": 30, "90d": 90}
 
 
 class RangeError(ValueError):
-    """A custom range that cannot be shown; the message is for the merchant."""
+    """A custom range that cannot be shown; the message is for the merchant, `field`
+    the date it is about ("start" or "end")."""
+
+    def __init__(self, message: str, field: str = "start") -> None:
+        super().__init__(message)
+        self.field = field
 
 
 @dataclass(frozen=True)
@@ -117,14 +122,15 @@ def preset(key: str, today: date) -> DateRange:
 def _parse_day(value: str | None, which: str) -> date:
     value = (value or "").strip()
     if not value:
-        raise RangeError(f"Choose the {which} date of the range.")
+        raise RangeError(f"Choose the {which} date of the range.", which)
     try:
         if not _ISO_DAY.fullmatch(value):
             raise ValueError(value)
         return date.fromisoformat(value)
     except ValueError:
         raise RangeError(
-            f"The {which} date is not a date: write it as YYYY-MM-DD, for example 2026-03-01."
+            f"The {which} date is not a date: write it as YYYY-MM-DD, for example 2026-03-01.",
+            which,
         ) from None
 
 
@@ -137,10 +143,10 @@ def parse_range(args: Mapping[str, str], today: date) -> DateRange:
         return preset(key if key in LABELS else DEFAULT, today)
     start, end = _parse_day(args.get("start"), "start"), _parse_day(args.get("end"), "end")
     if start > end:
-        raise RangeError("The start date must be before the end date.")
+        raise RangeError("The end date must be on or after the start date.", "end")
     if start > today:
         raise RangeError("The start date is in the future: there is nothing to show yet.")
     end = min(end, today)
     if (end - start).days + 1 > MAX_CUSTOM_DAYS:
-        raise RangeError(f"A custom range can cover at most {MAX_CUSTOM_DAYS} days.")
+        raise RangeError(f"A custom range can cover at most {MAX_CUSTOM_DAYS} days.", "end")
     return DateRange("custom", start, end)

@@ -16,14 +16,14 @@ from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
 
-def _range() -> tuple[DateRange, str | None]:
+def _range() -> tuple[DateRange, RangeError | None]:
     """The range the page asks for; with a mistake in custom dates, the default range
-    and the message saying why."""
+    and the mistake (the form shows it by the date it is about)."""
     today = shop_today(shop_zone(get_settings()))
     try:
         return parse_range(request.args, today), None
     except RangeError as error:
-        return parse_range({}, today), str(error)
+        return parse_range({}, today), error
 
 
 @bp.get("/analytics", defaults={"report": "overview"})
@@ -42,7 +42,9 @@ def analytics(report: str) -> Any:
         chosen=chosen,
         previous=chosen.previous(),
         choices=RANGE_CHOICES,
-        range_error=problem,
+        range_errors={problem.field: str(problem)} if problem else {},
+        # What was typed stays in the form when it could not be shown.
+        typed={k: request.args.get(k, "") for k in ("range", "start", "end")} if problem else {},
         timezone=settings.timezone,
     ), 400 if problem else 200
 
@@ -55,7 +57,7 @@ def analytics_csv(report: str) -> Any:
     settings = get_settings()
     chosen, problem = _range()
     if problem:
-        abort(400, problem)
+        abort(400, str(problem))
     table = reports.build(report, chosen, shop_zone(settings), settings.currency).export
     lines = [csv_line(table.headers)] + [csv_line(row) for row in table.rows] if table else []
     name = f"{report}-{chosen.start.isoformat()}-{chosen.end.isoformat()}.csv"

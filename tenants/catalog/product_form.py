@@ -41,7 +41,17 @@ from tenants.catalog.products import (
 )
 from tenants.positions import renumber
 
-VARIANT_FIELDS = ("price", "compare_at", "sku", "barcode", "weight", "tracked", "quantity", "image")
+VARIANT_FIELDS = (
+    "price",
+    "compare_at",
+    "cost",
+    "sku",
+    "barcode",
+    "weight",
+    "tracked",
+    "quantity",
+    "image",
+)
 
 
 @dataclass
@@ -167,6 +177,7 @@ def _snapshot(product: Product) -> dict[str, Any]:
                 v.id,
                 v.price_cents,
                 v.compare_at_cents,
+                v.cost_cents,
                 v.sku,
                 v.barcode,
                 v.weight_grams,

@@ -112,6 +112,7 @@ def save_options(product: Product, form: Mapping[str, str]) -> None:
             variant = ProductVariant(
                 price_cents=template.price_cents,
                 compare_at_cents=template.compare_at_cents,
+                cost_cents=template.cost_cents,
                 weight_grams=template.weight_grams,
                 inventory_tracked=template.inventory_tracked,
                 inventory_quantity=0,
@@ -143,6 +144,7 @@ def variant_form_values(product: Product, currency: str) -> dict[str, str]:
         values[p + "compare_at"] = (
             "" if v.compare_at_cents is None else format_amount(v.compare_at_cents, currency)
         )
+        values[p + "cost"] = "" if v.cost_cents is None else format_amount(v.cost_cents, currency)
         values[p + "weight"] = "" if v.weight_grams is None else str(v.weight_grams)
         values[p + "barcode"] = v.barcode or ""
         values[p + "tracked"] = "1" if v.inventory_tracked else ""
@@ -200,6 +202,11 @@ def save_variants(
             row["compare_at_cents"] = compare_at
         except ProductError as error:
             errors[p + "compare_at"] = str(error)
+        if p + "cost" in form:  # (a form without it leaves the cost alone)
+            try:
+                row["cost_cents"] = parse_optional_price(form[p + "cost"], currency, what="a cost")
+            except ProductError as error:
+                errors[p + "cost"] = str(error)
         try:
             row["weight_grams"] = parse_weight(form.get(p + "weight", ""))
         except ProductError as error:

@@ -65,26 +65,26 @@ def test_custom_range_and_its_label():
 
 
 @pytest.mark.parametrize(
-    ("start", "end", "message"),
+    ("start", "end", "message", "field"),
     [
-        ("", "2026-03-05", "Choose the start date of the range."),
-        ("2026-03-01", None, "Choose the end date of the range."),
-        ("2026-02-30", "2026-03-05", "The start date is not a date"),
-        ("01/03/2026", "2026-03-05", "The start date is not a date"),
-        ("20260301", "2026-03-05", "The start date is not a date"),
-        ("2026-03-01", "tomorrow", "The end date is not a date"),
-        ("2026-03-06", "2026-03-05", "The start date must be before the end date."),
-        ("2026-03-19", "2026-03-25", "The start date is in the future"),
-        ("2025-03-16", "2026-03-17", "at most 366 days"),
+        ("", "2026-03-05", "Choose the start date of the range.", "start"),
+        ("2026-03-01", None, "Choose the end date of the range.", "end"),
+        ("2026-02-30", "2026-03-05", "The start date is not a date", "start"),
+        ("01/03/2026", "2026-03-05", "The start date is not a date", "start"),
+        ("20260301", "2026-03-05", "The start date is not a date", "start"),
+        ("2026-03-01", "tomorrow", "The end date is not a date", "end"),
+        ("2026-03-06", "2026-03-05", "The end date must be on or after the start date.", "end"),
+        ("2026-03-19", "2026-03-25", "The start date is in the future", "start"),
+        ("2025-03-16", "2026-03-17", "at most 366 days", "end"),
     ],
 )
-def test_custom_range_refusals_say_why(start, end, message):
+def test_custom_range_refusals_say_why(start, end, message, field):
     args = {"range": "custom", "start": start}
     if end is not None:
         args["end"] = end
     with pytest.raises(RangeError) as refused:
         parse_range(args, TODAY)
-    assert message in str(refused.value)
+    assert message in str(refused.value) and refused.value.field == field
     assert isinstance(refused.value, ValueError)
 
 

@@ -27,6 +27,7 @@ from tenants.orders.models import Order
 from tenants.settings.models import ShopSettings
 from tests.conftest import log_in_as, product_titles
 from tests.factories import make_plan, subscribe
+from tests.forms import form_fields
 
 NOW = datetime.now(UTC)
 
@@ -663,7 +664,14 @@ def test_analytics_figures_and_empty_state(app, make_tenant, staff_client):
     assert export.text.splitlines()[0].startswith("Day,Orders,Gross sales")
     assert sum(int(line.split(",")[1]) for line in export.text.splitlines()[1:]) == 2
     bad = client.get("/admin/analytics?range=custom&start=2026-05-09&end=2026-05-01")
-    assert bad.status_code == 400 and 'aria-invalid="true"' in bad.text
+    assert bad.status_code == 400 and bad.text.count('aria-invalid="true"') == 1
+    fields = form_fields(bad.text, "/admin/analytics")
+    assert (fields["range"], fields["start"], fields["end"]) == (
+        "custom",
+        "2026-05-09",
+        "2026-05-01",
+    )
+    assert "The end date must be on or after the start date." in bad.text
     assert client.get("/admin/analytics/nothing").status_code == 404
     # Another shop's analytics never show this shop's orders.
     other = staff_client(make_tenant(), permissions=["orders"]).get("/admin/analytics").text

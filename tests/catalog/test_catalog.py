@@ -337,6 +337,34 @@ def test_variants_save_money_as_minor_units_and_record_stock(app, make_tenant, s
     ]
 
 
+def test_a_cost_per_item_is_kept_for_the_stock_value_and_never_shown_to_shoppers(
+    app, make_tenant, staff_client, shop_client
+):
+    from tests.forms import submit_form
+
+    tenant = make_tenant()
+    product_id = make_product(app, tenant, handle="blue-mug", status="active")
+    client = staff_client(tenant, permissions=["products"])
+    url = f"/admin/products/{product_id}"
+    page = client.get(url).text
+    assert "Cost per item (USD)" in page and 'name="cost"' in page
+    refused = submit_form(client, url, {"cost": "a lot"})
+    assert refused.status_code == 400 and "cannot be read as a cost" in refused.text
+    assert product_row(app, tenant, product_id)["variants"][0]["cost_cents"] is None
+    assert submit_form(client, url, {"cost": "3.40"}).status_code == 302
+    assert product_row(app, tenant, product_id)["variants"][0]["cost_cents"] == 340
+    assert 'value="3.40"' in client.get(url).text
+    # With options, each variant has its own cost; new variants start from the first's.
+    submit_form(client, url, {"option1_name": "Size", "option1_values": "S, M"})
+    row = product_row(app, tenant, product_id)
+    assert [v["cost_cents"] for v in row["variants"]] == [340, 340]
+    m = f"v{row['variants'][1]['id']}_"
+    assert submit_form(client, url, {m + "cost": "4"}).status_code == 302
+    row = product_row(app, tenant, product_id)
+    assert [v["cost_cents"] for v in row["variants"]] == [340, 400]
+    assert "3.40" not in shop_client(tenant).get("/products/blue-mug").text
+
+
 def test_bad_variants_save_nothing(app, make_tenant, staff_client):
     tenant = make_tenant()
     other_id = make_product(app, tenant, "Taken")
