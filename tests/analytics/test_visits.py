@@ -158,9 +158,7 @@ def test_the_privacy_switch_is_a_setting(app, make_tenant, staff_client):
         assert redis_client().hget(f"t:{shop.id}:a:cfg", "privacy") == b"0"
 
 
-def test_a_session_lasts_until_thirty_minutes_without_a_page(
-    app, make_tenant, shop_client, clock
-):
+def test_a_session_lasts_until_thirty_minutes_without_a_page(app, make_tenant, shop_client, clock):
     shop = make_tenant(products=[("Teapot", 1500)])
     client = shop_client(shop)
     browse(client, "/")
