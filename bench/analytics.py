@@ -5,10 +5,13 @@ The shop is seeded in PostgreSQL itself (`INSERT ... SELECT generate_series`): 3
 products (some with a cost), 20,000 customers buying with a skewed frequency, 100,000
 orders over the last 365 days with one to three lines each, discount codes, payment
 methods, countries, refunds days after their sale, a few pending and voided orders, and
-manual and automatic collections. Then each function runs `RUNS` times per range, each
-call in its own unit of work (as a page's request), after `WARMUP` untimed calls; the
-figures are its p50 and p95. The goal is the issue's: every report under 150 ms p95.
-A back-office report page runs several of them: the page totals add their p95s.
+manual and automatic collections. Then the daily sales rollup runs once, as the sweep
+would after an import (timed: it rebuilds every day), and an edit of the latest order
+leaves today stale, as it normally is: the reports read 364 rolled-up days and today
+live. Each function runs `RUNS` times per range, each call in its own unit of work (as a
+page's request), after `WARMUP` untimed calls; the figures are its p50 and p95. A
+back-office report page runs several of them: the page totals add their p95s, and the
+goal is the issue's, every page under 150 ms.
 """
 
 from __future__ import annotations
@@ -120,11 +123,13 @@ def _seed(app: Flask) -> Any:
     from saas.db import checked_schema, db
     from saas.tenancy import tenant_context
     from tenants.catalog.products import create_product
+    from tenants.settings.services import get_settings
 
     shop = make_shop(app, "bench-analytics", catalog=[])
     with app.app_context(), tenant_context(shop):
         for n in range(1, PRODUCTS + 1):
             create_product(f"Analytics item {n:03d}", 500 + (n * 37) % 9500, inventory_quantity=n)
+        get_settings().timezone = ZONE.key  # the zone the reports are read in
         db.session.flush()
         # Plain SQL below names tables without their schema: for this transaction only.
         db.session.execute(text(f'SET LOCAL search_path TO "{checked_schema(shop.schema)}"'))
@@ -136,6 +141,40 @@ def _seed(app: Flask) -> Any:
         for table in ("orders", "order_lines", "refunds", "customers"):
             conn.execute(text(f'VACUUM ANALYZE "{shop.schema}".{table}'))
     return shop
+
+
+ROLLUP_TABLES = (
+    "analytics_sales_days",
+    "analytics_sales_day_items",
+    "analytics_sales_month_items",
+    "analytics_sales_buyer_keys",
+    "analytics_sales_day_buyers",
+    "analytics_sales_month_buyers",
+    "analytics_sales_buyer_firsts",
+    "analytics_sales_dirty",
+)
+
+
+def roll_up(app: Flask, shop: Any) -> float:
+    """The rollup's first run (every day), in seconds; then today made stale again."""
+    from saas.db import db
+    from saas.tenancy import tenant_context
+    from tenants.analytics import sales_rollup
+    from tenants.orders.models import Order
+
+    with app.app_context(), tenant_context(shop):
+        started = time.perf_counter()
+        sales_rollup.roll_up_sales(shop.id)
+        db.session.commit()
+        spent = time.perf_counter() - started
+        latest = db.session.scalar(select(Order).order_by(Order.placed_at.desc()).limit(1))
+        latest.customer_name += " Jr"  # a back-office edit: its day (today) is stale
+    with app.app_context(), db.engine.connect() as conn:
+        conn.execution_options(isolation_level="AUTOCOMMIT")
+        # (as autovacuum would soon: the visibility map lets reads skip the heap)
+        for table in ROLLUP_TABLES:
+            conn.execute(text(f'VACUUM ANALYZE "{shop.schema}".{table}'))
+    return spent
 
 
 def _functions() -> dict[str, Callable[[Any, ZoneInfo], Any]]:
@@ -215,6 +254,16 @@ def run(report: Any, row: Any, app: Flask) -> None:
         f"analytics: {counts[0]:,} orders, {counts[1]:,} lines, {counts[2]:,} refunds "
         f"in {time.perf_counter() - started:.1f} s; {RUNS} runs per function and range"
     )
+    seconds = roll_up(app, shop)
+    progress(f"analytics: first sales rollup (every day) in {seconds:.1f} s")
+    report.add(
+        row(
+            "analytics_sales_rollup_first_s",
+            "Analytics sales rollup, first run (365 days, 100,000 orders)",
+            round(seconds, 2),
+            f"{seconds:.1f} s",
+        )
+    )
     figures = measure(app, shop)
     report.raw["analytics"] = figures
     for name, per_function in figures.items():
@@ -237,6 +286,8 @@ def run(report: Any, row: Any, app: Flask) -> None:
                     f"Analytics {page} page's sales queries, {name}, sum of p95s",
                     round(total, 2),
                     f"{total:.1f} ms ({len(calls)} calls)",
+                    f"< {GOAL_MS:.0f} ms",
+                    total < GOAL_MS,
                 )
             )
     worst_name, worst_label, worst = max(

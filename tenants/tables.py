@@ -7,6 +7,7 @@ domain adds its module here, and a migration in `migrations/tenant/`.
 
 from saas import outbox
 from tenants.analytics import models as analytics
+from tenants.analytics import sales_models as analytics_sales
 from tenants.catalog import models as catalog
 from tenants.catalog import search_indexes
 from tenants.checkout import models as checkout
@@ -23,6 +24,7 @@ from tenants.staff import models as staff
 MODULES = (
     outbox,
     analytics,
+    analytics_sales,
     catalog,
     search_indexes,
     checkout,

@@ -1,10 +1,15 @@
 """Sales broken down by product, variant, collection, discount code, payment method and
-country, for a date range: each one query (two for collections), grouped in PostgreSQL.
+country, for a date range, grouped in PostgreSQL.
 
 Breakdowns by line (product, variant, collection) count the lines' amounts after their
 share of the discount; breakdowns by order (discount code, payment method, country)
 count what those orders came to (`total_cents`, before any later refund). `sales`
 re-exports everything here.
+
+Each breakdown is grouped by day first (`item_rows`): the rollup stores those rows, and
+a report adds the stored rows of its clean days to the same rows computed live for the
+rest (`sale_orders.sources`), then groups by key. An order is on one day, so its count
+adds up across days.
 """
 
 from __future__ import annotations
@@ -13,16 +18,37 @@ from dataclasses import dataclass
 from typing import Any, Literal
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import String, case, cast, distinct, exists, func, literal, select, union_all
+from sqlalchemy import (
+    BigInteger,
+    Integer,
+    String,
+    Text,
+    case,
+    cast,
+    distinct,
+    exists,
+    func,
+    literal,
+    null,
+    select,
+    union_all,
+)
 
 from saas.db import db
 from tenants.analytics.ranges import DateRange
-from tenants.analytics.sale_orders import placed_between
+from tenants.analytics.sale_orders import Sources, local_day, rolled_rows, sources
+from tenants.analytics.sales_models import (
+    SalesCollectionMember,
+    SalesDayItem,
+    SalesMonthItem,
+)
 from tenants.catalog.models import Product, ProductVariant
 from tenants.collections.models import Collection, CollectionKind, CollectionProduct
 from tenants.collections.services import products_query
 from tenants.geo.addresses import country_name
-from tenants.orders.models import PAYMENT_METHOD_LABELS, Order, OrderLine
+from tenants.orders.models import PAYMENT_METHOD_LABELS, OrderLine
+
+DIMENSIONS = ("product", "variant", "collection", "discount_code", "payment_method", "country")
 
 
 def _sum(column: Any) -> Any:
@@ -42,10 +68,18 @@ class Row:
 _line_revenue = OrderLine.unit_price_cents * OrderLine.quantity - OrderLine.discount_cents
 
 
-def _sold_lines(r: DateRange, zone: ZoneInfo) -> Any:
-    start, end = r.bounds(zone)
+def _text(value: str) -> Any:
+    return cast(literal(value), Text)
+
+
+def _no_id() -> Any:
+    return cast(null(), Integer)
+
+
+def _lines(orders: Any, zone: ZoneInfo) -> Any:
     return (
         select(
+            local_day(orders.c.placed_at, zone).label("day"),
             OrderLine.order_id,
             OrderLine.product_id,
             OrderLine.variant_id,
@@ -54,9 +88,145 @@ def _sold_lines(r: DateRange, zone: ZoneInfo) -> Any:
             OrderLine.quantity,
             _line_revenue.label("revenue"),
         )
-        .join(Order, Order.id == OrderLine.order_id)
-        .where(*placed_between(start, end))
+        .select_from(orders)
+        .join(OrderLine, OrderLine.order_id == orders.c.id)
+        .subquery("lines")
     )
+
+
+def _by_line(
+    lines: Any, key: Any, *, ref_id: Any, product_id: Any, title: Any, subtitle: Any
+) -> Any:
+    return select(
+        lines.c.day,
+        key.label("key"),
+        ref_id.label("ref_id"),
+        product_id.label("product_id"),
+        title.label("title"),
+        subtitle.label("subtitle"),
+        func.count(distinct(lines.c.order_id)).label("orders"),
+        cast(_sum(lines.c.quantity), BigInteger).label("units"),
+        cast(_sum(lines.c.revenue), BigInteger).label("revenue_cents"),
+        cast(literal(0), BigInteger).label("discount_cents"),
+    ).group_by(lines.c.day, key)
+
+
+def _order_dimension(dimension: str, orders: Any) -> tuple[Any, Any]:
+    """(the group's key, the condition an order must meet) of a breakdown by order."""
+    if dimension == "discount_code":
+        code = orders.c.discount_code
+        return func.lower(code), func.coalesce(code, "") != ""
+    if dimension == "payment_method":
+        return func.coalesce(orders.c.payment_method, "none"), None
+    country = func.upper(func.coalesce(orders.c.shipping_address["country"].astext, ""))
+    return country, None
+
+
+def item_rows(dimension: str, orders: Any, zone: ZoneInfo, members: Any = None) -> Any:
+    """`orders` (counted, a `sale_orders` subquery) grouped by local day and `dimension`, with
+    the columns of `SalesDayItem`. Collections need `members` (collection_id,
+    product_id): the memberships to count with."""
+    if dimension in ("product", "variant", "collection"):
+        lines = _lines(orders, zone)
+        if dimension == "product":
+            # A deleted product's lines are grouped by their title, apart from any
+            # product whose id is that text.
+            gone = lines.c.product_id.is_(None)
+            key = case((gone, "t:" + lines.c.title), else_="p:" + cast(lines.c.product_id, String))
+            return _by_line(
+                lines,
+                key,
+                ref_id=func.max(lines.c.product_id),
+                product_id=_no_id(),
+                title=func.max(lines.c.title),
+                subtitle=_text(""),
+            )
+        if dimension == "variant":
+            # A deleted variant's lines by both titles, length-prefixed so that no two
+            # pairs of titles make the same key.
+            gone = lines.c.variant_id.is_(None)
+            named = func.concat(
+                "g", func.length(lines.c.title), ":", lines.c.title, lines.c.variant_title
+            )
+            key = case((gone, named), else_="v:" + cast(lines.c.variant_id, String))
+            return _by_line(
+                lines,
+                key,
+                ref_id=func.max(lines.c.variant_id),
+                product_id=func.max(lines.c.product_id),
+                title=func.max(lines.c.title),
+                subtitle=func.max(lines.c.variant_title),
+            )
+        joined = lines.join(members, members.c.product_id == lines.c.product_id)
+        return _by_line(
+            lines,
+            cast(members.c.collection_id, String),
+            ref_id=func.max(members.c.collection_id),
+            product_id=_no_id(),
+            title=_text(""),
+            subtitle=_text(""),
+        ).select_from(joined)
+    key, condition = _order_dimension(dimension, orders)
+    units = (
+        select(func.sum(OrderLine.quantity))
+        .where(OrderLine.order_id == orders.c.id)
+        .correlate(orders)
+        .scalar_subquery()
+    )
+    sale = select(
+        local_day(orders.c.placed_at, zone).label("day"),
+        key.label("key"),
+        orders.c.total_cents,
+        orders.c.discount_cents,
+        orders.c.discount_code,
+        func.coalesce(units, 0).label("units"),
+    ).select_from(orders)
+    if condition is not None:
+        sale = sale.where(condition)
+    sold = sale.subquery("sale")
+    return select(
+        sold.c.day,
+        sold.c.key,
+        _no_id().label("ref_id"),
+        _no_id().label("product_id"),
+        func.coalesce(func.max(sold.c.discount_code), "").label("title"),
+        _text("").label("subtitle"),
+        func.count().label("orders"),
+        cast(_sum(sold.c.units), BigInteger).label("units"),
+        cast(_sum(sold.c.total_cents), BigInteger).label("revenue_cents"),
+        cast(_sum(sold.c.discount_cents), BigInteger).label("discount_cents"),
+    ).group_by(sold.c.day, sold.c.key)
+
+
+_ITEM_COLUMNS = (
+    "key",
+    "ref_id",
+    "product_id",
+    "title",
+    "subtitle",
+    "orders",
+    "units",
+    "revenue_cents",
+    "discount_cents",
+)
+
+
+def _rolled(dimension: str, src: Sources, where: Any = None) -> Any:
+    """The rolled-up rows of the range's clean days (by month where whole and clean).
+    `where(table)`: a further condition."""
+
+    def rows(table: Any, day: Any) -> Any:
+        query = select(day, *(table.__table__.c[c] for c in _ITEM_COLUMNS))
+        query = query.where(table.dimension == dimension)
+        return query if where is None else query.where(where(table))
+
+    return rolled_rows(src, SalesDayItem, SalesMonthItem, rows)
+
+
+def _items(dimension: str, src: Sources) -> Any:
+    """The range's rows of `dimension`: the clean days' from the rollup, the rest live."""
+    live = item_rows(dimension, src.orders, src.zone)
+    return union_all(_rolled(dimension, src), live).subquery("items")
 
 
 def by_product(
@@ -70,17 +240,16 @@ def by_product(
     """Products by sales or units sold. A line whose product was deleted counts under its
     title. Ascending (the slowest sellers) also lists the catalog's products that sold
     nothing in the range, first."""
-    lines = _sold_lines(r, zone).subquery("lines")
-    title_when_gone = case((lines.c.product_id.is_(None), lines.c.title))
+    items = _items("product", sources(r, zone))
     sold = (
         select(
-            lines.c.product_id,
-            func.max(lines.c.title).label("title"),
-            func.count(distinct(lines.c.order_id)).label("orders"),
-            _sum(lines.c.quantity).label("units"),
-            _sum(lines.c.revenue).label("revenue"),
+            func.max(items.c.ref_id).label("product_id"),
+            func.max(items.c.title).label("title"),
+            func.sum(items.c.orders).label("orders"),
+            func.sum(items.c.units).label("units"),
+            func.sum(items.c.revenue_cents).label("revenue"),
         )
-        .group_by(lines.c.product_id, title_when_gone)
+        .group_by(items.c.key)
         .cte("sold")
     )
     rows = select(
@@ -116,23 +285,18 @@ def _rows(result: Any) -> list[Row]:
 def by_variant(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> list[Row]:
     """Variants by sales: "Product / Size", or the product's name for a product that
     comes in one variant only; a deleted variant counts under its titles."""
-    lines = _sold_lines(r, zone).subquery("lines")
-    gone = lines.c.variant_id.is_(None)
+    items = _items("variant", sources(r, zone))
     sold = (
         select(
-            lines.c.variant_id,
-            func.max(lines.c.product_id).label("product_id"),
-            func.max(lines.c.title).label("title"),
-            func.max(lines.c.variant_title).label("variant_title"),
-            func.count(distinct(lines.c.order_id)).label("orders"),
-            _sum(lines.c.quantity).label("units"),
-            _sum(lines.c.revenue).label("revenue"),
+            func.max(items.c.ref_id).label("variant_id"),
+            func.max(items.c.product_id).label("product_id"),
+            func.max(items.c.title).label("title"),
+            func.max(items.c.subtitle).label("variant_title"),
+            func.sum(items.c.orders).label("orders"),
+            func.sum(items.c.units).label("units"),
+            func.sum(items.c.revenue_cents).label("revenue"),
         )
-        .group_by(
-            lines.c.variant_id,
-            case((gone, lines.c.title)),
-            case((gone, lines.c.variant_title)),
-        )
+        .group_by(items.c.key)
         .subquery("sold")
     )
     product_title = func.coalesce(Product.title, sold.c.title)
@@ -166,7 +330,7 @@ def by_variant(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> list[Row
     return _rows(db.session.execute(query).all())
 
 
-def _memberships() -> Any:
+def memberships() -> Any:
     """(collection_id, product_id) of every collection as it stands today: the manual
     ones' lists, and the products each automatic one's rules match now (the rules are
     PostgreSQL conditions too, `collections.services.products_query`)."""
@@ -184,73 +348,69 @@ def _memberships() -> Any:
     return union_all(*parts).subquery("members")
 
 
+def changed_collections(members: Any) -> list[int]:
+    """Collections whose members today differ from those their rolled-up rows counted
+    (`SalesCollectionMember`): read live until the rollup catches up."""
+    snapshot = select(SalesCollectionMember.collection_id, SalesCollectionMember.product_id)
+    now = select(members.c.collection_id, members.c.product_id)
+    differ = union_all(now.except_(snapshot), snapshot.except_(now)).subquery("differ")
+    return list(db.session.scalars(select(differ.c.collection_id).distinct()))
+
+
 def by_collection(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> list[Row]:
     """Collections by the sales of the products in them today (a product in two
-    collections counts in both). Manual collections by their list, automatic ones by
-    their rules as they are now."""
-    lines = _sold_lines(r, zone).subquery("lines")
-    members = _memberships()
+    collections counts in both, an order once per collection). Manual collections by
+    their list, automatic ones by their rules as they are now."""
+    src = sources(r, zone)
+    members = memberships()
+    parts = []
+    if src.rolled:
+        changed = changed_collections(members)
+        same = select(members).where(members.c.collection_id.not_in(changed)).subquery()
+        parts += [
+            _rolled("collection", src, lambda t: t.ref_id.not_in(changed)),
+            item_rows("collection", src.orders, zone, same),
+        ]
+        if changed:
+            other = select(members).where(members.c.collection_id.in_(changed)).subquery()
+            parts.append(item_rows("collection", src.everything(), zone, other))
+    else:
+        parts.append(item_rows("collection", src.orders, zone, members))
+    items = union_all(*parts).subquery("items")
+    revenue = func.sum(items.c.revenue_cents)
     query = (
         select(
             cast(Collection.id, String),
             func.max(Collection.title),
-            func.count(distinct(lines.c.order_id)),
-            _sum(lines.c.quantity),
-            _sum(lines.c.revenue).label("revenue"),
+            func.sum(items.c.orders),
+            func.sum(items.c.units),
+            revenue.label("revenue"),
         )
-        .select_from(lines)
-        .join(members, members.c.product_id == lines.c.product_id)
-        .join(Collection, Collection.id == members.c.collection_id)
+        .select_from(items)
+        .join(Collection, Collection.id == items.c.ref_id)
         .group_by(Collection.id)
-        .order_by(_sum(lines.c.revenue).desc(), func.max(Collection.title), Collection.id)
+        .order_by(revenue.desc(), func.max(Collection.title), Collection.id)
         .limit(limit)
     )
     return _rows(db.session.execute(query).all())
 
 
-def _by_order(r: DateRange, zone: ZoneInfo, dimension: Any, *extra: Any, where: Any = None) -> Any:
-    """Counted orders of the range grouped by `dimension`: orders, units, their totals,
-    then `extra` aggregates; the biggest totals first."""
-    start, end = r.bounds(zone)
-    conditions = placed_between(start, end) + ([where] if where is not None else [])
-    orders = select(
-        Order.id,
-        dimension.label("dimension"),
-        Order.total_cents,
-        Order.discount_cents,
-        Order.discount_code.label("code"),
-    ).where(*conditions)
-    sale = orders.cte("sale")
-    # Units per dimension, from the lines, joined to the orders' figures per dimension
-    # (not per order: a join of two small grouped sets, not of 100,000 orders).
-    units = (
-        select(sale.c.dimension, func.sum(OrderLine.quantity).label("units"))
-        .select_from(sale.join(OrderLine, OrderLine.order_id == sale.c.id))
-        .group_by(sale.c.dimension)
-        .subquery("units")
-    )
-    totals = (
-        select(
-            sale.c.dimension,
-            func.count().label("orders"),
-            _sum(sale.c.total_cents).label("revenue"),
-            *[e(sale).label(f"extra_{n}") for n, e in enumerate(extra)],
-        )
-        .group_by(sale.c.dimension)
-        .subquery("totals")
-    )
+def _by_order(r: DateRange, zone: ZoneInfo, dimension: str) -> Any:
+    """Counted orders of the range grouped by `dimension`: key, orders, units, their
+    totals, the discounts they were given, a code as typed; the biggest totals first."""
+    items = _items(dimension, sources(r, zone))
+    revenue, orders = func.sum(items.c.revenue_cents), func.sum(items.c.orders)
     return (
         select(
-            totals.c.dimension,
-            totals.c.orders,
-            func.coalesce(units.c.units, 0),
-            totals.c.revenue,
-            *[totals.c[f"extra_{n}"] for n in range(len(extra))],
+            items.c.key,
+            orders,
+            func.sum(items.c.units),
+            revenue,
+            func.sum(items.c.discount_cents),
+            func.max(items.c.title),
         )
-        .select_from(
-            totals.outerjoin(units, units.c.dimension.is_not_distinct_from(totals.c.dimension))
-        )
-        .order_by(totals.c.revenue.desc(), totals.c.orders.desc(), totals.c.dimension)
+        .group_by(items.c.key)
+        .order_by(revenue.desc(), orders.desc(), items.c.key)
     )
 
 
@@ -258,14 +418,7 @@ def by_discount_code(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> li
     """Discount codes by the totals of the orders that used them; `discount_cents` is
     what those orders were given off. Codes are grouped whatever their case (key: the
     code in lower case; label: as it was typed on an order)."""
-    query = _by_order(
-        r,
-        zone,
-        func.lower(Order.discount_code),
-        lambda sale: _sum(sale.c.discount_cents),
-        lambda sale: func.max(sale.c.code),
-        where=func.coalesce(Order.discount_code, "") != "",
-    ).limit(limit)
+    query = _by_order(r, zone, "discount_code").limit(limit)
     return [
         Row(key, label, int(orders), int(units), int(revenue), int(discount))
         for key, orders, units, revenue, discount, label in db.session.execute(query).all()
@@ -274,7 +427,7 @@ def by_discount_code(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> li
 
 def by_payment_method(r: DateRange, zone: ZoneInfo) -> list[Row]:
     """Payment methods by the totals of their orders ("none": nothing was due)."""
-    query = _by_order(r, zone, func.coalesce(Order.payment_method, "none"))
+    query = _by_order(r, zone, "payment_method")
     return [
         Row(
             method,
@@ -283,16 +436,21 @@ def by_payment_method(r: DateRange, zone: ZoneInfo) -> list[Row]:
             int(units),
             int(revenue),
         )
-        for method, orders, units, revenue in db.session.execute(query).all()
+        for method, orders, units, revenue, _, _ in db.session.execute(query).all()
     ]
 
 
 def by_country(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> list[Row]:
     """Countries the orders were shipped to, by the orders' totals (key: the ISO code,
     "" for orders without a shipping address)."""
-    country = func.upper(func.coalesce(Order.shipping_address["country"].astext, ""))
-    query = _by_order(r, zone, country).limit(limit)
+    query = _by_order(r, zone, "country").limit(limit)
     return [
-        Row(code, country_name(code) if code else "No shipping address", *map(int, figures))
-        for code, *figures in db.session.execute(query).all()
+        Row(
+            code,
+            country_name(code) if code else "No shipping address",
+            int(orders),
+            int(units),
+            int(revenue),
+        )
+        for code, orders, units, revenue, _, _ in db.session.execute(query).all()
     ]

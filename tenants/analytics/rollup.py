@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
-from tenants.analytics import sessions, visits
+from tenants.analytics import sales_rollup, sessions, visits
 from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount, AnalyticsFoldedHour
 from tenants.settings.services import get_settings
 
@@ -126,6 +126,7 @@ def roll_up(tenant_id: int, now: float | None = None) -> int:
     _add_counts(day_counts)
     if done:
         after_commit(partial(_forget, key, done))
+    sales_rollup.roll_up_sales(tenant_id)
     return len(done)
 
 

@@ -1,9 +1,11 @@
 """Sales figures for a date range, from the shop's orders, aggregated in PostgreSQL.
 
 Every function takes a `DateRange` (calendar days in the shop's time zone) and the zone,
-and runs one or two queries whatever the number of orders. Which orders count, and why
-fully refunded ones do, is in `sale_orders`. A sale belongs to the local day its order
-was placed; a refund to the local day it was made (`Refund.created_at`).
+and runs a few queries whatever the number of orders: which rollup there is, then one
+statement that adds the range's rolled-up days (`sales_rollup`) to its stale days
+computed live (`sale_orders.sources`), so both come from one snapshot. Which orders
+count, and why fully refunded ones do, is in `sale_orders`. A sale belongs to the local
+day its order was placed; a refund to the local day it was made (`Refund.created_at`).
 
 Money: gross is the lines before discounts (`subtotal_cents`); net is gross less
 discounts and less the refunds made in the range; total adds shipping and the taxes
@@ -16,17 +18,11 @@ and the customer and business figures (`buyers`).
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, datetime, timedelta
+from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import (
-    exists,
-    func,
-    literal,
-    select,
-    union_all,
-)
+from sqlalchemy import BigInteger, Integer, cast, func, literal, select, true, union_all
 
 from saas.db import db
 from tenants.analytics.breakdowns import (
@@ -42,17 +38,12 @@ from tenants.analytics.buyers import (
     Business,
     CustomerRow,
     business,
+    buyer_counts,
     top_customers,
 )
 from tenants.analytics.ranges import DateRange
-from tenants.analytics.sale_orders import (
-    counted,
-    customer_key,
-    earlier_orders,
-    local_day,
-    placed_between,
-)
-from tenants.orders.models import Order, Refund
+from tenants.analytics.sale_orders import Sources, local_day, sources
+from tenants.analytics.sales_models import SalesDay
 
 __all__ = [
     "Business",
@@ -77,13 +68,59 @@ def _sum(column: Any) -> Any:
     return func.coalesce(func.sum(column), 0)
 
 
-def _refunds_between(start: datetime, end: datetime) -> Any:
-    """Refunds made in [start, end), of orders that count as sales."""
-    return (
-        select(Refund.amount_cents, Refund.created_at)
-        .join(Order, Order.id == Refund.order_id)
-        .where(counted(), Refund.created_at >= start, Refund.created_at < end)
+def day_rows(orders: Any, refunds: Any, zone: ZoneInfo) -> Any:
+    """`orders` (counted) and `refunds` (of counted orders), `sale_orders` subqueries,
+    grouped by local day, with the columns of `SalesDay`."""
+    sales = select(
+        local_day(orders.c.placed_at, zone).label("day"),
+        literal(1).label("orders"),
+        orders.c.subtotal_cents.label("gross"),
+        orders.c.discount_cents.label("discount"),
+        orders.c.shipping_cents.label("shipping"),
+        orders.c.tax_cents.label("tax"),
+        orders.c.total_cents.label("total"),
+        literal(0).label("refund"),
     )
+    made = select(
+        local_day(refunds.c.created_at, zone),
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        literal(0),
+        refunds.c.amount_cents,
+    )
+    both = union_all(sales, made).subquery("both")
+    return select(
+        both.c.day,
+        cast(_sum(both.c.orders), Integer).label("orders"),
+        *(
+            cast(_sum(both.c[name]), BigInteger).label(f"{column}_cents")
+            for name, column in (
+                ("gross", "gross"),
+                ("discount", "discounts"),
+                ("shipping", "shipping"),
+                ("tax", "taxes"),
+                ("total", "totals"),
+                ("refund", "refunds"),
+            )
+        ),
+    ).group_by(both.c.day)
+
+
+_DAY_COLUMNS = (
+    "orders",
+    *(f"{n}_cents" for n in ("gross", "discounts", "shipping", "taxes", "totals", "refunds")),
+)
+
+
+def _days(src: Sources) -> Any:
+    """The range's day rows: the clean days' from the rollup, the rest live."""
+    rolled = select(SalesDay.day, *(SalesDay.__table__.c[c] for c in _DAY_COLUMNS)).where(
+        *src.clean(SalesDay.day)
+    )
+    return union_all(rolled, day_rows(src.orders, src.refunds, src.zone)).subquery("days")
 
 
 # --- the range's totals -----------------------------------------------------------------
@@ -108,40 +145,13 @@ class SalesSummary:
 
 def summary(r: DateRange, zone: ZoneInfo) -> SalesSummary:
     """The range's sales, refunds and buyers, in one query."""
-    start, end = r.bounds(zone)
-    sale = (
-        select(
-            customer_key().label("key"),
-            Order.subtotal_cents,
-            Order.discount_cents,
-            Order.shipping_cents,
-            Order.tax_cents,
-            Order.total_cents,
-        )
-        .where(*placed_between(start, end))
-        .cte("sale")
-    )
-    buyers = select(sale.c.key).distinct().subquery("buyers")
-    earlier = earlier_orders()
-    bought_before = exists().where(
-        customer_key(earlier) == buyers.c.key, counted(earlier), earlier.placed_at < start
-    )
-    returning = select(func.count()).select_from(buyers).where(bought_before)
-    refunds = _refunds_between(start, end).subquery("refunds")
-    row = db.session.execute(
-        select(
-            func.count(),
-            _sum(sale.c.subtotal_cents),
-            _sum(sale.c.discount_cents),
-            _sum(sale.c.shipping_cents),
-            _sum(sale.c.tax_cents),
-            _sum(sale.c.total_cents),
-            select(func.count()).select_from(buyers).scalar_subquery(),
-            returning.scalar_subquery(),
-            select(_sum(refunds.c.amount_cents)).scalar_subquery(),
-        ).select_from(sale)
-    ).one()
-    orders, gross, discounts, shipping, taxes, totals, customers, back, refunded = map(int, row)
+    src = sources(r, zone)
+    days = _days(src)
+    sums = select(*(_sum(days.c[c]).label(c) for c in _DAY_COLUMNS)).subquery("sums")
+    buyers = buyer_counts(src).subquery("buyer_counts")
+    both = sums.join(buyers, true())  # one row each
+    row = db.session.execute(select(*sums.c, *buyers.c).select_from(both)).one()
+    orders, gross, discounts, shipping, taxes, totals, refunded, customers, back = map(int, row)
     net = gross - discounts - refunded
     return SalesSummary(
         orders=orders,
@@ -171,42 +181,21 @@ class DaySales:
 
 def daily(r: DateRange, zone: ZoneInfo) -> list[DaySales]:
     """Each day of the range, oldest first, zeros where nothing was sold (one query)."""
-    start, end = r.bounds(zone)
-    sales = select(
-        local_day(Order.placed_at, zone).label("day"),
-        literal(1).label("orders"),
-        Order.subtotal_cents.label("gross"),
-        Order.discount_cents.label("discount"),
-        Order.total_cents.label("total"),
-        literal(0).label("refund"),
-    ).where(*placed_between(start, end))
-    refunds = (
-        _refunds_between(start, end)
-        .with_only_columns(
-            local_day(Refund.created_at, zone),
-            literal(0),
-            literal(0),
-            literal(0),
-            literal(0),
-            Refund.amount_cents,
-        )
-        .subquery()
-    )
-    both = union_all(sales, select(*refunds.c)).subquery("both")
+    days = _days(sources(r, zone))
     rows = db.session.execute(
         select(
-            both.c.day,
-            _sum(both.c.orders),
-            _sum(both.c.gross),
-            _sum(both.c.discount),
-            _sum(both.c.total),
-            _sum(both.c.refund),
-        ).group_by(both.c.day)
+            days.c.day,
+            _sum(days.c.orders),
+            _sum(days.c.gross_cents),
+            _sum(days.c.discounts_cents),
+            _sum(days.c.totals_cents),
+            _sum(days.c.refunds_cents),
+        ).group_by(days.c.day)
     ).all()
     by_day = {day: tuple(map(int, figures)) for day, *figures in rows}
-    days = []
+    days_out = []
     for n in range(r.days):  # the range's days, not its orders
         day = r.start + timedelta(days=n)
         orders, gross, discount, total, refund = by_day.get(day, (0, 0, 0, 0, 0))
-        days.append(DaySales(day, orders, gross, gross - discount - refund, total - refund))
-    return days
+        days_out.append(DaySales(day, orders, gross, gross - discount - refund, total - refund))
+    return days_out

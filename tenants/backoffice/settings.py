@@ -16,7 +16,7 @@ from saas.db import atomic
 from saas.models import Feature
 from saas.tenancy import current_tenant
 from tenants import media
-from tenants.analytics import visits
+from tenants.analytics import sales_rollup, visits
 from tenants.backoffice import bp, outbox_linked
 from tenants.backoffice.access import requires
 from tenants.backoffice.home import home_page
@@ -88,6 +88,8 @@ def settings() -> Any:
                 storefront_password=request.form.get("storefront_password", ""),
                 clear_storefront_password=request.form.get("clear_storefront_password") == "1",
             )
+            if "timezone" in update.changed:  # each sale may fall on another local day now
+                sales_rollup.mark_all_dirty()
             # A checkbox: off unless ticked.
             privacy = visits.set_respect_privacy_signals(
                 request.form.get("respect_privacy_signals") == "1"
