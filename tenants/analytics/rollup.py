@@ -31,7 +31,7 @@ from sqlalchemy.dialects.postgresql import insert
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
-from tenants.analytics import sessions, visits
+from tenants.analytics import popularity, sessions, visits
 from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount, AnalyticsFoldedHour
 from tenants.settings.services import get_settings
 
@@ -126,6 +126,8 @@ def roll_up(tenant_id: int, now: float | None = None) -> int:
     _add_counts(day_counts)
     if done:
         after_commit(partial(_forget, key, done))
+    clock = visits.clock() if now is None else now
+    popularity.refresh_recent_views(tenant_id, datetime.fromtimestamp(clock, zone).date())
     return len(done)
 
 
