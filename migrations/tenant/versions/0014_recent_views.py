@@ -3,16 +3,16 @@
 Kept on the product (the analytics rollup sets it once a day from the daily view
 counts) so sorting a collection by popularity needs no aggregate on every page.
 
-Revision ID: t0013
-Revises: t0012
+Revision ID: t0014
+Revises: t0013
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "t0013"
-down_revision = "t0012"
+revision = "t0014"
+down_revision = "t0013"
 branch_labels = None
 depends_on = None
 

@@ -1,16 +1,16 @@
 """Analytics: the customers who browsed the shop signed in, by day, so that "active
 customers" (who visited or bought) can be counted for any range.
 
-Revision ID: t0014
-Revises: t0013
+Revision ID: t0015
+Revises: t0014
 Create Date: 2026-12-03
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "t0014"
-down_revision = "t0013"
+revision = "t0015"
+down_revision = "t0014"
 branch_labels = None
 depends_on = None
 
