@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, Integer, String, func
+from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import TenantModel
@@ -53,3 +53,16 @@ class AnalyticsFoldedHour(TenantModel):
 
     hour: Mapped[datetime] = mapped_column(DateTime(timezone=True), primary_key=True)
     folded_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class AnalyticsCustomerDay(TenantModel):
+    """A customer of the shop who browsed it signed in on that (shop-local) day: with the
+    day's buyers, the shop's active customers (`tenants.analytics.active`)."""
+
+    __tablename__ = "analytics_customer_days"
+    storefront_visible = False
+
+    day: Mapped[date] = mapped_column(Date, primary_key=True)
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True, index=True
+    )

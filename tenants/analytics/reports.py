@@ -17,7 +17,7 @@ from sqlalchemy import select
 from saas.charts import Chart, Series, bar_chart, funnel_chart, line_chart
 from saas.db import db
 from saas.money import file_amount, format_money
-from tenants.analytics import sales, traffic
+from tenants.analytics import active, sales, traffic
 from tenants.analytics.ranges import DateRange, delta_percent
 from tenants.catalog.models import Product
 
@@ -326,6 +326,10 @@ def products_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) -
 def customers_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) -> Report:
     now, before = sales.summary(r, zone), sales.summary(r.previous(), zone)
     business = sales.business(r, zone)
+    engaged, engaged_before = (
+        active.active_customers(r, zone),
+        active.active_customers(r.previous(), zone),
+    )
     report = Report("customers", "Customers")
     report.figures = [
         Figure(
@@ -347,6 +351,17 @@ def customers_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) 
             "Returning customer rate",
             f"{now.returning_rate:.1%}" if now.returning_rate is not None else NOTHING,
         ),
+        Figure(
+            "Active customers",
+            f"{engaged.customers:,}",
+            delta_percent(engaged.customers, engaged_before.customers),
+        ),
+        Figure(
+            "Daily active customers",
+            f"{engaged.daily_average:,.1f}",
+            _change(engaged.daily_average, engaged_before.daily_average),
+        ),
+        Figure("Monthly active customers", f"{engaged.monthly:,}"),
         Figure(
             "Paying customers",
             f"{business.paying_ratio:.1%}" if business.paying_ratio is not None else NOTHING,

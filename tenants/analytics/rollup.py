@@ -25,14 +25,20 @@ from functools import partial
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import select
+from sqlalchemy import Date, Integer, exists, select, sql
 from sqlalchemy.dialects.postgresql import insert
 
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
-from tenants.analytics import sales_rollup, sessions, visits
-from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount, AnalyticsFoldedHour
+from tenants.analytics import popularity, sales_rollup, sessions, visits
+from tenants.analytics.models import (
+    AnalyticsCustomerDay,
+    AnalyticsDay,
+    AnalyticsDayCount,
+    AnalyticsFoldedHour,
+)
+from tenants.customers.models import Customer
 from tenants.settings.services import get_settings
 
 # Hour-hash fields -> analytics_days columns.
@@ -104,6 +110,7 @@ def roll_up(tenant_id: int, now: float | None = None) -> int:
     done: list[str] = []
     day_totals: dict[date, dict[str, int]] = defaultdict(dict)
     day_counts: dict[tuple[date, str, str], int] = defaultdict(int)
+    customer_days: set[tuple[date, int]] = set()
     for bucket in pending_hours(tenant_id):
         if bucket >= current:
             continue  # still being counted (or its last visits queued)
@@ -122,11 +129,17 @@ def roll_up(tenant_id: int, now: float | None = None) -> int:
             day_totals[day][column] = day_totals[day].get(column, 0) + value
         for (dimension, name), count in counts.items():
             day_counts[(day, dimension, name)] += count
+        for member in redis.smembers(f"{key}c:{bucket}"):
+            if (text := _text(member)).isdigit():
+                customer_days.add((day, int(text)))
     _add_days(day_totals)
     _add_counts(day_counts)
+    _add_customer_days(customer_days)
     if done:
         after_commit(partial(_forget, key, done))
     sales_rollup.roll_up_sales(tenant_id)
+    clock = visits.clock() if now is None else now
+    popularity.refresh_recent_views(tenant_id, datetime.fromtimestamp(clock, zone).date())
     return len(done)
 
 
@@ -162,11 +175,32 @@ def _add_counts(day_counts: dict[tuple[date, str, str], int]) -> None:
     db.session.flush()
 
 
+def _add_customer_days(pairs: set[tuple[date, int]]) -> None:
+    """The customers who browsed signed in, by day; a customer deleted since is skipped
+    (the rows follow the customer row, and so does its erasure)."""
+    if not pairs:
+        return
+    days = sql.values(
+        sql.column("day", Date), sql.column("customer_id", Integer), name="browsed"
+    ).data(sorted(pairs))
+    db.session.execute(
+        insert(AnalyticsCustomerDay)
+        .from_select(
+            ["day", "customer_id"],
+            select(days.c.day, days.c.customer_id).where(
+                exists().where(Customer.id == days.c.customer_id)
+            ),
+        )
+        .on_conflict_do_nothing()
+    )
+
+
 def _forget(key: str, buckets: list[str]) -> None:
     """After commit: the folded hours leave Redis."""
     redis = redis_client()
     pipe = redis.pipeline(transaction=False)
     pipe.delete(*(f"{key}h:{bucket}" for bucket in buckets))
+    pipe.delete(*(f"{key}c:{bucket}" for bucket in buckets))
     pipe.srem(key + "hours", *buckets)
     pipe.execute()
 

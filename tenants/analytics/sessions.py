@@ -13,6 +13,8 @@ session reached once. Keys, all under `t:<shop id>:a:`:
   memory. The rollup folds them into the shop's daily tables (`rollup`).
 * `hours` -- the hour buckets the rollup has still to fold.
 * `v:<YYYYMMDD>` -- the UTC day's HyperLogLog of visitors.
+* `c:<YYYYMMDDHH>` -- the ids of the shop's customers who browsed signed in that hour
+  (a set: "active customers" are those who visited or bought).
 * `vs:<YYYYMMDD>` -- the day's visitors and their sessions, `<last seen>:<steps>` (a
   visitor id lives one day, since its salt does; kept 2 days).
 * `drain` -- the lock: one drain per shop at a time.
@@ -63,6 +65,7 @@ class _Batch:
     counts: dict[str, dict[str, int]] = field(default_factory=lambda: defaultdict(dict))
     states: dict[str, dict[str, str]] = field(default_factory=lambda: defaultdict(dict))
     new_visitors: dict[str, list[str]] = field(default_factory=lambda: defaultdict(list))
+    customers: dict[str, set[str]] = field(default_factory=lambda: defaultdict(set))
 
     def bump(self, hour: str, name: str, by: int = 1) -> None:
         fields = self.counts[hour]
@@ -91,9 +94,11 @@ def _tally(redis: Any, key: str, records: list[list[str]]) -> _Batch:
         values = redis.hmget(f"{key}vs:{day}", names)
         known[day] = {n: _text(v) for n, v in zip(names, values, strict=True) if v is not None}
     for visitor, at_text, page, step, path, product, referrer, *rest in records:
-        *utm, device = rest
+        *utm, device, customer = rest
         at = int(at_text)
         day, hour = visits.day_bucket(at), visits.hour_bucket(at)
+        if customer.isdigit():
+            batch.customers[hour].add(customer)
         state = batch.states[day].get(visitor) or known[day].get(visitor)
         steps = ""
         if state is None:
@@ -192,8 +197,11 @@ def _write(
                 for name, count in fields.items():
                     pipe.hincrby(f"{key}h:{hour}", name, count)
                 pipe.expire(f"{key}h:{hour}", HOUR_TTL)
-            if batch.counts:
-                pipe.sadd(f"{key}hours", *batch.counts)
+            for hour, ids in batch.customers.items():
+                pipe.sadd(f"{key}c:{hour}", *ids)
+                pipe.expire(f"{key}c:{hour}", HOUR_TTL)
+            if hours := {*batch.counts, *batch.customers}:
+                pipe.sadd(f"{key}hours", *hours)
                 pipe.expire(f"{key}hours", HOUR_TTL)
             for day, states in batch.states.items():
                 pipe.hset(f"{key}vs:{day}", mapping=states)

@@ -39,7 +39,7 @@ from urllib.parse import parse_qsl, urlsplit
 
 import user_agents
 
-from saas.auth import is_shop_staff
+from saas.auth import current_customer, is_shop_staff
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
@@ -76,6 +76,7 @@ RECORD = (
     "utm_medium",
     "utm_campaign",
     "device",
+    "customer",  # the id of the shop's customer signed in, or '' (the front cache: always)
 )
 _SALT_KEY = "platform:analytics-salt:"
 _UTM = ("utm_source", "utm_medium", "utm_campaign")
@@ -221,7 +222,13 @@ def _clean(value: str) -> str:
 
 
 def visit_args(
-    environ: dict[str, Any], redis: Any, *, device: str, step: str = "", page: bool = True
+    environ: dict[str, Any],
+    redis: Any,
+    *,
+    device: str,
+    step: str = "",
+    page: bool = True,
+    customer: int | None = None,
 ) -> list[str]:
     """The counting arguments of a request already known to be countable (`_ARGS`)."""
     now = int(clock())
@@ -251,6 +258,7 @@ def visit_args(
             referrer[:VALUE_MAX],
             *utm,
             device,
+            "" if customer is None else str(int(customer)),
         )
     )
     return [digest, "1" if asks_privacy(environ) else "0", rest]
@@ -303,7 +311,15 @@ def count_request(response: Any) -> None:
         return
     try:
         client = redis_client()
-        args = visit_args(environ, client, device=device, step=step, page=page)
+        customer = current_customer()
+        args = visit_args(
+            environ,
+            client,
+            device=device,
+            step=step,
+            page=page,
+            customer=customer.id if customer is not None else None,
+        )
         client.register_script(COUNT)(args=[str(current_tenant.id), *args])
     except Exception:
         log.warning("visit not counted: analytics store unavailable", exc_info=True)

@@ -61,6 +61,9 @@ class Product(TenantModel):
     # Keep selling when tracked stock reaches zero (backorders).
     # Added to by checkout when an order is paid: the "best selling" sort reads it.
     units_sold: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Page views of the last 30 days, set once a day by the analytics rollup: the "most
+    # popular" sort reads it (`tenants.analytics.popularity`).
+    recent_views: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     continue_selling: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )

@@ -25,6 +25,7 @@ class CollectionSort(enum.StrEnum):
     PRICE_DESC = "price-desc"
     NEWEST = "newest"
     BEST_SELLING = "best-selling"
+    POPULAR = "most-popular"
 
 
 class Collection(TenantModel):

@@ -40,6 +40,7 @@ SORTS = {
     CollectionSort.PRICE_DESC: "Price, high to low",
     CollectionSort.NEWEST: "Newest first",
     CollectionSort.BEST_SELLING: "Best selling",
+    CollectionSort.POPULAR: "Most popular",
 }
 
 
@@ -250,6 +251,8 @@ def _ordering(collection: Collection, sort: str) -> list[Any]:
         return [Product.price_cents.desc(), Product.id.desc()]
     if sort == CollectionSort.BEST_SELLING:
         return [Product.units_sold.desc(), Product.created_at.desc(), Product.id.desc()]
+    if sort == CollectionSort.POPULAR:
+        return [Product.recent_views.desc(), Product.units_sold.desc(), Product.id.desc()]
     if sort == CollectionSort.MANUAL and collection.kind == CollectionKind.MANUAL:
         return [CollectionProduct.position.asc(), Product.id.asc()]
     return [Product.created_at.desc(), Product.id.desc()]

@@ -162,6 +162,9 @@ def _store(response: Response) -> Response:
         security.apply(response)  # stored with the page: FrontCache skips Flask
         response.add_etag(overwrite=True)  # stored: a hit need not hash the body again
         headers = [(k, v) for k, v in response.headers.items() if k.lower() not in _NOT_STORED]
+        # Content-Type first: FrontCache's script tells an HTML page (counted as a visit)
+        # from its first bytes, without scanning the headers.
+        headers.sort(key=lambda kv: kv[0].lower() != "content-type")
         try:
             redis_client().set(
                 key,
@@ -188,7 +191,9 @@ def _store(response: Response) -> Response:
 # and none with a billing closing time: a shop past due or closed goes through Flask,
 # whose tenancy check closes it to the second (its own page cache still serves it).
 # A hit on an HTML page is counted in the same script when ARGV holds a visit
-# (`tenants.analytics.visits`): counting adds no round trip.
+# (`tenants.analytics.visits`): counting adds no round trip. A stored page's headers
+# start with its Content-Type (`_store`), so its first bytes say whether it is HTML.
+_HTML_PREFIX = len('[["Content-Type", "text/html')
 _FRONT_GET = (
     host_cache.lua_open_shop()
     + f"""
@@ -196,11 +201,9 @@ local id = string.format('%d', {host_cache.lua_shop_field("id")})
 local version = redis.call('GET', {lua_version_key("id")}) or '0'
 local page = redis.call('GET', 't:' .. id .. ':page:' .. version .. ':'
   .. {host_cache.lua_shop_field("theme")} .. ':' .. ARGV[1])
-if page and #ARGV > 1 then
-  local head_end = string.find(page, '\\n', 1, true)
-  if head_end and string.find(string.sub(page, 1, head_end), 'text/html', 1, true) then
+if page and #ARGV > 1
+  and string.find(string.sub(page, 1, {_HTML_PREFIX}), 'text/html', 1, true) then
 {visits.lua_count("id", 2)}
-  end
 end
 return page
 """
