@@ -14,6 +14,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
 from zoneinfo import ZoneInfo
 
+from flask import g, has_app_context
 from sqlalchemy import func, select
 
 from saas.cache import redis_client
@@ -96,6 +97,17 @@ def _live(start: date, end: date) -> _Live:
     today = datetime.fromtimestamp(visits.clock(), UTC).astimezone(zone).date()
     if not start <= today <= end:
         return live
+    # A report page asks several times (totals, days, each dimension): drain and read
+    # Redis once per request, not once per figure.
+    memo = g.setdefault("analytics_live", {}) if has_app_context() else {}
+    key = (current_tenant.id, today)
+    if key not in memo:
+        memo[key] = _read_live(today, zone)
+    return memo[key]
+
+
+def _read_live(today: date, zone: ZoneInfo) -> _Live:
+    live = _Live()
     sessions.drain(current_tenant.id, limit=LIVE_DRAIN)
     buckets = [
         b for b in rollup.pending_hours(current_tenant.id) if rollup.local_day(b, zone) == today
