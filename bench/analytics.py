@@ -5,13 +5,18 @@ The shop is seeded in PostgreSQL itself (`INSERT ... SELECT generate_series`): 3
 products (some with a cost), 20,000 customers buying with a skewed frequency, 100,000
 orders over the last 365 days with one to three lines each, discount codes, payment
 methods, countries, refunds days after their sale, a few pending and voided orders, and
-manual and automatic collections. Then the daily sales rollup runs once, as the sweep
-would after an import (timed: it rebuilds every day), and an edit of the latest order
-leaves today stale, as it normally is: the reports read 364 rolled-up days and today
-live. Each function runs `RUNS` times per range, each call in its own unit of work (as a
-page's request), after `WARMUP` untimed calls; the figures are its p50 and p95. A
-back-office report page runs several of them: the page totals add their p95s, and the
-goal is the issue's, every page under 150 ms.
+manual and automatic collections; and a year of daily traffic rows (visits, sessions and
+funnel per day; page views per path and product, sources, UTM values, devices and landing
+pages; some 300 customers browsing signed in each day). Then the daily sales rollup runs
+once, as the sweep would after an import (timed: it rebuilds every day), and an edit of
+the latest order leaves today stale, as it normally is: the reports read 364 rolled-up
+days and today live.
+
+Each back-office report page is built whole (`reports.build`: every figure, chart,
+table and export row the page shows) `RUNS` times per range, each in its own unit of
+work (as a request), after `WARMUP` untimed builds: the goal is the issue's, every page
+under 150 ms at p95. The functions of `tenants.analytics.sales` are timed alone too, to
+show where a page's time goes.
 """
 
 from __future__ import annotations
@@ -36,26 +41,6 @@ RUNS = 20
 WARMUP = 2
 GOAL_MS = 150.0
 ZONE = ZoneInfo("America/New_York")  # not UTC: local days cost the same as in a real shop
-
-# Which functions each back-office page calls (tenants/analytics/reports.py), for totals.
-PAGES = {
-    "overview": ["summary", "summary (previous)", "daily", "daily (previous)"],
-    "products": [
-        "by_product revenue",
-        "by_product units",
-        "by_product slowest",
-        "by_variant",
-        "by_collection",
-    ],
-    "customers": ["summary", "summary (previous)", "business", "top_customers"],
-    "discounts": [
-        "summary",
-        "summary (previous)",
-        "by_discount_code",
-        "by_payment_method",
-        "by_country",
-    ],
-}
 
 # The seed, in the shop's schema (`search_path`), with the sizes above as parameters.
 SEED = [
@@ -116,6 +101,41 @@ SEED = [
     """INSERT INTO collection_products (collection_id, product_id, position)
         SELECT c.id, p.id, p.id FROM collections c
         JOIN products p ON p.id % 10 = c.id % 10 WHERE c.kind = 'manual'""",
+    # A year of traffic, as the hourly fold leaves it.
+    """INSERT INTO analytics_days (day, pageviews, visitors, sessions, product_sessions,
+        cart_sessions, checkout_sessions, order_sessions)
+        SELECT (now() AT TIME ZONE :zone)::date - g, 3000 + g % 500, 900 + g % 90,
+               1000 + g % 120, 600 + g % 60, 200 + g % 20, 120 + g % 12, 260 + g % 30
+        FROM generate_series(0, :days - 1) g""",
+    """INSERT INTO analytics_day_counts (day, dimension, value, count)
+        SELECT d.day, v.dimension, v.value, 1 + (hashtext(v.value || d.day) & 1023) % v.spread
+        FROM (SELECT (now() AT TIME ZONE :zone)::date - g AS day
+              FROM generate_series(0, :days - 1) g) d
+        CROSS JOIN (
+          SELECT 'path' AS dimension, '/products/analytics-item-' || lpad(n::text, 3, '0')
+                 AS value, 40 AS spread FROM generate_series(1, :products) n
+          UNION ALL SELECT 'product', 'analytics-item-' || lpad(n::text, 3, '0'), 30
+                 FROM generate_series(1, :products) n
+          UNION ALL SELECT 'path', '/pages/page-' || n, 20 FROM generate_series(1, 20) n
+          UNION ALL SELECT 'landing', '/products/analytics-item-' || lpad(n::text, 3, '0'),
+                 10 FROM generate_series(1, 100) n
+          UNION ALL SELECT 'referrer', 'site' || n || '.example', 50
+                 FROM generate_series(1, 40) n
+          UNION ALL SELECT 'utm_source', 'source' || n, 30 FROM generate_series(1, 10) n
+          UNION ALL SELECT 'utm_medium',
+                 (ARRAY['email', 'cpc', 'social', 'affiliate', 'display'])[n], 40
+                 FROM generate_series(1, 5) n
+          UNION ALL SELECT 'utm_campaign', 'campaign' || n, 20 FROM generate_series(1, 20) n
+          UNION ALL SELECT 'device', (ARRAY['desktop', 'mobile', 'tablet'])[n], 500
+                 FROM generate_series(1, 3) n
+        ) v""",
+    """INSERT INTO analytics_month_counts (dimension, month, value, count)
+        SELECT dimension, date_trunc('month', day)::date, value, sum(count)
+        FROM analytics_day_counts GROUP BY 1, 2, 3""",
+    """INSERT INTO analytics_customer_days (day, customer_id)
+        SELECT DISTINCT (now() AT TIME ZONE :zone)::date - g,
+               1 + floor(power(random(), 2) * :customers)::int
+        FROM generate_series(0, :days - 1) g CROSS JOIN generate_series(1, 300) k""",
 ]
 
 
@@ -133,16 +153,31 @@ def _seed(app: Flask) -> Any:
         db.session.flush()
         # Plain SQL below names tables without their schema: for this transaction only.
         db.session.execute(text(f'SET LOCAL search_path TO "{checked_schema(shop.schema)}"'))
-        sizes = {"days": DAYS, "customers": CUSTOMERS, "orders": ORDERS, "products": PRODUCTS}
+        sizes = {
+            "days": DAYS,
+            "customers": CUSTOMERS,
+            "orders": ORDERS,
+            "products": PRODUCTS,
+            "zone": ZONE.key,
+        }
         for statement in SEED:
             db.session.execute(text(statement), sizes)
     with app.app_context(), db.engine.connect() as conn:
         conn.execution_options(isolation_level="AUTOCOMMIT")
-        for table in ("orders", "order_lines", "refunds", "customers"):
+        for table in (*SEEDED, "customers"):
             conn.execute(text(f'VACUUM ANALYZE "{shop.schema}".{table}'))
     return shop
 
 
+SEEDED = (
+    "orders",
+    "order_lines",
+    "refunds",
+    "analytics_days",
+    "analytics_day_counts",
+    "analytics_month_counts",
+    "analytics_customer_days",
+)
 ROLLUP_TABLES = (
     "analytics_sales_days",
     "analytics_sales_day_items",
@@ -150,7 +185,7 @@ ROLLUP_TABLES = (
     "analytics_sales_buyer_keys",
     "analytics_sales_day_buyers",
     "analytics_sales_month_buyers",
-    "analytics_sales_buyer_firsts",
+    "analytics_sales_buyer_sets",
     "analytics_sales_dirty",
 )
 
@@ -178,7 +213,7 @@ def roll_up(app: Flask, shop: Any) -> float:
 
 
 def _functions() -> dict[str, Callable[[Any, ZoneInfo], Any]]:
-    from tenants.analytics import sales
+    from tenants.analytics import active, sales
 
     return {
         "summary": sales.summary,
@@ -195,6 +230,8 @@ def _functions() -> dict[str, Callable[[Any, ZoneInfo], Any]]:
         "by_country": sales.by_country,
         "top_customers": sales.top_customers,
         "business": sales.business,
+        "active_customers": active.active_customers,
+        "active_customers (previous)": lambda r, z: active.active_customers(r.previous(), z),
     }
 
 
@@ -202,38 +239,56 @@ def _pct(ordered: list[float], fraction: float) -> float:
     return ordered[min(len(ordered) - 1, round(fraction * (len(ordered) - 1)))]
 
 
-def measure(app: Flask, shop: Any) -> dict[str, dict[str, dict[str, float]]]:
-    """{range: {function: {"p50": ms, "p95": ms}}}."""
-    from saas.tenancy import tenant_context
+def _ranges() -> dict[str, Any]:
     from tenants.analytics.ranges import DateRange, parse_range, shop_today
 
     today = shop_today(ZONE)
-    ranges = {
+    return {
         "30d": parse_range({"range": "30d"}, today),
         "365d": DateRange("custom", today - timedelta(days=DAYS - 1), today),
     }
+
+
+def _timed(app: Flask, shop: Any, call: Callable[[], Any]) -> dict[str, float]:
+    """p50 and p95 of `call`, each run its own unit of work, after the warm-up."""
+    from saas.tenancy import tenant_context
+
+    timings: list[float] = []
+    for n in range(WARMUP + RUNS):
+        with app.app_context(), tenant_context(shop):
+            started = time.perf_counter()
+            call()
+            spent = (time.perf_counter() - started) * 1000
+        if n >= WARMUP:
+            timings.append(spent)
+    ordered = sorted(timings)
+    return {"p50": round(statistics.median(ordered), 2), "p95": round(_pct(ordered, 0.95), 2)}
+
+
+def measure(app: Flask, shop: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """{range: {function: {"p50": ms, "p95": ms}}}."""
     figures: dict[str, dict[str, dict[str, float]]] = {}
-    for name, r in ranges.items():
+    for name, r in _ranges().items():
         figures[name] = {}
         for label, fn in _functions().items():
-            timings: list[float] = []
-            for n in range(WARMUP + RUNS):
-                with app.app_context(), tenant_context(shop):
-                    started = time.perf_counter()
-                    fn(r, ZONE)
-                    spent = (time.perf_counter() - started) * 1000
-                if n >= WARMUP:
-                    timings.append(spent)
-            ordered = sorted(timings)
-            figures[name][label] = {
-                "p50": round(statistics.median(ordered), 2),
-                "p95": round(_pct(ordered, 0.95), 2),
-            }
-            progress(
-                f"analytics {name:>4} {label:<20} p50 {figures[name][label]['p50']:7.1f} ms"
-                f"  p95 {figures[name][label]['p95']:7.1f} ms"
-            )
+            f = figures[name][label] = _timed(app, shop, lambda fn=fn, r=r: fn(r, ZONE))
+            progress(f"analytics {name:>4} {label:<20} p50 {f['p50']:7.1f}  p95 {f['p95']:7.1f} ms")
     return figures
+
+
+def measure_pages(app: Flask, shop: Any) -> dict[str, dict[str, dict[str, float]]]:
+    """{range: {report page: {"p50": ms, "p95": ms}}}: each page built whole."""
+    from tenants.analytics import reports
+
+    pages: dict[str, dict[str, dict[str, float]]] = {}
+    for name, r in _ranges().items():
+        pages[name] = {}
+        for key, _title in reports.REPORTS:
+            f = pages[name][key] = _timed(
+                app, shop, lambda key=key, r=r: reports.build(key, r, ZONE, "USD")
+            )
+            progress(f"analytics {name:>4} {key} page p50 {f['p50']:7.1f}  p95 {f['p95']:7.1f} ms")
+    return pages
 
 
 def run(report: Any, row: Any, app: Flask) -> None:
@@ -265,7 +320,9 @@ def run(report: Any, row: Any, app: Flask) -> None:
         )
     )
     figures = measure(app, shop)
+    pages = measure_pages(app, shop)
     report.raw["analytics"] = figures
+    report.raw["analytics_pages"] = pages
     for name, per_function in figures.items():
         for label, f in per_function.items():
             report.add(
@@ -274,30 +331,28 @@ def run(report: Any, row: Any, app: Flask) -> None:
                     f"Analytics {label}, {name}, p50 / p95",
                     f["p95"],
                     f"{f['p50']:.1f} / {f['p95']:.1f} ms",
+                )
+            )
+    for name, per_page in pages.items():
+        for page, f in per_page.items():
+            report.add(
+                row(
+                    f"analytics_{name}_{page}_page_p95_ms",
+                    f"Analytics {page} page, built whole, {name}, p50 / p95",
+                    f["p95"],
+                    f"{f['p50']:.1f} / {f['p95']:.1f} ms",
                     f"< {GOAL_MS:.0f} ms",
                     f["p95"] < GOAL_MS,
                 )
             )
-        for page, calls in PAGES.items():
-            total = sum(per_function[c]["p95"] for c in calls)
-            report.add(
-                row(
-                    f"analytics_{name}_{page}_page_sales_ms",
-                    f"Analytics {page} page's sales queries, {name}, sum of p95s",
-                    round(total, 2),
-                    f"{total:.1f} ms ({len(calls)} calls)",
-                    f"< {GOAL_MS:.0f} ms",
-                    total < GOAL_MS,
-                )
-            )
-    worst_name, worst_label, worst = max(
-        ((n, label, f["p95"]) for n, fs in figures.items() for label, f in fs.items()),
+    worst_name, worst_page, worst = max(
+        ((n, page, f["p95"]) for n, fs in pages.items() for page, f in fs.items()),
         key=lambda item: item[2],
     )
     report.add(
         row(
-            "analytics_worst_p95_ms",
-            f"Analytics worst p95 ({worst_label}, {worst_name})",
+            "analytics_worst_page_p95_ms",
+            f"Analytics worst page p95 ({worst_page}, {worst_name})",
             worst,
             f"{worst:.1f} ms",
             f"< {GOAL_MS:.0f} ms",

@@ -34,6 +34,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     from saas.platform import bp as platform_bp
     from saas.sessions import HostBoundSessionInterface
     from saas.tenancy import provisioning, resolve
+    from tenants.analytics import buffer as visit_buffer
     from tenants.backoffice import bp as backoffice_bp
     from tenants.catalog import products
     from tenants.customers import services as customers
@@ -83,6 +84,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     stripe_webhooks.register(billing_webhooks.HANDLERS, scope="platform")
     stripe_webhooks.register(card_payments.HANDLERS, scope="shop")
     stripe_webhooks.register(payment_settings.HANDLERS, scope="shop")
+    visit_buffer.init_app(app)  # storefront visits, queued in Redis by a thread
 
     # The doors.
     app.register_blueprint(platform_bp)

@@ -9,17 +9,13 @@ shop's; the figures of a day are only known once its visits are rolled up (`roll
 from __future__ import annotations
 
 from dataclasses import dataclass
-from datetime import date, timedelta
-from typing import Any
+from datetime import timedelta
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import Text, cast, distinct, func, select, union
-
-from saas.db import db
-from tenants.analytics.models import AnalyticsCustomerDay
+from tenants.analytics import buyer_sets
+from tenants.analytics.buyer_sets import ACTIVE
 from tenants.analytics.ranges import DateRange
-from tenants.analytics.sale_orders import customer_key, local_day, placed_between
-from tenants.orders.models import Order
+from tenants.analytics.sale_orders import rolled_up_zone
 
 MONTH_DAYS = 30
 
@@ -31,28 +27,14 @@ class Active:
     monthly: int  # active in the 30 days that end on the range's last day
 
 
-def _activity(first: date, last: date, zone: ZoneInfo) -> Any:
-    """Distinct (local day, customer key) of every purchase and signed-in visit."""
-    start, end = DateRange("custom", first, last).bounds(zone)
-    bought = select(
-        local_day(Order.placed_at, zone).label("day"), customer_key().label("key")
-    ).where(*placed_between(start, end))
-    visited = select(AnalyticsCustomerDay.day, cast(AnalyticsCustomerDay.customer_id, Text)).where(
-        AnalyticsCustomerDay.day >= first, AnalyticsCustomerDay.day <= last
-    )
-    return union(bought, visited).subquery("activity")
-
-
 def active_customers(r: DateRange, zone: ZoneInfo) -> Active:
-    """One query: the range's active customers, per day on average, and over the month."""
-    both = _activity(r.start, r.end, zone)
-    month = _activity(r.end - timedelta(days=MONTH_DAYS - 1), r.end, zone)
-    row = db.session.execute(
-        select(
-            select(func.count(distinct(both.c.key))).scalar_subquery(),
-            select(func.count()).select_from(both).scalar_subquery(),
-            select(func.count(distinct(month.c.key))).scalar_subquery(),
-        )
-    ).one()
-    customers, customer_days, monthly = map(int, row)
-    return Active(customers, customer_days / r.days if r.days else 0.0, monthly)
+    """The range's active customers, per day on average, and over the month that ends
+    with it: OR-ed sets of the rolled-up days and the stale days live (`buyer_sets`)."""
+    rolled = rolled_up_zone() == (zone.key or "UTC")
+    both = buyer_sets.tally(ACTIVE, r.start, r.end, zone, rolled=rolled)
+    first = r.end - timedelta(days=MONTH_DAYS - 1)
+    month = (
+        both if first == r.start else buyer_sets.tally(ACTIVE, first, r.end, zone, rolled=rolled)
+    )
+    days = r.days
+    return Active(len(both.people), both.day_sizes / days if days else 0.0, len(month.people))

@@ -12,23 +12,24 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from sqlalchemy import (
+    ARRAY,
     Date,
     Integer,
+    any_,
     case,
     cast,
     exists,
-    false,
     func,
+    literal,
     literal_column,
     null,
-    or_,
     select,
-    true,
-    union,
 )
 from sqlalchemy.orm import aliased
 
 from saas.db import db
+from tenants.analytics import buyer_sets
+from tenants.analytics.buyer_sets import BOUGHT
 from tenants.analytics.ranges import DateRange
 from tenants.analytics.sale_orders import (
     Sources,
@@ -36,17 +37,13 @@ from tenants.analytics.sale_orders import (
     customer_key,
     earlier_orders,
     local_day,
-    orders_on,
     rolled_rows,
     sources,
-    stale_days,
     zone_name,
 )
 from tenants.analytics.sales_models import (
-    SalesBuyerFirst,
     SalesBuyerKey,
     SalesDayBuyer,
-    SalesDirty,
     SalesMonthBuyer,
 )
 from tenants.catalog.models import Product, ProductVariant
@@ -86,72 +83,30 @@ def _live(src: Sources) -> tuple[Any, Any, Any]:
     return live.outerjoin(number, number.key == live.c.key), live, number.id
 
 
-def buyer_counts(src: Sources, *, returning: bool = True) -> Any:
-    """One row (customers, returning) of the range: who bought in it, and how many of
-    them had bought before it (left out unless `returning`).
-
-    The buyers are the numbers of those on its clean days (by number: an integer set)
-    and of the live ones, plus the live ones the rollup never numbered, by key."""
+def buyer_counts(src: Sources, *, returning: bool = True) -> tuple[int, int]:
+    """Who bought in the range, and how many of them had bought before it (0 unless
+    `returning`): from the buyer sets once the sales are rolled up (`buyer_sets`),
+    else from the orders."""
     r = src.range
-    t = SalesDayBuyer
-    found, live, number = _live(src)
-    clean = rolled_rows(src, t, SalesMonthBuyer, lambda m, day: select(day, m.buyer_id))
-    clean_numbers = clean.subquery("clean")
-    numbered = union(
-        select(clean_numbers.c.buyer_id),
-        select(number).select_from(found).where(number.is_not(None)),
-    ).subquery("numbered")
-    fresh = select(live.c.key).select_from(found).where(number.is_(None)).distinct()
-    fresh_keys = fresh.subquery("fresh")
+    if src.rolled:
+        bought = buyer_sets.tally(BOUGHT, r.start, r.end, src.zone, rolled=True).people
+        if not returning or not len(bought):
+            return len(bought), 0
+        last = r.start - timedelta(days=1)
+        before = buyer_sets.tally(BOUGHT, None, last, src.zone, rolled=True).people
+        return len(bought), len(bought & before)
+    keys = select(customer_key(src.orders.c).label("key")).distinct().subquery("keys")
     if not returning:
-        total = select(func.count()).select_from(numbered).scalar_subquery() + (
-            select(func.count()).select_from(fresh_keys).scalar_subquery()
-        )
-        return select(total.label("customers"))
-    if not src.rolled:
-        start, _ = r.bounds(src.zone)
-        earlier = earlier_orders()
-        before: Any = exists().where(
-            customer_key(earlier) == fresh_keys.c.key,
-            counted(earlier),
-            earlier.placed_at < start,
-        )
-        return select(
-            func.count().label("customers"), func.count().filter(before).label("returning")
-        ).select_from(fresh_keys)
-    # Bought before the range: on a clean day before it -- their first rolled-up day,
-    # unless that day is stale (then any other clean day) -- or, live, on a stale one.
-    first = SalesBuyerFirst
-    stale = select(SalesDirty.day)
-    other_clean_day = exists().where(
-        t.buyer_id == numbered.c.buyer_id, t.day < r.start, t.day.not_in(stale)
+        return int(db.session.scalar(select(func.count()).select_from(keys)) or 0), 0
+    start, _ = r.bounds(src.zone)
+    earlier = earlier_orders()
+    had_bought = exists().where(
+        customer_key(earlier) == keys.c.key, counted(earlier), earlier.placed_at < start
     )
-    clean_before = case(
-        (first.first_day.is_(None) | (first.first_day >= r.start), false()),
-        (first.first_day.not_in(stale), true()),
-        else_=other_clean_day,
-    )
-    earlier = orders_on(stale_days(last=r.start - timedelta(days=1)), src.zone)
-    earlier_keys = select(customer_key(earlier.c))
-    earlier_numbers = select(SalesBuyerKey.id).where(SalesBuyerKey.key.in_(earlier_keys))
-    before = or_(clean_before, numbered.c.buyer_id.in_(earlier_numbers))
-    by_number = (
-        select(func.count().label("n"), func.count().filter(before).label("back"))
-        .select_from(numbered.outerjoin(first, first.buyer_id == numbered.c.buyer_id))
-        .subquery("by_number")
-    )
-    by_key = (
-        select(
-            func.count().label("n"),
-            func.count().filter(fresh_keys.c.key.in_(earlier_keys)).label("back"),
-        )
-        .select_from(fresh_keys)
-        .subquery("by_key")
-    )
-    return select(
-        (by_number.c.n + by_key.c.n).label("customers"),
-        (by_number.c.back + by_key.c.back).label("returning"),
-    ).select_from(by_number.join(by_key, true()))
+    row = db.session.execute(
+        select(func.count(), func.count().filter(had_bought)).select_from(keys)
+    ).one()
+    return int(row[0]), int(row[1])
 
 
 @dataclass(frozen=True)
@@ -163,16 +118,50 @@ class CustomerRow:
     total_cents: int  # what their orders of the range came to, before later refunds
 
 
+# Top customers first look among this many of the biggest spenders per row asked for.
+POOL_PER_ROW = 20
+
+
 def top_customers(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> list[CustomerRow]:
     """The customers who spent most in the range, with the name of their latest order
-    when their customer row has none."""
+    when their customer row has none.
+
+    On rolled-up days, first only among the biggest spenders of all time and the range's
+    live buyers: nobody else can have spent more in the range than the least of those
+    spenders did ever (`SalesBuyerKey.spent_cents`), so if the last row shown spent more
+    than that, the list is exact. Over a long range it usually is; over a short one the
+    whole range is grouped, which is cheap there."""
     src = sources(r, zone)
+    if limit is not None and src.rolled:
+        k = SalesBuyerKey
+        pool = POOL_PER_ROW * limit
+        spenders = db.session.execute(
+            select(k.id, k.spent_cents).order_by(k.spent_cents.desc()).limit(pool)
+        ).all()
+        if len(spenders) == pool:
+            rows = _top(src, limit, among=[number for number, _ in spenders])
+            if len(rows) == limit and rows[-1].total_cents > spenders[-1].spent_cents:
+                return rows
+    return _top(src, limit)
+
+
+def _top(src: Sources, limit: int | None, among: list[int] | None = None) -> list[CustomerRow]:
+    """Top customers of `src`'s range; of `among` and the live buyers only, if given."""
     t = SalesDayBuyer
+    found, live, number = _live(src)
+
+    if among is not None:  # and the live buyers, as one array: index lookups, no scan
+        numbered = select(number).select_from(found).where(number.is_not(None)).distinct()
+        among = sorted({*among, *db.session.scalars(numbered)})
+    chosen = cast(literal(among), ARRAY(Integer)) if among is not None else None
+
+    def picked(m: Any, day: Any) -> Any:
+        rows = select(day, m.buyer_id, m.orders, m.total_cents)
+        return rows if chosen is None else rows.where(m.buyer_id == any_(chosen))
+
     # The clean days' rows added up by number (integers: the big grouping), joined
     # with the few live ones, by number where the rollup numbered the buyer.
-    clean = rolled_rows(
-        src, t, SalesMonthBuyer, lambda m, day: select(day, m.buyer_id, m.orders, m.total_cents)
-    ).subquery("clean")
+    clean = rolled_rows(src, t, SalesMonthBuyer, picked).subquery("clean")
     rolled = (
         select(
             clean.c.buyer_id,
@@ -182,7 +171,6 @@ def top_customers(r: DateRange, zone: ZoneInfo, limit: int | None = 10) -> list[
         .group_by(clean.c.buyer_id)
         .subquery("rolled")
     )
-    found, live, number = _live(src)
     fresh = (
         select(
             number.label("buyer_id"),
@@ -260,13 +248,13 @@ def business(r: DateRange, zone: ZoneInfo) -> Business:
     The stock value is today's (stock has no history): variants whose stock is tracked
     and whose cost is known, stock below zero counted as none."""
     start, end = r.bounds(zone)
-    active = buyer_counts(sources(r, zone), returning=False).subquery("buyer_counts")
+    buyers, _ = buyer_counts(sources(r, zone), returning=False)
     known = select(func.count()).select_from(Customer).where(Customer.created_at < end)
     valued = ProductVariant.inventory_tracked.is_(True), ProductVariant.cost_cents.is_not(None)
     stock = func.greatest(ProductVariant.inventory_quantity, 0) * ProductVariant.cost_cents
     value = select(func.sum(stock)).where(*valued)
-    row = db.session.execute(select(active, known.scalar_subquery(), value.scalar_subquery())).one()
-    buyers, customers, stock_value = int(row[0]), int(row[1]), row[2]
+    row = db.session.execute(select(known.scalar_subquery(), value.scalar_subquery())).one()
+    customers, stock_value = int(row[0]), row[1]
 
     week = cast(func.date_trunc("week", func.timezone(zone_name(zone), Product.created_at)), Date)
     rows = db.session.execute(

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from datetime import date, datetime
 
-from sqlalchemy import Date, DateTime, ForeignKey, Integer, String, func
+from sqlalchemy import Date, DateTime, ForeignKey, Index, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import TenantModel
@@ -37,10 +37,26 @@ class AnalyticsDayCount(TenantModel):
     path and per product, sessions per referrer, UTM value, device and landing page."""
 
     __tablename__ = "analytics_day_counts"
+    # A report reads one dimension over a range: its rows only, not every dimension's.
+    __table_args__ = (Index("ix_analytics_day_counts_dimension_day", "dimension", "day"),)
     storefront_visible = False
 
     day: Mapped[date] = mapped_column(Date, primary_key=True)
     dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    value: Mapped[str] = mapped_column(String(200), primary_key=True)
+    count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+
+
+class AnalyticsMonthCount(TenantModel):
+    """A calendar month's `AnalyticsDayCount` rows added up (the fold adds to both): a
+    year of sources, pages or products is twelve months of rows and the days at its
+    ends, not 365 days of them."""
+
+    __tablename__ = "analytics_month_counts"
+    storefront_visible = False
+
+    dimension: Mapped[str] = mapped_column(String(20), primary_key=True)
+    month: Mapped[date] = mapped_column(Date, primary_key=True)  # its first day
     value: Mapped[str] = mapped_column(String(200), primary_key=True)
     count: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
 

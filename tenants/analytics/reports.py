@@ -55,7 +55,12 @@ class Report:
     charts: list[Chart] = field(default_factory=list)
     tables: list[Table] = field(default_factory=list)
     empty: str | None = None  # said instead of the report when there is nothing yet
-    export: Table | None = None  # what "Export as CSV" writes
+    # What "Export as CSV" writes; a callable when it costs more than the page's own rows
+    # (made only for the file, not for every view of the page).
+    export: Table | Callable[[], Table] | None = None
+
+    def export_table(self) -> Table | None:
+        return self.export() if callable(self.export) else self.export
 
 
 def _percent(part: int, whole: int) -> str:
@@ -83,7 +88,10 @@ def _day(d: object) -> str:
 
 
 def overview(r: DateRange, zone: ZoneInfo, money: Money, currency: str) -> Report:
-    now, before = sales.summary(r, zone), sales.summary(r.previous(), zone)
+    now, before = (
+        sales.summary(r, zone, buyers=False),
+        sales.summary(r.previous(), zone, buyers=False),
+    )
     visits, visits_before = traffic.totals(r.start, r.end), traffic.totals(*_span(r.previous()))
     funnel, funnel_before = traffic.funnel(r.start, r.end), traffic.funnel(*_span(r.previous()))
     conversion = _rate(funnel.order_sessions, funnel.sessions)
@@ -312,7 +320,7 @@ def products_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) -
     )
     if not top and not views:
         report.empty = "No product has sold or been viewed in this period yet."
-    report.export = Table(
+    report.export = lambda: Table(
         "Products",
         ["Product", "Units", "Sales", "Views"],
         [
@@ -391,7 +399,7 @@ def customers_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) 
     ]
     if not now.customers:
         report.empty = "No customer has bought in this period yet."
-    report.export = Table(
+    report.export = lambda: Table(
         "Top customers",
         ["Customer", "Email", "Orders", "Spent"],
         [
@@ -403,7 +411,10 @@ def customers_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) 
 
 
 def discounts_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) -> Report:
-    now, before = sales.summary(r, zone), sales.summary(r.previous(), zone)
+    now, before = (
+        sales.summary(r, zone, buyers=False),
+        sales.summary(r.previous(), zone, buyers=False),
+    )
     report = Report("discounts", "Discounts")
     report.figures = [
         Figure(

@@ -37,6 +37,7 @@ from tenants.analytics.models import (
     AnalyticsDay,
     AnalyticsDayCount,
     AnalyticsFoldedHour,
+    AnalyticsMonthCount,
 )
 from tenants.customers.models import Customer
 from tenants.settings.services import get_settings
@@ -157,21 +158,34 @@ def _add_days(day_totals: dict[date, dict[str, int]]) -> None:
 
 
 def _add_counts(day_counts: dict[tuple[date, str, str], int]) -> None:
+    """Add the hours' counts to their days and to their months."""
     if not day_counts:
         return
-    table = AnalyticsDayCount.__table__
-    rows = [
+    month_counts: dict[tuple[str, date, str], int] = defaultdict(int)
+    for (day, dimension, value), count in day_counts.items():
+        month_counts[(dimension, day.replace(day=1), value)] += count
+    days = [
         {"day": day, "dimension": dimension, "value": value, "count": count}
         for (day, dimension, value), count in sorted(day_counts.items())
     ]
-    for first in range(0, len(rows), 1000):
-        statement = insert(AnalyticsDayCount).values(rows[first : first + 1000])
-        db.session.execute(
-            statement.on_conflict_do_update(
-                index_elements=[table.c.day, table.c.dimension, table.c.value],
-                set_={"count": table.c.count + statement.excluded.count},
+    months = [
+        {"dimension": dimension, "month": month, "value": value, "count": count}
+        for (dimension, month, value), count in sorted(month_counts.items())
+    ]
+    targets: tuple[tuple[Any, list[dict[str, Any]], list[str]], ...] = (
+        (AnalyticsDayCount, days, ["day", "dimension", "value"]),
+        (AnalyticsMonthCount, months, ["dimension", "month", "value"]),
+    )
+    for model, rows, keys in targets:
+        table = model.__table__
+        for first in range(0, len(rows), 1000):
+            statement = insert(model).values(rows[first : first + 1000])
+            db.session.execute(
+                statement.on_conflict_do_update(
+                    index_elements=keys,
+                    set_={"count": table.c.count + statement.excluded.count},
+                )
             )
-        )
     db.session.flush()
 
 

@@ -22,7 +22,7 @@ from datetime import date, timedelta
 from typing import Any
 from zoneinfo import ZoneInfo
 
-from sqlalchemy import BigInteger, Integer, cast, func, literal, select, true, union_all
+from sqlalchemy import BigInteger, Integer, cast, func, literal, select, union_all
 
 from saas.db import db
 from tenants.analytics.breakdowns import (
@@ -143,15 +143,16 @@ class SalesSummary:
     returning_rate: float | None  # returning / customers; None without customers
 
 
-def summary(r: DateRange, zone: ZoneInfo) -> SalesSummary:
-    """The range's sales, refunds and buyers, in one query."""
+def summary(r: DateRange, zone: ZoneInfo, *, buyers: bool = True) -> SalesSummary:
+    """The range's sales and refunds (one query), and its buyers (`buyer_counts`; all
+    zero unless `buyers`: a page that shows none need not count them)."""
     src = sources(r, zone)
     days = _days(src)
-    sums = select(*(_sum(days.c[c]).label(c) for c in _DAY_COLUMNS)).subquery("sums")
-    buyers = buyer_counts(src).subquery("buyer_counts")
-    both = sums.join(buyers, true())  # one row each
-    row = db.session.execute(select(*sums.c, *buyers.c).select_from(both)).one()
-    orders, gross, discounts, shipping, taxes, totals, refunded, customers, back = map(int, row)
+    sums = select(*(_sum(days.c[c]).label(c) for c in _DAY_COLUMNS))
+    orders, gross, discounts, shipping, taxes, totals, refunded = map(
+        int, db.session.execute(sums).one()
+    )
+    customers, back = buyer_counts(src) if buyers else (0, 0)
     net = gross - discounts - refunded
     return SalesSummary(
         orders=orders,

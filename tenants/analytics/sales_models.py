@@ -28,6 +28,7 @@ from sqlalchemy import (
     DateTime,
     Index,
     Integer,
+    LargeBinary,
     String,
     Text,
     event,
@@ -123,14 +124,20 @@ class SalesMonthItem(TenantModel):
 class SalesBuyerKey(TenantModel):
     """A number for each buyer's key (`sale_orders.customer_key`: an account id, else an
     email): a year holds some 100,000 (day, buyer) rows, and grouping them by an integer
-    is several times faster than by text."""
+    is several times faster than by text. `spent_cents` is what the buyer's rolled-up days
+    add up to: no range of clean days can hold more, which lets top customers look at the
+    biggest spenders first (`buyers.top_customers`). The rollup keeps it right for the
+    buyers of the days it rolls up; elsewhere it may only be too high (a buyer whose
+    orders all went), which keeps it a bound."""
 
     __tablename__ = "analytics_sales_buyer_keys"
+    __table_args__ = (Index("ix_analytics_sales_buyer_keys_spent_cents", "spent_cents"),)
     storefront_visible = False
 
     id: Mapped[int] = mapped_column(primary_key=True)
     key: Mapped[str] = mapped_column(Text, unique=True)
     customer_id: Mapped[int | None] = mapped_column(Integer)  # the account the key is
+    spent_cents: Mapped[int] = mapped_column(BigInteger, default=0, server_default="0")
 
 
 class SalesDayBuyer(TenantModel):
@@ -162,16 +169,21 @@ class SalesMonthBuyer(TenantModel):
     total_cents: Mapped[int] = mapped_column(Integer)
 
 
-class SalesBuyerFirst(TenantModel):
-    """Each buyer's first rolled-up day with a counted order: "returning" is a hash join
-    with this instead of a search through every earlier day (a reader checks it against
-    the stale days, see `buyers`)."""
+class SalesBuyerSet(TenantModel):
+    """The numbers (`SalesBuyerKey`) of a day's or a calendar month's buyers (`kind`
+    "bought") or active customers ("active": bought, or browsed signed in), as a
+    serialised Roaring bitmap: a year's distinct customers are twelve month sets OR-ed
+    together, not 100,000 (day, buyer) rows counted distinct (`buyer_sets`)."""
 
-    __tablename__ = "analytics_sales_buyer_firsts"
+    __tablename__ = "analytics_sales_buyer_sets"
     storefront_visible = False
 
-    buyer_id: Mapped[int] = mapped_column(Integer, primary_key=True)
-    first_day: Mapped[date] = mapped_column(Date, index=True)
+    kind: Mapped[str] = mapped_column(String(8), primary_key=True)
+    grain: Mapped[str] = mapped_column(String(5), primary_key=True)  # "day" or "month"
+    start: Mapped[date] = mapped_column(Date, primary_key=True)  # the day, or the month's 1st
+    members: Mapped[bytes] = mapped_column(LargeBinary)
+    size: Mapped[int] = mapped_column(Integer)  # how many numbers the set holds
+    day_sizes: Mapped[int] = mapped_column(Integer)  # its days' sizes added up (a day: size)
 
 
 class SalesCollectionMember(TenantModel):
@@ -338,10 +350,41 @@ INSERT INTO {s}.analytics_sales_rollup (id) VALUES (1);
 """
 
 
+# A customer's browsing days change who was active on them (t0016 installs the same).
+BROWSED_TRIGGERS = """
+CREATE FUNCTION {s}.analytics_sales_mark_browsed() RETURNS trigger LANGUAGE plpgsql AS $$
+DECLARE
+    _zone text;
+BEGIN
+    SELECT r.zone INTO _zone FROM {s}.analytics_sales_rollup r WHERE r.id = 1 FOR KEY SHARE;
+    IF _zone IS NULL THEN
+        RETURN NULL;
+    END IF;
+    IF TG_OP = 'INSERT' THEN
+        INSERT INTO {s}.analytics_sales_dirty (day)
+        SELECT DISTINCT n.day FROM new_rows n ON CONFLICT DO NOTHING;
+    ELSE
+        INSERT INTO {s}.analytics_sales_dirty (day)
+        SELECT DISTINCT o.day FROM old_rows o ON CONFLICT DO NOTHING;
+    END IF;
+    RETURN NULL;
+END
+$$;
+
+CREATE TRIGGER analytics_sales_browsed_insert AFTER INSERT ON {s}.analytics_customer_days
+    REFERENCING NEW TABLE AS new_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.analytics_sales_mark_browsed();
+CREATE TRIGGER analytics_sales_browsed_delete AFTER DELETE ON {s}.analytics_customer_days
+    REFERENCING OLD TABLE AS old_rows
+    FOR EACH STATEMENT EXECUTE FUNCTION {s}.analytics_sales_mark_browsed();
+"""
+
+
 def install_triggers(connection: Any, schema: str) -> None:
     """The triggers (and the rollup's row) in `schema`, whose tables exist already."""
     schema = checked_schema(schema)
     connection.exec_driver_sql(TRIGGERS.format(s=f'"{schema}"'))
+    connection.exec_driver_sql(BROWSED_TRIGGERS.format(s=f'"{schema}"'))
 
 
 @event.listens_for(TenantModel.metadata, "after_create")

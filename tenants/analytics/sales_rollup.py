@@ -8,7 +8,8 @@ it afresh) and recomputes each one's rows from the orders with set-based INSERT 
 SELECT, through the very grouping code the reports use live (`sales.day_rows`,
 `breakdowns.item_rows`, `buyers.buyer_rows`): delete the day's rows, insert them again,
 so a rerun changes nothing. The months of those days are added up again (`SalesMonth*`),
-new buyers get a number, and each buyer's first day is kept right.
+new buyers get a number, and the days' and months' sets of buyers and active customers
+are built again (`buyer_sets`).
 
 The rows are in the shop's zone at the time. When it differs from the rollup's (or there
 is none yet: a new or just-migrated shop), everything is rebuilt: all rows dropped,
@@ -29,9 +30,9 @@ from zoneinfo import ZoneInfo
 from sqlalchemy import (
     ARRAY,
     Date,
+    Integer,
     and_,
     any_,
-    case,
     cast,
     delete,
     func,
@@ -44,11 +45,12 @@ from sqlalchemy.dialects.postgresql import insert
 
 from saas.db import db
 from saas.tenancy import current_tenant
-from tenants.analytics import breakdowns, buyers, sales
+from tenants.analytics import breakdowns, buyer_sets, buyers, sales
+from tenants.analytics.models import AnalyticsCustomerDay
 from tenants.analytics.sale_orders import local_day, month_of, orders_on, refunds_on
 from tenants.analytics.sales_models import (
-    SalesBuyerFirst,
     SalesBuyerKey,
+    SalesBuyerSet,
     SalesCollectionMember,
     SalesDay,
     SalesDayBuyer,
@@ -90,12 +92,13 @@ def _rebuild(zone: ZoneInfo) -> None:
     """Drop every row and mark every day with an order or a refund, in `zone`, with the
     triggers held up until this commits (no order can slip in unmarked)."""
     _state("update")
-    derived = (SalesMonthItem, SalesMonthBuyer, SalesBuyerFirst, SalesCollectionMember)
+    derived = (SalesMonthItem, SalesMonthBuyer, SalesBuyerSet, SalesCollectionMember)
     for model in (*_ROWS, *derived, SalesDirty):
         db.session.execute(delete(model))
     days = union(
         select(local_day(Order.placed_at, zone)),
         select(local_day(Refund.created_at, zone)),
+        select(AnalyticsCustomerDay.day),  # active customers who only browsed
     )
     db.session.execute(insert(SalesDirty).from_select(["day"], days))
     db.session.execute(
@@ -114,6 +117,7 @@ def _insert(model: Any, query: Any) -> None:
 
 def _roll_days(days: list[date], zone: ZoneInfo, members: Any) -> None:
     """Replace the rows of `days` with the orders' figures now."""
+    buyers_then = _buyers_on(days)
     for model in _ROWS:
         where = [model.day.in_(days)]
         if model is SalesDayItem:  # the key's first column
@@ -140,10 +144,28 @@ def _roll_days(days: list[date], zone: ZoneInfo, members: Any) -> None:
             bought.c.total_cents,
         ).join(number, number.key == bought.c.key),
     )
-    _first_days(days)
+    buyer_sets.roll_up(days)
+    _spent(buyers_then | _buyers_on(days))
     months = sorted({day.replace(day=1) for day in days})
     _roll_months(months)
     _roll_buyer_months(months)
+
+
+def _buyers_on(days: list[date]) -> set[int]:
+    d = SalesDayBuyer
+    return set(db.session.scalars(select(d.buyer_id).where(d.day.in_(days)).distinct()))
+
+
+def _spent(buyers: set[int]) -> None:
+    """What each of `buyers` spent on every rolled-up day (`SalesBuyerKey.spent_cents`)."""
+    if not buyers:
+        return
+    d, k = SalesDayBuyer, SalesBuyerKey
+    total = select(func.coalesce(func.sum(d.total_cents), 0)).where(d.buyer_id == k.id)
+    ids = cast(literal(sorted(buyers)), ARRAY(Integer))
+    db.session.execute(
+        update(k).where(k.id == any_(ids)).values(spent_cents=total.scalar_subquery())
+    )
 
 
 def _roll_buyer_months(months: list[date]) -> None:
@@ -194,30 +216,6 @@ def _roll_months(months: list[date], where: Any = None) -> None:
         gone, again = gone.where(where(m)), again.where(where(d))
     db.session.execute(gone)
     _insert(SalesMonthItem, again)
-
-
-def _first_days(days: list[date]) -> None:
-    """Keep each buyer's first rolled-up day right after `days` were replaced: a buyer
-    whose first day was one of them gets the earliest day they have now (or no row), a
-    buyer on one of them keeps the earlier of the two."""
-    b, f = SalesDayBuyer, SalesBuyerFirst
-    lost = select(f.buyer_id).where(f.first_day.in_(days))
-    firsts = (
-        select(b.buyer_id, func.min(b.day))
-        .where(b.buyer_id.in_(lost) | b.day.in_(days))
-        .group_by(b.buyer_id)
-    )
-    statement = insert(f).from_select(["buyer_id", "first_day"], firsts)
-    replaced = f.first_day == any_(cast(literal(days), ARRAY(Date)))
-    earliest = case(
-        (replaced, statement.excluded.first_day),
-        else_=func.least(f.first_day, statement.excluded.first_day),
-    )
-    db.session.execute(
-        statement.on_conflict_do_update(index_elements=[f.buyer_id], set_={"first_day": earliest})
-    )
-    gone = ~select(b.buyer_id).where(b.buyer_id == f.buyer_id, b.day == f.first_day).exists()
-    db.session.execute(delete(f).where(f.first_day.in_(days), gone))
 
 
 def _recount_collections(members: Any, keep: list[date], zone: ZoneInfo) -> None:

@@ -36,10 +36,11 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from typing import Any
 
+from flask import current_app
 from redis.exceptions import WatchError
 
 from saas.cache import redis_client
-from tenants.analytics import visits
+from tenants.analytics import buffer, visits
 from tenants.analytics.visits import DIRECT, FIELD_LIMIT, HOUR_TTL, SESSION_SECONDS
 
 BATCH = 5_000
@@ -159,7 +160,10 @@ def _within_limit(redis: Any, key: str, batch: _Batch) -> None:
 
 def drain(tenant_id: int, limit: int | None = None) -> int:
     """Fold the shop's queued visits into its hour counters; how many were drained.
-    Returns 0 at once if another drain of the shop is running."""
+    This process's waiting visits are queued first (the other processes' follow within
+    `buffer.INTERVAL`). Returns 0 at once if another drain of the shop is running."""
+    if (waiting := buffer.of(current_app)) is not None:
+        waiting.flush()
     redis = redis_client()
     key = visits.prefix(tenant_id)
     queue, lock = visits.queue_key(tenant_id), f"{key}drain"

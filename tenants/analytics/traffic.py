@@ -12,16 +12,18 @@ from __future__ import annotations
 from collections import defaultdict
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, timedelta
+from typing import Any
 from zoneinfo import ZoneInfo
 
 from flask import g, has_app_context
-from sqlalchemy import func, select
+from sqlalchemy import func, select, union_all
 
 from saas.cache import redis_client
 from saas.db import db
 from saas.tenancy import current_tenant
 from tenants.analytics import rollup, sessions, visits
-from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount
+from tenants.analytics.models import AnalyticsDay, AnalyticsDayCount, AnalyticsMonthCount
+from tenants.analytics.sale_orders import next_month
 from tenants.settings.services import get_settings
 
 LIVE_DRAIN = 50_000  # a report drains no more than this (about a quarter of a second)
@@ -177,19 +179,40 @@ def daily(start: date, end: date) -> list[DayTraffic]:
     return out
 
 
+def _whole_months(start: date, end: date) -> list[date]:
+    """The first days of the calendar months wholly inside [start, end]."""
+    months, month = [], start if start.day == 1 else next_month(start)
+    while next_month(month) - timedelta(days=1) <= end:
+        months.append(month)
+        month = next_month(month)
+    return months
+
+
 def _counts(dimension: str, start: date, end: date) -> dict[str, int]:
+    """The dimension's counts over the range: its whole months from the month rows, the
+    days at its ends from the day rows, and today's live hours."""
     if dimension not in visits.DIMENSIONS:
         raise ValueError(f"unknown dimension {dimension!r}")
-    rows = db.session.execute(
-        select(AnalyticsDayCount.value, func.sum(AnalyticsDayCount.count))
-        .where(
-            AnalyticsDayCount.dimension == dimension,
-            AnalyticsDayCount.day >= start,
-            AnalyticsDayCount.day <= end,
+    d, m = AnalyticsDayCount, AnalyticsMonthCount
+    by_day = select(d.value, d.count).where(d.dimension == dimension)
+    months = _whole_months(start, end)
+    if months:
+        first, after = months[0], next_month(months[-1])
+        rows: Any = union_all(
+            by_day.where(d.day >= start, d.day < first),
+            by_day.where(d.day >= after, d.day <= end),
+            select(m.value, m.count).where(
+                m.dimension == dimension, m.month >= first, m.month < after
+            ),
+        ).subquery("counts")
+    else:
+        rows = by_day.where(d.day >= start, d.day <= end).subquery("counts")
+    out = {
+        value: int(count)
+        for value, count in db.session.execute(
+            select(rows.c.value, func.sum(rows.c.count)).group_by(rows.c.value)
         )
-        .group_by(AnalyticsDayCount.value)
-    ).all()
-    out = {value: int(count) for value, count in rows}
+    }
     for (_, name, value), count in _live(start, end).counts.items():
         if name == dimension:
             out[value] = out.get(value, 0) + count

@@ -2,17 +2,17 @@
 
 A visitor is a hash of a random salt of the UTC day, the shop, the IP address and the
 user agent (Plausible's scheme): no cookie, nothing that outlives the day, no raw IP kept
-(not even in logs). Python hashes salt + IP + user agent (`digest`); the Lua script mixes
-in the shop id (`sha1(digest:id)`, 16 hex), because the front cache learns the shop id
-only inside its own script. Both counting paths (FrontCache before Flask, the
-storefront's after-request hook) run the same Lua, so they always agree on a visitor.
+(not even in logs): the visitor is the first 16 hex of sha256(salt|IP|user agent|shop).
 
-A page pays for one RPUSH in the script it already runs (no extra round trip): the visit
-joins the shop's queue `t:<shop id>:a:q` as one tab-separated line (`RECORD`). Working
-out sessions, first visits and funnel steps is left to `tenants.analytics.sessions`,
-which drains the queue in batches into the hour counters: doing it per page, in Lua,
-cost about 15 % of a cached page's throughput, the queue costs under 5 % (see
-`bench/storefront.py`). Everything sits under `t:<shop id>:a:` (isolation by key):
+A page only hands its visit to the process's buffer (`tenants.analytics.buffer`), from
+both counting paths (FrontCache before Flask, the storefront's after-request hook); the
+buffer's thread hashes and queues visits in batches, so they always agree on a visitor.
+A queued visit is one tab-separated line (`RECORD`) in the shop's queue
+`t:<shop id>:a:q`. Working out sessions, first visits and funnel steps is left to
+`tenants.analytics.sessions`, which drains the queue in batches into the hour counters:
+doing it per page, in Lua, cost about 15 % of a cached page's throughput, queueing from
+the page itself about 10 %, the buffer under 5 % (see `bench/storefront.py`).
+Everything sits under `t:<shop id>:a:` (isolation by key):
 
 * `q` -- visits not drained yet (at most `QUEUE_LIMIT`; past that, visits are dropped).
 * `cfg` -- what the counting needs of the shop's settings (the privacy switch), written
@@ -29,7 +29,6 @@ from __future__ import annotations
 
 import functools
 import hashlib
-import logging
 import secrets
 import time
 from collections.abc import Callable
@@ -43,8 +42,6 @@ from saas.auth import current_customer, is_shop_staff
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
-
-log = logging.getLogger(__name__)
 
 SESSION_SECONDS = 30 * 60
 HOUR_TTL = 3 * 24 * 3600  # the rollup runs every few minutes; this only bounds a backlog
@@ -65,7 +62,7 @@ DIMENSIONS = (
 DIRECT = "(direct)"  # the referrer of a session that came with none (or from the shop)
 # A queued visit's fields, tab-separated; the Lua puts the visitor first.
 RECORD = (
-    "visitor",  # sha1(digest:shop id), 16 hex
+    "visitor",  # sha256(day's salt|ip|user agent|shop id), 16 hex
     "at",  # seconds since the epoch
     "page",  # '1': a page view; '0': a funnel step only (a POST)
     "step",  # a funnel step, or ''
@@ -99,39 +96,34 @@ def queue_key(tenant_id: int) -> str:
 
 # --- the Lua -------------------------------------------------------------------------------
 
-# Counting arguments, in this order, from ARGV[a] (the callers put theirs before).
-_ARGS = (
-    "digest",  # sha256(salt|ip|ua)
-    "private",  # '1' when the request asks not to be tracked (DNT / Sec-GPC)
-    "rest",  # the record after its visitor: a tab, then RECORD[1:] tab-separated
-)
-ARG_COUNT = len(_ARGS)
 
-
-def lua_count(id_expr: str, first: int) -> str:
-    """Lua queueing the visit for the shop whose id (a string) is `id_expr`, with its
-    arguments from ARGV[first] on (see `_ARGS`)."""
+def lua_count() -> str:
+    """Lua queueing visits given as pairs of ARGV: a shop's id, then its visits' lines
+    (`visit_line`) joined by newlines. A line's first byte says whether the request asked
+    not to be tracked: such visits are dropped if the shop honours that (its `cfg`, read
+    once per shop). One argument per shop, not per visit: encoding arguments was most of
+    a flush's cost."""
     return f"""
-local function queue_visit(id, a)
-  local p = 't:' .. id .. ':a:'
-  if ARGV[a + 1] == '1' and redis.call('HGET', p .. 'cfg', 'privacy') == '1' then
-    return
+for a = 1, #ARGV, 2 do
+  local p = 't:' .. ARGV[a] .. ':a:'
+  local private = redis.call('HGET', p .. 'cfg', 'privacy') == '1'
+  local lines = {{}}
+  for line in string.gmatch(ARGV[a + 1], '[^\\n]+') do
+    if not (private and string.byte(line, 1) == 49) then
+      lines[#lines + 1] = string.sub(line, 2)
+    end
   end
-  local q = p .. 'q'
-  local n = redis.call('RPUSH', q, string.sub(redis.sha1hex(ARGV[a] .. ':' .. id), 1, 16)
-    .. ARGV[a + 2])
-  if n == 1 then
-    redis.call('EXPIRE', q, {HOUR_TTL})
-  elseif n > {QUEUE_LIMIT} then
-    redis.call('RPOP', q)
+  if #lines > 0 then
+    local q = p .. 'q'
+    local size = redis.call('RPUSH', q, unpack(lines))
+    if size == #lines then
+      redis.call('EXPIRE', q, {HOUR_TTL})
+    elseif size > {QUEUE_LIMIT} then
+      redis.call('LTRIM', q, 0, {QUEUE_LIMIT - 1})
+    end
   end
 end
-queue_visit({id_expr}, {first})
 """
-
-
-# Flask's path: ARGV[1] is the shop id.
-COUNT = lua_count("ARGV[1]", 2)
 
 
 # --- what a request says ---------------------------------------------------------------------
@@ -221,7 +213,8 @@ def _clean(value: str) -> str:
     return value.replace("\t", " ") if "\t" in value else value
 
 
-def visit_args(
+def visit_line(
+    tenant_id: int,
     environ: dict[str, Any],
     redis: Any,
     *,
@@ -229,13 +222,13 @@ def visit_args(
     step: str = "",
     page: bool = True,
     customer: int | None = None,
-) -> list[str]:
-    """The counting arguments of a request already known to be countable (`_ARGS`)."""
-    now = int(clock())
+    now: int,
+) -> str:
+    """A countable visit of the shop as the script takes it: '1' if the request asked
+    not to be tracked, else '0', then its queued line (`RECORD`)."""
     ua = environ.get("HTTP_USER_AGENT", "")
     ip = environ.get("REMOTE_ADDR", "")
-    salt = daily_salt(redis, day_bucket(now))
-    digest = hashlib.sha256(f"{salt}|{ip}|{ua}".encode()).hexdigest()
+    visitor = _visitor(daily_salt(redis, day_bucket(now)), ip, ua, int(tenant_id))
     path = environ.get("PATH_INFO", "") or "/"
     referrer = ""
     if raw := environ.get("HTTP_REFERER"):
@@ -247,9 +240,9 @@ def visit_args(
     if "utm_" in query:
         values = dict(parse_qsl(query))
         utm = tuple(_clean(values.get(name, "")) for name in _UTM)  # type: ignore[assignment]
-    rest = "\t".join(
+    line = "\t".join(
         (
-            "",
+            ("1" if asks_privacy(environ) else "0") + visitor,
             str(now),
             "1" if page else "0",
             step,
@@ -261,7 +254,13 @@ def visit_args(
             "" if customer is None else str(int(customer)),
         )
     )
-    return [digest, "1" if asks_privacy(environ) else "0", rest]
+    # Lines travel joined by newlines (`lua_count`); a decoded path may hold one.
+    return line.replace("\n", " ") if "\n" in line else line
+
+
+@functools.lru_cache(maxsize=8192)  # a visitor's next pages skip the hash
+def _visitor(salt: str, ip: str, ua: str, tenant_id: int) -> str:
+    return hashlib.sha256(f"{salt}|{ip}|{ua}|{tenant_id}".encode()).hexdigest()[:16]
 
 
 def countable_device(environ: dict[str, Any]) -> str | None:
@@ -289,12 +288,13 @@ def funnel_step(step: str) -> None:
 
 
 def count_request(response: Any) -> None:
-    """After a storefront view: queue its page view and/or funnel step (one round trip).
+    """After a storefront view: keep its page view and/or funnel step for the buffer.
     The shop's staff (or an operator) signed in on this host are never counted."""
     from flask import current_app, g, request
     from flask_login import current_user
 
-    if not current_app.config.get("ANALYTICS_ENABLED", True):
+    visit_buffer = current_app.extensions.get("visit_buffer")  # see tenants.analytics.buffer
+    if visit_buffer is None or not current_app.config.get("ANALYTICS_ENABLED", True):
         return
     step = g.get(_FLASK_STEP, "")
     page = (
@@ -303,26 +303,16 @@ def count_request(response: Any) -> None:
         and response.mimetype == "text/html"
         and current_tenant.launched
     )
-    if not (page or step):
+    if not (page or step) or is_shop_staff(current_user):
         return
-    environ = request.environ
-    device = countable_device(environ)
-    if device is None or is_shop_staff(current_user):
-        return
-    try:
-        client = redis_client()
-        customer = current_customer()
-        args = visit_args(
-            environ,
-            client,
-            device=device,
-            step=step,
-            page=page,
-            customer=customer.id if customer is not None else None,
-        )
-        client.register_script(COUNT)(args=[str(current_tenant.id), *args])
-    except Exception:
-        log.warning("visit not counted: analytics store unavailable", exc_info=True)
+    customer = current_customer()
+    visit_buffer.add(
+        current_tenant.id,
+        request.environ,
+        step=step,
+        page=page,
+        customer=customer.id if customer is not None else None,
+    )
 
 
 # --- the merchant's privacy switch -----------------------------------------------------------

@@ -58,7 +58,7 @@ def analytics_csv(report: str) -> Any:
     chosen, problem = _range()
     if problem:
         abort(400, str(problem))
-    table = reports.build(report, chosen, shop_zone(settings), settings.currency).export
+    table = reports.build(report, chosen, shop_zone(settings), settings.currency).export_table()
     lines = [csv_line(table.headers)] + [csv_line(row) for row in table.rows] if table else []
     name = f"{report}-{chosen.start.isoformat()}-{chosen.end.isoformat()}.csv"
     return Response(

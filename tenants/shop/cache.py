@@ -28,7 +28,7 @@ from saas.config import RESERVED_SLUGS
 from saas.page_cache import lua_version_key, version_key
 from saas.tenancy import current_tenant, host_cache
 from saas.tenancy.sites import classify_host
-from tenants.analytics import visits
+from tenants.analytics import buffer as visit_buffer
 
 log = logging.getLogger(__name__)
 
@@ -190,10 +190,10 @@ def _store(response: Response) -> Response:
 # node -- as the rest of the platform does. Only an active, launched shop qualifies,
 # and none with a billing closing time: a shop past due or closed goes through Flask,
 # whose tenancy check closes it to the second (its own page cache still serves it).
-# A hit on an HTML page is counted in the same script when ARGV holds a visit
-# (`tenants.analytics.visits`): counting adds no round trip. A stored page's headers
-# start with its Content-Type (`_store`), so its first bytes say whether it is HTML.
-_HTML_PREFIX = len('[["Content-Type", "text/html')
+# A hit comes back with its shop's id, so that an HTML page is counted as a visit
+# (`tenants.analytics.buffer`) without another lookup. A stored page's headers start
+# with its Content-Type (`_store`), so its first bytes say whether it is HTML.
+_HTML_HEAD = b'[["Content-Type", "text/html'
 _FRONT_GET = (
     host_cache.lua_open_shop()
     + f"""
@@ -201,11 +201,8 @@ local id = string.format('%d', {host_cache.lua_shop_field("id")})
 local version = redis.call('GET', {lua_version_key("id")}) or '0'
 local page = redis.call('GET', 't:' .. id .. ':page:' .. version .. ':'
   .. {host_cache.lua_shop_field("theme")} .. ':' .. ARGV[1])
-if page and #ARGV > 1
-  and string.find(string.sub(page, 1, {_HTML_PREFIX}), 'text/html', 1, true) then
-{visits.lua_count("id", 2)}
-end
-return page
+if not page then return false end
+return {{page, id}}
 """
 )
 
@@ -227,6 +224,7 @@ class FrontCache:
         self.app = app
         self.wsgi_app = wsgi_app
         self._script: Any = None
+        self._visits: visit_buffer.VisitBuffer | None = None
 
     def __call__(self, environ: dict[str, Any], start_response: Any) -> Any:
         method = environ.get("REQUEST_METHOD")
@@ -265,17 +263,20 @@ class FrontCache:
 
     def _lookup(self, host_key: str, environ: dict[str, Any], *, count: bool) -> bytes | None:
         try:
-            redis = self.app.extensions["redis"]
             if self._script is None:
-                self._script = redis.register_script(_FRONT_GET)
-            args = [_page_url(environ)]
-            if count and self.app.config.get("ANALYTICS_ENABLED", True):
-                device = visits.countable_device(environ)
-                if device is not None:
-                    args += visits.visit_args(environ, redis, device=device)
-            return self._script(keys=[host_key], args=args)
+                self._script = self.app.extensions["redis"].register_script(_FRONT_GET)
+            hit = self._script(keys=[host_key], args=[_page_url(environ)])
         except Exception:  # Flask's path logs the outage; here it only means "no hit"
             return None
+        if not hit:
+            return None
+        page, tenant_id = hit
+        if count and page.startswith(_HTML_HEAD) and self.app.config.get("ANALYTICS_ENABLED", True):
+            if self._visits is None:
+                self._visits = visit_buffer.of(self.app)
+            if self._visits is not None:
+                self._visits.add(int(tenant_id), environ)
+        return page
 
     @staticmethod
     def _replay(stored: bytes, environ: dict[str, Any], start_response: Any, *, head: bool) -> Any:

@@ -21,10 +21,12 @@ from sqlalchemy import func, select, text, update
 from saas.db import db
 from saas.tenancy import tenant_context
 from saas.tenancy.migrations import upgrade_tenant_schema
-from tenants.analytics import rollup, sales, sales_rollup
+from tenants.analytics import active, buyers, rollup, sales, sales_rollup
+from tenants.analytics.models import AnalyticsCustomerDay
 from tenants.analytics.ranges import DateRange
+from tenants.analytics.sale_orders import sources
 from tenants.analytics.sales_models import (
-    SalesBuyerFirst,
+    SalesBuyerSet,
     SalesCollectionMember,
     SalesDay,
     SalesDayBuyer,
@@ -50,7 +52,7 @@ from tests.analytics.test_sales import (
 SAME_AS_UTC = ZoneInfo("Etc/UTC")
 SAME_AS_LA = ZoneInfo("US/Pacific")
 SPRING = DateRange("custom", date(2026, 2, 1), date(2026, 4, 30))
-TABLES = (SalesDay, SalesDayItem, SalesDayBuyer, SalesBuyerFirst, SalesCollectionMember)
+TABLES = (SalesDay, SalesDayItem, SalesDayBuyer, SalesBuyerSet, SalesCollectionMember)
 
 
 @pytest.fixture
@@ -96,7 +98,9 @@ def everything(shop: Shop, r: DateRange, zone: ZoneInfo) -> list[Any]:
         shop.run(sales.by_payment_method, r, zone),
         shop.run(sales.by_country, r, zone, limit=None),
         shop.run(sales.top_customers, r, zone, limit=None),
+        shop.run(sales.top_customers, r, zone, limit=2),
         shop.run(sales.business, r, zone),
+        shop.run(active.active_customers, r, zone),
     ]
 
 
@@ -392,7 +396,8 @@ def test_a_built_schema_has_the_migration_s_triggers(app, make_tenant):
                     ).all()
                     assert zone == [(None,)]
             assert shapes[0] == shapes[1]
-            assert len([r for r in shapes[0] if r[0] == "trigger"]) == 9
+            # orders, lines and refunds (insert, update, delete); browsing (insert, delete)
+            assert len([r for r in shapes[0] if r[0] == "trigger"]) == 11
         finally:
             with db.engine.begin() as conn:
                 conn.execute(text('DROP SCHEMA "t_999997" CASCADE'))
@@ -412,3 +417,55 @@ def test_refunds_of_orders_that_stop_counting(shop):
     roll(shop)
     assert shop.run(sales.summary, MARCH, UTC_ZONE).refunds_cents == 1500
     assert shop.run(lambda: db.session.scalar(select(func.count()).select_from(Refund))) == 3
+
+
+def browsed(shop: Shop, day: date, customer_id: int) -> None:
+    shop.run(lambda: db.session.add(AnalyticsCustomerDay(day=day, customer_id=customer_id)))
+
+
+def test_active_and_returning_customers_from_the_sets(shop):
+    march_and_april(shop)
+    catalog_and_orders(shop)
+    lee = shop.customer("lee@example.com")
+    kim = shop.customer("kim@example.com")
+    browsed(shop, date(2026, 3, 4), lee)  # browsed only, never bought
+    browsed(shop, date(2026, 2, 10), kim)
+    shop.order("2026-02-11 10:00", 2000, customer_id=kim, email="kim@example.com")
+    shop.order("2026-04-02 10:00", 2000, customer_id=kim, email="kim@example.com")
+    roll(shop)
+    assert stale(shop) == []
+    assert_as_live(shop)
+    spring = shop.run(active.active_customers, SPRING, UTC_ZONE)
+    march = shop.run(active.active_customers, MARCH, UTC_ZONE)
+    assert spring.customers == march.customers + 1  # Kim: February and April
+    april = shop.run(sales.summary, APRIL, UTC_ZONE)
+    assert april.returning_customers >= 1  # Kim bought in February
+    # Browsing a clean day later, and a customer erased: those days go stale, read live.
+    browsed(shop, date(2026, 3, 20), kim)
+    assert stale(shop) == [date(2026, 3, 20)]
+    assert_as_live(shop)
+    shop.run(lambda: db.session.delete(db.session.get(Customer, lee)))
+    assert date(2026, 3, 4) in stale(shop)
+    assert shop.run(active.active_customers, MARCH, UTC_ZONE).customers == march.customers
+    assert_as_live(shop)
+    roll(shop)
+    assert stale(shop) == []
+    assert_as_live(shop)
+    assert shop.run(active.active_customers, MARCH, UTC_ZONE).customers == march.customers
+
+
+def test_top_customers_among_the_biggest_spenders_are_exact(shop, monkeypatch):
+    march_and_april(shop)
+    catalog_and_orders(shop)
+    for n, cents in enumerate((90000, 50000, 700, 600)):
+        shop.order(f"2026-03-{10 + n} 10:00", cents, email=f"big{n}@example.com")
+    roll(shop)
+    shop.order("2026-04-20 10:00", 80000, email="big3@example.com")  # a stale day, live
+    every = {
+        r: shop.run(lambda r=r: buyers._top(sources(r, UTC_ZONE), 2))
+        for r in (MARCH, APRIL, SPRING)
+    }
+    monkeypatch.setattr(buyers, "POOL_PER_ROW", 1)  # the pool: the two biggest spenders
+    for r in (MARCH, APRIL, SPRING):
+        assert shop.run(sales.top_customers, r, UTC_ZONE, limit=2) == every[r], r
+    assert [c.email for c in every[SPRING]] == ["big0@example.com", "big3@example.com"]
