@@ -133,7 +133,11 @@ def test_a_typed_order_number_links_only_with_the_orders_email(app, make_tenant,
     assert first["order_id"] == order.id and second["order_id"] is None
 
 
-def test_bad_input_shows_the_form_again_and_keeps_nothing(app, make_tenant, shop_client):
+def test_bad_input_shows_the_form_again_and_keeps_nothing(
+    app, make_tenant, shop_client, monkeypatch
+):
+    # A small upload limit, so the refused file stays in memory (no spooled temp file).
+    monkeypatch.setitem(app.config, "MAX_UPLOAD_BYTES", 16 * 1024)
     tenant = make_tenant()
     client = shop_client(tenant)
     response = contact(client, name="", email="not-an-address", message="", order_number="abc")
@@ -141,10 +145,8 @@ def test_bad_input_shows_the_form_again_and_keeps_nothing(app, make_tenant, shop
     html = response.get_data(as_text=True)
     assert "Enter your name." in html and "Enter your message." in html
     assert 'aria-invalid="true"' in html and 'value="not-an-address"' in html
-    too_big = contact(
-        client, attachment=(io.BytesIO(b"%PDF-" + b"0" * (6 * 1024 * 1024)), "big.pdf")
-    )
-    assert too_big.status_code == 400 and "the limit is 5 MB" in too_big.get_data(as_text=True)
+    too_big = contact(client, attachment=(io.BytesIO(b"%PDF-" + b"0" * (20 * 1024)), "big.pdf"))
+    assert too_big.status_code == 400 and "the limit is 16 KB" in too_big.get_data(as_text=True)
     not_a_picture = contact(client, attachment=(io.BytesIO(b"MZ\x90\x00evil"), "a.exe"))
     assert not_a_picture.status_code == 400
     assert "Attach a picture" in not_a_picture.get_data(as_text=True)
