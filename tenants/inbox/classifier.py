@@ -211,7 +211,7 @@ def label_count() -> int:
 
 def record_label(conversation_id: int, text: str, topic: Topic) -> None:
     """Keep the merchant's correction (one per conversation, the latest wins); queue a
-    training once enough new ones have come in since the last. Flushes."""
+    training once there are enough, and again every `RETRAIN_EVERY` new ones. Flushes."""
     label = db.session.scalar(
         select(TopicLabel).where(TopicLabel.conversation_id == conversation_id)
     )
@@ -221,8 +221,8 @@ def record_label(conversation_id: int, text: str, topic: Topic) -> None:
         label.topic, label.text = topic, text
     db.session.flush()
     count = label_count()
-    trained = db.session.scalar(select(TopicModel.labels).limit(1)) or 0
-    if count >= MIN_LABELS and count - trained >= (RETRAIN_EVERY if trained else 0):
+    # At the 30th label, then every 10th: each training reads every label there is then.
+    if count >= MIN_LABELS and (count - MIN_LABELS) % RETRAIN_EVERY == 0:
         enqueue("tenants.inbox.jobs.train_topic_model", key=count)
 
 

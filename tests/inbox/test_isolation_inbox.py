@@ -40,9 +40,7 @@ def _shop_with_a_conversation(app, make_tenant, shop_client):
 def test_a_shopper_of_one_shop_never_reaches_another_shops_conversation(
     app, make_tenant, shop_client
 ):
-    shop_b, link_b, conv_b, attachment_b, _, _ = _shop_with_a_conversation(
-        app, make_tenant, shop_client
-    )
+    shop_b, link_b, _, attachment_b, _, _ = _shop_with_a_conversation(app, make_tenant, shop_client)
     shop_a = make_tenant()
     contact(shop_client(shop_a), message="A's own conversation here")  # ids exist in A too
     on_a = shop_client(shop_a)
