@@ -46,9 +46,7 @@ def send_email(
     db.session.flush()
     smtp_url = current_app.config["SMTP_URL"]
     if smtp_url:
-        after_commit(
-            partial(_send_recorded, smtp_url, message.id, to, subject, body, reply_to)
-        )
+        after_commit(partial(_send_recorded, smtp_url, message.id, to, subject, body, reply_to))
     log.info("mail %r to %s recorded", subject, to)
     return message
 

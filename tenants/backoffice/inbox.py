@@ -6,7 +6,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, send_file, url_for
 from sqlalchemy import select
 
 from saas.db import db
@@ -109,7 +109,7 @@ def inbox_conversation(conversation_id: int) -> Any:
     return _conversation_page(conversation)
 
 
-def _back(conversation: Conversation) -> Response:
+def _back(conversation: Conversation) -> Any:
     return redirect(url_for("backoffice.inbox_conversation", conversation_id=conversation.id))
 
 
@@ -329,7 +329,10 @@ def inbox_reply_delete(reply_id: int) -> Any:
 def inbox_settings() -> Any:
     settings = get_inbox_settings()
     errors: dict[str, str] = {}
-    values = {"response_hours": settings.response_hours, "auto_reply": settings.auto_reply}
+    values: dict[str, Any] = {
+        "response_hours": settings.response_hours,
+        "auto_reply": settings.auto_reply,
+    }
     if request.method == "POST":
         hours = request.form.get("response_hours", type=int)
         auto = request.form.get("auto_reply") == "1"

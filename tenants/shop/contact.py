@@ -80,7 +80,7 @@ def contact_send() -> Any:
     if not contact.errors:
         try:
             upload = conversations.read_attachment(
-                file.stream if file else None, file and file.filename
+                file.stream if file else None, file.filename if file else None
             )
         except attachments.AttachmentError as error:
             contact.errors["attachment"] = str(error)
@@ -159,7 +159,7 @@ def contact_thread_reply(token: str) -> Any:
     if not errors:
         try:
             upload = conversations.read_attachment(
-                file.stream if file else None, file and file.filename
+                file.stream if file else None, file.filename if file else None
             )
         except attachments.AttachmentError as error:
             errors["attachment"] = str(error)
