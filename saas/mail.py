@@ -56,7 +56,10 @@ def _send_recorded(
 ) -> None:
     """After commit: deliver the recorded message, then mark it sent on a connection of
     its own (the unit's session is finished)."""
-    _deliver(smtp_url, to, subject, body, reply_to)
+    if reply_to:
+        _deliver(smtp_url, to, subject, body, reply_to=reply_to)
+    else:
+        _deliver(smtp_url, to, subject, body)
     with tenant_bind(db.engine, current_tenant.schema).begin() as conn:
         conn.execute(
             update(OutboxMessage)

@@ -8,6 +8,7 @@ import json
 import time
 
 import pytest
+from sqlalchemy import select
 
 from saas.tenancy import tenant_context
 from tenants.inbox import inbound
@@ -129,3 +130,40 @@ def test_unknown_tokens_and_strangers_thread_nothing(app, make_tenant, shop_clie
         response = post(client, payload, inbound.sign(payload, SECRET))
         assert response.status_code == 200 and response.json["threaded"] is False
     assert len(conversations(app, tenant)[0]["messages"]) == 1
+
+
+def test_emails_ask_for_replies_at_the_conversations_address(
+    app, make_tenant, shop_client, inbound_on, monkeypatch
+):
+    from saas import mail
+    from saas.db import db
+    from tenants.inbox import jobs
+    from tenants.inbox.models import Message
+
+    sent = []
+
+    class FakeSMTP:
+        def __init__(self, *args, **kwargs):
+            pass
+
+        def __enter__(self):
+            return self
+
+        def __exit__(self, *exc):
+            return False
+
+        def send_message(self, message):
+            sent.append(message)
+
+    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSMTP)
+    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://mail.example.test:25")
+    tenant = make_tenant()
+    contact(shop_client(tenant))
+    [conversation] = conversations(app, tenant)
+    # The job, run here rather than in a worker's process, so the fake sees the mail.
+    with app.app_context(), tenant_context(tenant):
+        message_id = db.session.scalar(select(Message.id))
+        jobs.send_acknowledgement(conversation["id"], message_id)
+    [email] = sent
+    assert email["Reply-To"] == f"reply+{conversation['reply_token']}@{DOMAIN}"
+    assert "or simply reply to this email" in email.get_content()
