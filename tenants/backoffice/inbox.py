@@ -7,6 +7,7 @@ from __future__ import annotations
 from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask_login import current_user
 from sqlalchemy import select
 
 from saas.db import db
@@ -105,7 +106,8 @@ def _conversation_page(
 @requires(Area.INBOX)
 def inbox_conversation(conversation_id: int) -> Any:
     conversation = get_or_404(Conversation, conversation_id)
-    conversations.mark_read(conversation)
+    if not getattr(current_user, "read_only", False):  # an operator only looking changes nothing
+        conversations.mark_read(conversation)
     return _conversation_page(conversation)
 
 
