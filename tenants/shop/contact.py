@@ -73,7 +73,7 @@ def contact_send() -> Any:
     if request.form.get(HONEYPOT):
         return _personal("contact_sent.html")  # a bot: it sees success, nothing is kept
     if limited := limiter().hit("contact"):
-        return _contact_page(429, form_error=limited.message, **context)
+        return _contact_page(429, problem=limited.message, **context)
     contact = conversations.read_contact_form(request.form, order=order)
     upload = None
     file = request.files.get("attachment")
@@ -150,7 +150,7 @@ def contact_thread_reply(token: str) -> Any:
     if request.form.get(HONEYPOT):
         return _thread_page(conversation, token)
     if limited := limiter().hit("contact-reply"):
-        return _thread_page(conversation, token, 429, form_error=limited.message, body=body)
+        return _thread_page(conversation, token, 429, problem=limited.message, body=body)
     errors: dict[str, str] = {}
     if not body:
         errors["message"] = "Enter your message."

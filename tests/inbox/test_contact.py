@@ -32,6 +32,7 @@ def test_a_message_opens_a_conversation_and_gets_the_automatic_reply(app, make_t
     page = client.get("/contact")
     assert page.status_code == 200
     html = page.get_data(as_text=True)
+    assert 'role="alert"' not in html  # nothing wrong yet
     for label in ("Your name", "Email", "Order number", "Message", "Attachment"):
         assert f">{label}" in html
     assert page.headers["Cache-Control"] == "private, no-store"
@@ -72,6 +73,7 @@ def test_the_thread_link_shows_the_conversation_and_takes_an_answer(app, make_te
     page = other.get(link)
     assert page.status_code == 200
     assert "Does the linen shirt come in navy?" in page.get_data(as_text=True)
+    assert 'role="alert"' not in page.get_data(as_text=True)
     assert page.headers["Referrer-Policy"] == "no-referrer"
     assert "noindex" in page.headers["X-Robots-Tag"]
 
@@ -159,8 +161,10 @@ def test_the_honeypot_and_the_rate_limit_keep_bots_out(app, make_tenant, shop_cl
     trapped = contact(client, website="http://spam.example")
     assert trapped.status_code == 200 and "on its way" in trapped.get_data(as_text=True)
     assert conversations(app, tenant) == []
-    statuses = [contact(client, email=f"p{n}@example.com").status_code for n in range(11)]
-    assert statuses[:10] == [200] * 10 and statuses[10] == 429
+    responses = [contact(client, email=f"p{n}@example.com") for n in range(11)]
+    assert [r.status_code for r in responses] == [200] * 10 + [429]
+    refused = responses[10].get_data(as_text=True)
+    assert "Too many attempts. Please wait" in refused and 'value="p10@example.com"' in refused
     assert len(conversations(app, tenant)) == 10
 
 
@@ -187,4 +191,6 @@ def test_an_attachment_downloads_only_through_its_thread(app, make_tenant, shop_
     download = client.get(href)
     assert download.status_code == 200 and download.mimetype == "image/jpeg"
     assert "attachment" in download.headers["Content-Disposition"]
+    assert download.get_data().startswith(b"\xff\xd8")  # a JPEG, re-encoded
+    download.close()  # the file stays open until the response is
     assert client.get(href.replace(link, link[:-2] + "zz")).status_code == 404
