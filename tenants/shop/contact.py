@@ -59,7 +59,11 @@ def contact() -> Any:
     values = {
         "name": (order.customer_name if order else "") or (customer.name if customer else ""),
         "email": (order.email if order else "") or (customer.email if customer else ""),
-        "order_number": f"#{order.number}" if order else "",
+        # Without a token (a customer's older order), only the number is filled in: it
+        # links the order when the email is the order's.
+        "order_number": f"#{order.number}"
+        if order
+        else (f"#{number}" if (number := request.args.get("number", "")[:9]).isdigit() else ""),
         "message": "",
     }
     return _contact_page(values=values, order=order, order_token=order.token if order else "")

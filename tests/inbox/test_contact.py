@@ -123,6 +123,9 @@ def test_ask_about_this_order_links_the_order(app, make_tenant, shop_client):
     )
     [conversation] = conversations(app, tenant)
     assert conversation["order_id"] == order.id
+    # A number alone only fills in the field (it links nothing by itself).
+    assert 'value="#1042"' in client.get("/contact?number=1042").get_data(as_text=True)
+    assert 'value=""' in client.get("/contact?number=x<y").get_data(as_text=True)
 
 
 def test_a_typed_order_number_links_only_with_the_orders_email(app, make_tenant, shop_client):
