@@ -24,7 +24,9 @@ same interleaved rounds at the end (no drift between the two). Phases:
    orders (`bench/analytics.py`).
 
 `python -m bench storefront` / `orders` / `billing` / `analytics` runs phase 7 / 8 / 9 /
-10 alone, on one throwaway database.
+10 alone, on one throwaway database. `python -m bench inbox` evaluates the inbox's topic
+classifier offline (`bench/inbox.py`: held-out accuracy against the keyword rules), with
+no database; the full run does not include it.
 
 See README.md for what each figure means. Exit status 0 whenever the run completes,
 goals met or not; non-zero if it failed (the databases are dropped either way).
@@ -48,7 +50,7 @@ from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
-from bench import analytics, billing, orders, storefront
+from bench import analytics, billing, inbox, orders, storefront
 from bench.environment import bare_app, postgres_memory, storefront_app, throwaway_stores
 from bench.provisioning import (
     CATALOG,
@@ -149,7 +151,7 @@ class Settings:
     http_threads: int
     search_products: int = storefront.SEARCH_PRODUCTS
     search_rounds: int = 10  # passes over storefront.QUERIES
-    phase: str = "all"  # or "storefront" / "orders" / "billing" / "analytics": one phase alone
+    phase: str = "all"  # or "storefront" / "orders" / "billing" / "analytics" / "inbox": alone
 
 
 def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
@@ -159,9 +161,12 @@ def parse_args(argv: list[str] | None) -> tuple[Settings, Path]:
     parser.add_argument(
         "phase",
         nargs="?",
-        choices=("all", "storefront", "orders", "billing", "analytics"),
+        choices=("all", "storefront", "orders", "billing", "analytics", "inbox"),
         default="all",
-        help="run every phase (default) or only the storefront, orders, billing or analytics one",
+        help=(
+            "run every phase (default) or only the storefront, orders, billing or analytics"
+            " one; inbox: the topic classifier, offline"
+        ),
     )
     parser.add_argument("--tenants", type=int, default=1000, help="shops at the scale step")
     parser.add_argument("--creations", type=int, default=50, help="timed tenant creations")
@@ -569,32 +574,35 @@ def main(argv: list[str] | None = None) -> int:
     started = time.perf_counter()
     failure: BaseException | None = None
     try:
-        only_storefront = settings.phase == "storefront"
-        alone = settings.phase in ("storefront", "orders", "billing", "analytics")
-        roles = (settings.phase,) if alone else ROLES
-        with throwaway_stores(roles) as stores:
-            report.meta["embedded"] = stores.embedded
-            progress(f"throwaway databases {', '.join(stores.databases)}; Redis DB 14")
-            apps: dict[str, Any] = {}
-            try:
-                for role in roles:
-                    apps[role] = storefront_app(stores.databases[role])
-                report.meta["postgres"] = _server_version(apps[roles[0]])
-                if only_storefront:
-                    storefront.run(
-                        report, Row, stores.databases["storefront"], bare_app(), settings
-                    )
-                elif settings.phase == "orders":
-                    orders.run(report, Row, apps["orders"])
-                elif settings.phase == "billing":
-                    billing.run(report, Row, apps["billing"])
-                elif settings.phase == "analytics":
-                    analytics.run(report, Row, apps["analytics"])
-                else:
-                    run_all(apps, settings, report, stores.databases["control"])
-            finally:
-                _close(apps.values())
-                progress("dropping the throwaway databases")
+        if settings.phase == "inbox":  # offline: no database, no Redis
+            inbox.run(report, Row)
+        else:
+            only_storefront = settings.phase == "storefront"
+            alone = settings.phase in ("storefront", "orders", "billing", "analytics")
+            roles = (settings.phase,) if alone else ROLES
+            with throwaway_stores(roles) as stores:
+                report.meta["embedded"] = stores.embedded
+                progress(f"throwaway databases {', '.join(stores.databases)}; Redis DB 14")
+                apps: dict[str, Any] = {}
+                try:
+                    for role in roles:
+                        apps[role] = storefront_app(stores.databases[role])
+                    report.meta["postgres"] = _server_version(apps[roles[0]])
+                    if only_storefront:
+                        storefront.run(
+                            report, Row, stores.databases["storefront"], bare_app(), settings
+                        )
+                    elif settings.phase == "orders":
+                        orders.run(report, Row, apps["orders"])
+                    elif settings.phase == "billing":
+                        billing.run(report, Row, apps["billing"])
+                    elif settings.phase == "analytics":
+                        analytics.run(report, Row, apps["analytics"])
+                    else:
+                        run_all(apps, settings, report, stores.databases["control"])
+                finally:
+                    _close(apps.values())
+                    progress("dropping the throwaway databases")
     except (Exception, KeyboardInterrupt, SystemExit) as exc:
         failure = exc
         report.meta["error"] = f"{type(exc).__name__}: {exc}"

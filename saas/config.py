@@ -194,6 +194,11 @@ def from_env(environ: dict[str, str] | None = None) -> dict[str, Any]:
         "MAX_UPLOAD_BYTES": upload_bytes,
         "MAX_CONTENT_LENGTH": 4 * upload_bytes + 1024 * 1024,
         "MAIL_FROM": env.get("MAIL_FROM", f"Storefront <no-reply@{domain}>"),
+        # Shoppers' email replies to the inbox (tenants/inbox/inbound.py): the domain of
+        # the reply+<token>@ addresses, and the secret the provider's webhook is signed
+        # with. Unset: emails carry only the thread link, and the webhook refuses all.
+        "INBOUND_EMAIL_DOMAIN": env.get("INBOUND_EMAIL_DOMAIN", "").strip().lower(),
+        "INBOUND_EMAIL_SECRET": env.get("INBOUND_EMAIL_SECRET", "").strip(),
         # Typed email addresses are always checked for syntax (saas/email_address.py);
         # this also asks DNS whether the domain takes mail (a lookup per new address).
         "EMAIL_CHECK_DELIVERABILITY": _bool(env.get("EMAIL_CHECK_DELIVERABILITY")),

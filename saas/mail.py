@@ -20,12 +20,20 @@ from saas.tenancy import current_tenant
 log = logging.getLogger(__name__)
 
 
-def send_email(to: str, subject: str, body: str, *, dedupe_key: str | None = None) -> OutboxMessage:
+def send_email(
+    to: str,
+    subject: str,
+    body: str,
+    *,
+    dedupe_key: str | None = None,
+    reply_to: str | None = None,
+) -> OutboxMessage:
     """Record one message from the current shop; if SMTP is configured, it is sent once
     the unit of work commits (a message of a unit that rolls back is never sent).
 
     With a `dedupe_key`, a second call for the same key returns the first message
-    instead of sending again, so a retried job never mails twice. Flushes.
+    instead of sending again, so a retried job never mails twice. `reply_to`: where
+    answers go (a conversation's inbound address), when not to `MAIL_FROM`. Flushes.
     """
     if dedupe_key:
         existing = db.session.scalar(
@@ -38,15 +46,20 @@ def send_email(to: str, subject: str, body: str, *, dedupe_key: str | None = Non
     db.session.flush()
     smtp_url = current_app.config["SMTP_URL"]
     if smtp_url:
-        after_commit(partial(_send_recorded, smtp_url, message.id, to, subject, body))
+        after_commit(partial(_send_recorded, smtp_url, message.id, to, subject, body, reply_to))
     log.info("mail %r to %s recorded", subject, to)
     return message
 
 
-def _send_recorded(smtp_url: str, message_id: int, to: str, subject: str, body: str) -> None:
+def _send_recorded(
+    smtp_url: str, message_id: int, to: str, subject: str, body: str, reply_to: str | None
+) -> None:
     """After commit: deliver the recorded message, then mark it sent on a connection of
     its own (the unit's session is finished)."""
-    _deliver(smtp_url, to, subject, body)
+    if reply_to:
+        _deliver(smtp_url, to, subject, body, reply_to=reply_to)
+    else:
+        _deliver(smtp_url, to, subject, body)
     with tenant_bind(db.engine, current_tenant.schema).begin() as conn:
         conn.execute(
             update(OutboxMessage)
@@ -55,12 +68,14 @@ def _send_recorded(smtp_url: str, message_id: int, to: str, subject: str, body: 
         )
 
 
-def _deliver(smtp_url: str, to: str, subject: str, body: str) -> None:
+def _deliver(smtp_url: str, to: str, subject: str, body: str, reply_to: str | None = None) -> None:
     parts = urlsplit(smtp_url)  # smtp://user:pass@host:port or smtps://...
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_FROM"]
     email["To"] = to
     email["Subject"] = subject
+    if reply_to:
+        email["Reply-To"] = reply_to
     email.set_content(body)
     ssl = parts.scheme == "smtps"
     default_port = 465 if ssl else 587 if parts.scheme == "smtp+starttls" else 25

@@ -57,6 +57,10 @@ RULES: dict[str, list[tuple[str, str]]] = {
     # Guessing discount codes, and bots making a cart on every add.
     "discount-code": [("ip", "30/15 minutes")],
     "cart-add": [("ip", "300/hour")],
+    # The contact form and answers on a conversation's page: people write a few
+    # messages an hour, bots hundreds.
+    "contact": [("ip", "10/hour")],
+    "contact-reply": [("ip", "30/hour")],
 }
 
 

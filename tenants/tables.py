@@ -16,6 +16,7 @@ from tenants.content import models as content
 from tenants.customers import models as customers
 from tenants.discounts import models as discounts
 from tenants.exports import models as exports
+from tenants.inbox import models as inbox
 from tenants.orders import models as orders
 from tenants.settings import models as settings
 from tenants.shipping import models as shipping
@@ -33,6 +34,7 @@ MODULES = (
     customers,
     discounts,
     exports,
+    inbox,
     orders,
     settings,
     shipping,

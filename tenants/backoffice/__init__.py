@@ -14,6 +14,7 @@ from saas.outbox import OutboxMessage
 from saas.tenancy import current_tenant
 from saas.tenancy.sites import SiteBlueprint
 from tenants.backoffice.access import can_open, guard, requires
+from tenants.inbox import conversations as inbox_conversations
 from tenants.orders import attention
 from tenants.staff.models import Area
 
@@ -37,6 +38,7 @@ NAV = [
     ("backoffice.collections_list", "Collections"),
     ("backoffice.discounts", "Discounts"),
     ("backoffice.orders", "Orders"),
+    ("backoffice.inbox", "Inbox"),
     ("backoffice.customers", "Customers"),
     ("backoffice.themes", "Themes"),
     ("backoffice.analytics", "Analytics"),
@@ -46,11 +48,18 @@ NAV = [
 ]
 
 
+# What a navigation badge counts, said to screen readers after the number.
+BADGE_WORDS = {"backoffice.orders": "open", "backoffice.inbox": "unread"}
+
+
 def nav_badge(endpoint: str) -> int:
     """The number a navigation link shows beside its label (0: none): on Orders, the
-    orders waiting on the merchant, so a new one is noticed from any page."""
-    if endpoint != "backoffice.orders" or not can_open(endpoint):
+    orders waiting on the merchant, on Inbox the unread conversations, so a new one is
+    noticed from any page."""
+    if endpoint not in BADGE_WORDS or not can_open(endpoint):
         return 0
+    if endpoint == "backoffice.inbox":
+        return inbox_conversations.unread_count()
     return attention.open_count()
 
 
@@ -61,6 +70,7 @@ def _layout_context() -> dict[str, object]:
         "can_open": can_open,
         "current_tenant": current_tenant,
         "nav_badge": nav_badge,
+        "badge_words": BADGE_WORDS,
     }
 
 
@@ -99,6 +109,7 @@ from tenants.backoffice import (  # noqa: E402
     discounts,  # discount codes, automatic discounts
     exports,  # orders and customers as CSV files, made by a job
     home,  # dashboard
+    inbox,  # customer-service conversations, FAQ, saved replies, inbox settings
     newsletter,  # newsletter subscribers: list, search, CSV export
     online_store,  # themes, homepage sections, menus, pages
     orders,  # orders: list, order page, fulfilment, refunds, cancellation
@@ -120,6 +131,7 @@ __all__ = [
     "discounts",
     "exports",
     "home",
+    "inbox",
     "newsletter",
     "online_store",
     "orders",

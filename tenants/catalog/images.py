@@ -34,7 +34,8 @@ class ImageError(ValueError):
         self.field = field
 
 
-def _encode(image: Image.Image) -> tuple[bytes, str]:
+def encode_image(image: Image.Image) -> tuple[bytes, str]:
+    """A decoded upload as stored: JPEG, or PNG when it has transparency."""
     out = io.BytesIO()
     if image.mode == "RGBA":
         image.save(out, format="PNG", optimize=True)
@@ -64,7 +65,7 @@ def add_image(product: Product, stream: IO[bytes] | None, alt: str = "") -> Prod
         image = media.decode_image(data)
     except media.MediaError as error:
         raise ImageError("image", str(error)) from None
-    encoded, suffix = _encode(image)
+    encoded, suffix = encode_image(image)
     name = media.save_file(f"p{product.id}", encoded, suffix)
     after_rollback(partial(media.remove_file, name))
     last = db.session.scalar(

@@ -30,7 +30,15 @@ ACCESS_KEY = "storefront_access"
 # What stays reachable before launch: the coming-soon page needs its theme's assets
 # and the logo, and the password form must be able to answer; robots.txt tells crawlers
 # to keep out until launch.
-GATE_OPEN = {"shop.theme_asset", "shop.media", "shop.password", "shop.robots"}
+# The mail provider's webhook carries replies to conversations, which exist only once
+# the shop is open, but it must be answered (and refused) by its signature, not a page.
+GATE_OPEN = {
+    "shop.theme_asset",
+    "shop.media",
+    "shop.password",
+    "shop.robots",
+    "shop.inbound_email",
+}
 MEDIA_MAX_AGE = 365 * 24 * 3600  # media names are random: a changed file is a new URL
 
 
@@ -194,6 +202,7 @@ from tenants.shop import (  # noqa: E402
     cart,
     checkout,
     collections,
+    contact,
     newsletter,
     pages,
     search,
@@ -219,6 +228,7 @@ __all__ = [
     "cart",
     "checkout",
     "collections",
+    "contact",
     "newsletter",
     "pages",
     "search",

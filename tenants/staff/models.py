@@ -29,6 +29,7 @@ class Area(enum.StrEnum):
     CONTENT = "content"  # pages, navigation and themes
     SETTINGS = "settings"
     BILLING = "billing"
+    INBOX = "inbox"  # customer-service conversations, the FAQ and saved replies
 
 
 AREA_LABELS = {
@@ -38,6 +39,7 @@ AREA_LABELS = {
     Area.CONTENT: "Content and themes",
     Area.SETTINGS: "Settings",
     Area.BILLING: "Billing",
+    Area.INBOX: "Inbox",
 }
 
 
