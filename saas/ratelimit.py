@@ -57,6 +57,10 @@ RULES: dict[str, list[tuple[str, str]]] = {
     # Guessing discount codes, and bots making a cart on every add.
     "discount-code": [("ip", "30/15 minutes")],
     "cart-add": [("ip", "300/hour")],
+    # Reviews sent (not form errors); "account" is the order, so one order's links
+    # cannot flood a product, nor one network every product.
+    "review": [("ip", "10/hour"), ("account", "10/day")],
+    "review-report": [("ip", "20/hour")],
 }
 
 

@@ -17,6 +17,7 @@ from tenants.customers import models as customers
 from tenants.discounts import models as discounts
 from tenants.exports import models as exports
 from tenants.orders import models as orders
+from tenants.reviews import models as reviews
 from tenants.settings import models as settings
 from tenants.shipping import models as shipping
 from tenants.staff import models as staff
@@ -34,6 +35,7 @@ MODULES = (
     discounts,
     exports,
     orders,
+    reviews,
     settings,
     shipping,
     staff,

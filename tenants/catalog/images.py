@@ -34,7 +34,8 @@ class ImageError(ValueError):
         self.field = field
 
 
-def _encode(image: Image.Image) -> tuple[bytes, str]:
+def encode(image: Image.Image) -> tuple[bytes, str]:
+    """Pixels only, re-encoded: JPEG, or PNG when the image has transparency."""
     out = io.BytesIO()
     if image.mode == "RGBA":
         image.save(out, format="PNG", optimize=True)
@@ -64,7 +65,7 @@ def add_image(product: Product, stream: IO[bytes] | None, alt: str = "") -> Prod
         image = media.decode_image(data)
     except media.MediaError as error:
         raise ImageError("image", str(error)) from None
-    encoded, suffix = _encode(image)
+    encoded, suffix = encode(image)
     name = media.save_file(f"p{product.id}", encoded, suffix)
     after_rollback(partial(media.remove_file, name))
     last = db.session.scalar(
@@ -95,14 +96,23 @@ def resize_image(image_id: int) -> list[int]:
     row = db.session.get(ProductImage, image_id)
     if row is None:
         return []  # deleted before the job ran
-    path = media.media_dir() / row.file
+    made = write_sized_copies(row.file)
+    if made is not None:
+        row.sizes = made
+    return made or []
+
+
+def write_sized_copies(file: str) -> list[int] | None:
+    """Write the narrower copies of one of the shop's stored images (product images,
+    review photos) and return their widths; None if the file is gone."""
+    path = media.media_dir() / file
     try:
         with Image.open(path) as opened:
             opened.load()
             source = opened.copy()
     except FileNotFoundError:
-        return []
-    stem, _, suffix = row.file.rpartition(".")
+        return None
+    stem, _, suffix = file.rpartition(".")
     made: list[int] = []
     for width in WIDTHS:
         if width >= source.width:
@@ -119,7 +129,6 @@ def resize_image(image_id: int) -> list[int]:
         temporary.write_bytes(out.getvalue())
         temporary.replace(target)
         made.append(width)
-    row.sizes = made
     return made
 
 
