@@ -157,6 +157,8 @@ def product(handle: str) -> Any:
         image_urls=[pages.canonical_url(media_url(i.file)) for i in images],
         variant_url=lambda v: pages.canonical_url(f"{page_url}?variant={v.id}"),
     )
+    review_section = reviews.section(item, request.args)
+    json_ld.update(reviews.json_ld(review_section["summary"], review_section["items"]))
     return render(
         "product.html",
         product=item,
@@ -168,6 +170,7 @@ def product(handle: str) -> Any:
             (image, media_url(image.file), storefront.srcset(image, media_url)) for image in images
         ],
         product_json_ld=json_ld,
+        reviews=review_section,
     )
 
 
@@ -196,6 +199,7 @@ from tenants.shop import (  # noqa: E402
     collections,
     newsletter,
     pages,
+    reviews,
     search,
     seo,
 )
@@ -221,6 +225,7 @@ __all__ = [
     "collections",
     "newsletter",
     "pages",
+    "reviews",
     "search",
     "seo",
 ]
