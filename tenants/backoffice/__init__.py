@@ -15,6 +15,7 @@ from saas.tenancy import current_tenant
 from saas.tenancy.sites import SiteBlueprint
 from tenants.backoffice.access import can_open, guard, requires
 from tenants.orders import attention
+from tenants.reviews import services as review_services
 from tenants.staff.models import Area
 
 bp = SiteBlueprint(
@@ -38,6 +39,7 @@ NAV = [
     ("backoffice.discounts", "Discounts"),
     ("backoffice.orders", "Orders"),
     ("backoffice.customers", "Customers"),
+    ("backoffice.reviews", "Reviews"),
     ("backoffice.themes", "Themes"),
     ("backoffice.analytics", "Analytics"),
     ("backoffice.staff", "Staff"),
@@ -48,10 +50,17 @@ NAV = [
 
 def nav_badge(endpoint: str) -> int:
     """The number a navigation link shows beside its label (0: none): on Orders, the
-    orders waiting on the merchant, so a new one is noticed from any page."""
-    if endpoint != "backoffice.orders" or not can_open(endpoint):
+    orders waiting on the merchant, so a new one is noticed from any page; on Reviews,
+    the reviews waiting for approval."""
+    if endpoint not in NAV_BADGES or not can_open(endpoint):
         return 0
-    return attention.open_count()
+    return NAV_BADGES[endpoint]()
+
+
+NAV_BADGES = {
+    "backoffice.orders": attention.open_count,
+    "backoffice.reviews": review_services.pending_count,
+}
 
 
 @bp.context_processor
@@ -104,6 +113,7 @@ from tenants.backoffice import (  # noqa: E402
     orders,  # orders: list, order page, fulfilment, refunds, cancellation
     payments,  # payment methods, Stripe account
     product_csv,  # product CSV import and export
+    reviews,  # product reviews: moderation queue, replies, settings, CSV
     settings,  # shop settings, launch
     shipping,  # shipping zones and rates, taxes
     staff,  # staff list, invitations, roles
@@ -125,6 +135,7 @@ __all__ = [
     "orders",
     "payments",
     "product_csv",
+    "reviews",
     "settings",
     "shipping",
     "staff",

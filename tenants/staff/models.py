@@ -27,6 +27,7 @@ class Area(enum.StrEnum):
     ORDERS = "orders"
     CUSTOMERS = "customers"
     CONTENT = "content"  # pages, navigation and themes
+    REVIEWS = "reviews"  # product reviews: moderation, replies, their settings
     SETTINGS = "settings"
     BILLING = "billing"
 
@@ -36,6 +37,7 @@ AREA_LABELS = {
     Area.ORDERS: "Orders",
     Area.CUSTOMERS: "Customers",
     Area.CONTENT: "Content and themes",
+    Area.REVIEWS: "Reviews",
     Area.SETTINGS: "Settings",
     Area.BILLING: "Billing",
 }
