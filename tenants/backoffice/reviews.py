@@ -1,23 +1,25 @@
 """Reviews in the back office: the moderation queue (filters, bulk publish, reject or
-delete after a confirmation), one review's page with the public reply, and the review
-settings. Staff need the "reviews" area."""
+delete after a confirmation), one review's page with the public reply, the review
+settings, and CSV import (with its dry run) and export. Staff need the "reviews" area."""
 
 from __future__ import annotations
 
 from typing import Any
 
-from flask import flash, redirect, render_template, request, url_for
+from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
 from sqlalchemy import select
 
 from saas import audit
-from saas.db import db
+from saas.db import atomic, db
+from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.helpers import get_or_404, paginate_or_404
+from tenants.backoffice.helpers import acting_staff_id, get_or_404, paginate_or_404
 from tenants.catalog.models import Product
 from tenants.orders.models import Order, OrderLine
+from tenants.reviews import csv as review_csv
 from tenants.reviews import services
-from tenants.reviews.models import Review, ReviewStatus
+from tenants.reviews.models import Review, ReviewImport, ReviewStatus
 from tenants.settings.services import get_settings
 from tenants.staff.models import Area
 
@@ -189,3 +191,74 @@ def review_settings() -> Any:
         hold_ratings=[("0", "Hold none for their rating")]
         + [(str(n), f"{n} star{'s' if n > 1 else ''} or fewer") for n in range(1, 5)],
     ), 400 if errors else 200
+
+
+# --- CSV ---------------------------------------------------------------------------
+
+
+@bp.route("/reviews/import", methods=["GET", "POST"])
+@requires(Area.REVIEWS)
+def reviews_import() -> Any:
+    """The upload form; a posted file is checked and shown as a dry run."""
+    error = None
+    if request.method == "POST":
+        upload = request.files.get("file")
+        try:
+            text = review_csv.read_upload(upload.stream if upload and upload.filename else None)
+        except review_csv.CsvFileError as problem:
+            error = str(problem)
+        else:
+            run = review_csv.preview(
+                text, (upload.filename or "") if upload else "", staff_id=acting_staff_id()
+            )
+            return redirect(url_for("backoffice.reviews_import_run", run_id=run.id))
+    return render_template(
+        "backoffice/reviews_import.html",
+        error=error,
+        runs=review_csv.recent_runs(),
+        columns=review_csv.COLUMNS,
+        required=review_csv.REQUIRED,
+        max_rows=review_csv.MAX_ROWS,
+    ), (400 if error else 200)
+
+
+@bp.route("/reviews/import/<int:run_id>", methods=["GET", "POST"])
+@requires(Area.REVIEWS)
+def reviews_import_run(run_id: int) -> Any:
+    """A dry run's findings, and the import once the merchant confirms."""
+    run = get_or_404(ReviewImport, run_id)
+    if request.method == "POST":
+        try:
+            with atomic():
+                added = review_csv.confirm(run)
+        except review_csv.ImportRefused as refused:
+            flash(str(refused))
+        else:
+            audit.record("review.import", import_id=run.id, reviews=added)
+            flash(f"{_plural(added)} imported and published.")
+        return redirect(url_for("backoffice.reviews_import_run", run_id=run.id))
+    return render_template(
+        "backoffice/reviews_import_run.html", run=run, describe=review_csv.describe
+    )
+
+
+@bp.get("/reviews/export.csv")
+@requires(Area.REVIEWS)
+def reviews_export() -> Any:
+    """The reviews the queue's filters show (every status unless one is chosen)."""
+    filters = services.list_filters({"status": "all", **request.args.to_dict()})
+    return Response(
+        stream_with_context(
+            review_csv.export_csv(
+                filters,
+                tenant=current_tenant._get_current_object(),  # type: ignore[attr-defined]
+            )
+        ),
+        mimetype="text/csv",
+        headers={
+            "Content-Disposition": (
+                f'attachment; filename="{review_csv.export_filename(current_tenant.slug)}"'
+            ),
+            "Cache-Control": "no-store",
+        },
+    )

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from typing import Any
 
 from sqlalchemy import (
     ARRAY,
@@ -26,6 +27,7 @@ from sqlalchemy import (
     func,
     text,
 )
+from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantModel
@@ -112,3 +114,23 @@ class ReviewPhoto(TenantModel):
             return self.file
         stem, dot, suffix = self.file.rpartition(".")
         return f"{stem}-{width}w{dot}{suffix}"
+
+
+class ReviewImport(TenantModel):
+    """One review CSV upload: its dry run, then the import (as `ProductImport` is for
+    products). The file's text is kept only between a clean dry run and the import;
+    `problems` are lists of {"row", "column", "message"}."""
+
+    __tablename__ = "review_imports"
+    storefront_visible = False  # staff only
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    filename: Mapped[str] = mapped_column(String(255), default="")
+    status: Mapped[str] = mapped_column(String(20), default="previewed")  # or "done"
+    csv_text: Mapped[str] = mapped_column(Text, default="")
+    # What the dry run found: reviews to add, products they are of, rows read.
+    summary: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
+    problems: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+    finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -1,5 +1,6 @@
-"""Product reviews and ratings: reviews and their photos, each product's published
-rating summary, the shop's review settings, and which orders were asked for a review.
+"""Product reviews and ratings: reviews and their photos, review CSV imports, each
+product's published rating summary, the shop's review settings, and which orders were
+asked for a review.
 
 Revision ID: t0016
 Revises: t0015
@@ -8,6 +9,7 @@ Create Date: 2026-12-07
 
 import sqlalchemy as sa
 from alembic import op
+from sqlalchemy.dialects.postgresql import JSONB
 
 revision = "t0016"
 down_revision = "t0015"
@@ -109,9 +111,31 @@ def upgrade() -> None:
         sa.PrimaryKeyConstraint("id", name=op.f("pk_review_photos")),
     )
     op.create_index(op.f("ix_review_photos_review_id"), "review_photos", ["review_id"])
+    op.create_table(
+        "review_imports",
+        sa.Column("id", sa.Integer(), nullable=False),
+        sa.Column("filename", sa.String(255), nullable=False),
+        sa.Column("status", sa.String(20), nullable=False),
+        sa.Column("csv_text", sa.Text(), nullable=False),
+        sa.Column("summary", JSONB(), nullable=False),
+        sa.Column("problems", JSONB(), nullable=False),
+        sa.Column("staff_id", sa.Integer()),
+        sa.Column(
+            "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
+        ),
+        sa.Column("finished_at", sa.DateTime(timezone=True)),
+        sa.ForeignKeyConstraint(
+            ["staff_id"],
+            ["staff.id"],
+            name=op.f("fk_review_imports_staff_id_staff"),
+            ondelete="SET NULL",
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_review_imports")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("review_imports")
     op.drop_table("review_photos")
     op.drop_table("reviews")
     for column in SETTINGS:
