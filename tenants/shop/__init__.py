@@ -157,7 +157,7 @@ def product(handle: str) -> Any:
         image_urls=[pages.canonical_url(media_url(i.file)) for i in images],
         variant_url=lambda v: pages.canonical_url(f"{page_url}?variant={v.id}"),
     )
-    review_section = reviews.section(item, request.args)
+    review_section = reviews.section(item, request.args, open_to_all=snapshot.reviews_open)
     json_ld.update(reviews.json_ld(review_section["summary"], review_section["items"]))
     return render(
         "product.html",

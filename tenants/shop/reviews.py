@@ -47,9 +47,10 @@ def _private(body: str, status: int) -> Response:
     return response
 
 
-def section(product: Product, args: Any) -> dict[str, Any]:
+def section(product: Product, args: Any, *, open_to_all: bool) -> dict[str, Any]:
     """The product page's reviews: the summary (one query) and one page of reviews (one
-    query; photos only when some have them)."""
+    query; photos only when some have them); none for a product nobody reviewed.
+    `open_to_all`: non-buyers may write one (from the shop's snapshot)."""
     sort = args.get("reviews", "newest")
     sort = sort if sort in reviews.SORTS else "newest"
     raw = args.get("reviews_page", "1")
@@ -67,7 +68,7 @@ def section(product: Product, args: Any) -> dict[str, Any]:
         "sorts": reviews.SORTS,
         "page": min(page, pages),
         "pages": pages,
-        "can_write": get_settings().reviews_allow_guests,
+        "can_write": open_to_all,
     }
 
 
