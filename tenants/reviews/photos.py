@@ -9,9 +9,11 @@ from typing import IO
 
 from saas.db import after_commit, after_rollback, db
 from saas.jobs import enqueue
+from saas.page_cache import storefront_changed
+from saas.tenancy import current_tenant
 from tenants import media
 from tenants.catalog.images import encode, write_sized_copies
-from tenants.reviews.models import Review, ReviewPhoto
+from tenants.reviews.models import Review, ReviewPhoto, ReviewStatus
 from tenants.reviews.services import ReviewInvalid, photo_files, remove_files
 
 MAX_PHOTOS = 3
@@ -67,4 +69,6 @@ def resize_photo(photo_id: int) -> list[int]:
     made = write_sized_copies(row.file)
     if made is not None:
         row.sizes = made
+        if row.review.status == ReviewStatus.PUBLISHED:
+            storefront_changed(current_tenant.id)  # pages may now offer the smaller copy
     return made or []
