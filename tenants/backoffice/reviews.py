@@ -6,7 +6,16 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, flash, redirect, render_template, request, stream_with_context, url_for
+from flask import (
+    Response,
+    abort,
+    flash,
+    redirect,
+    render_template,
+    request,
+    stream_with_context,
+    url_for,
+)
 from sqlalchemy import select
 
 from saas import audit
@@ -136,10 +145,12 @@ def review_reply(review_id: int) -> Any:
     return redirect(url_for("backoffice.review", review_id=item.id))
 
 
-@bp.route("/reviews/<int:review_id>/<any(publish, reject, delete):action>", methods=["GET", "POST"])
+@bp.route("/reviews/<int:review_id>/<action>", methods=["GET", "POST"])
 @requires(Area.REVIEWS)
 def review_moderate(review_id: int, action: str) -> Any:
     """One review published, rejected or deleted, after a confirmation page."""
+    if action not in services.BULK_ACTIONS:
+        abort(404)
     item = get_or_404(Review, review_id)
     if request.method == "GET":
         product = db.session.get(Product, item.product_id)
