@@ -46,6 +46,9 @@ GOALS = {"performance": 90, "accessibility": 95, "best-practices": 95, "seo": 10
 PAGES = ("home", "collection", "product")
 CHROME_FLAGS = "--headless=new --no-sandbox --disable-gpu --disable-dev-shm-usage --disable-quic"
 RUN_TIMEOUT = 180  # seconds for one Lighthouse run
+# The product page is audited as a well-reviewed product's (issue 14: its scores with 200
+# reviews must not fall); `--reviews 0` audits it without.
+REVIEWS = 200
 
 
 @dataclass
@@ -215,12 +218,15 @@ def lighthouse_version() -> str | None:
     return done.stdout.strip() or None
 
 
-def seed(app: Any, themes: list[str]) -> dict[str, Showcase]:
+def seed(app: Any, themes: list[str], reviews: int = REVIEWS) -> dict[str, Showcase]:
     run = uuid.uuid4().hex[:6]
     shops = {}
     for theme in themes:
-        progress(f"seeding a {theme} shop (48 variants, 8 images, every homepage section)")
-        shops[theme] = seed_showcase(app, f"audit-{theme}-{run}", theme)
+        progress(
+            f"seeding a {theme} shop (48 variants, 8 images, {reviews} reviews, "
+            "every homepage section)"
+        )
+        shops[theme] = seed_showcase(app, f"audit-{theme}-{run}", theme, reviews=reviews)
     return shops
 
 
@@ -253,6 +259,12 @@ def parse_args(argv: list[str] | None) -> argparse.Namespace:
         f"(default {','.join(PAGES)})",
     )
     parser.add_argument("--runs", type=int, default=1, help="Lighthouse runs per page")
+    parser.add_argument(
+        "--reviews",
+        type=int,
+        default=REVIEWS,
+        help=f"published reviews of the audited product (default {REVIEWS})",
+    )
     parser.add_argument("--chrome", default=os.environ.get("CHROME_PATH", "/usr/bin/chromium"))
     parser.add_argument("--json", type=Path, default=RESULTS / "lighthouse.json")
     parser.add_argument("--check", action="store_true", help="exit 1 if a goal is missed")
@@ -282,6 +294,7 @@ def main(argv: list[str] | None = None) -> int:
         "lighthouse": lighthouse_version(),
         "chrome": args.chrome,
         "runs": args.runs,
+        "reviews": args.reviews,
         "cpus": os.cpu_count(),
     }
     reports = RESULTS / "lighthouse"
@@ -294,7 +307,7 @@ def main(argv: list[str] | None = None) -> int:
         app = storefront_app(stores.databases["lighthouse"])
         app.config["PAGE_CACHE_ENABLED"] = True  # anonymous pages, as production serves them
         try:
-            shops = seed(app, args.themes)
+            shops = seed(app, args.themes, args.reviews)
             with served(app) as port:
                 for theme, shop in shops.items():
                     paths = {p: shop.paths()[p] for p in args.pages}

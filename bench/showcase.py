@@ -20,6 +20,7 @@ from __future__ import annotations
 
 import io
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from PIL import Image, ImageDraw
@@ -93,8 +94,11 @@ def _logo() -> bytes:
     return out.getvalue()
 
 
-def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> Showcase:
-    """Create and fill a launched shop in `theme`; commits. Returns where things are."""
+def seed_showcase(
+    app: Any, slug: str, theme: str, name: str | None = None, *, reviews: int = 0
+) -> Showcase:
+    """Create and fill a launched shop in `theme`; commits. Returns where things are.
+    `reviews`: published reviews of the big product (the product page's worst case)."""
     from tenants import media
 
     with app.app_context():
@@ -113,6 +117,7 @@ def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> S
         settings.logo_file = media.save_file("logo", media.logo_png(_logo()))
         image_files = _catalog()
         _storefront_content(theme, image_files)
+        _reviews(reviews)
         db.session.commit()
     return Showcase(
         tenant=record,
@@ -122,6 +127,44 @@ def seed_showcase(app: Any, slug: str, theme: str, name: str | None = None) -> S
         page=PAGE_HANDLE,
         search="wool",
     )
+
+
+REVIEW_WORDS = (
+    "Kept me dry through a whole weekend of rain on the ridge.",
+    "Fits true to size; the hood packs away neatly.",
+    "Lighter than my old shell and far quieter when I walk.",
+    "The zips are stiff at first but loosen up after a week.",
+)
+
+
+def _reviews(count: int) -> None:
+    """`count` published reviews of the big product, every rating, a few replies."""
+    if not count:
+        return
+    from tenants.catalog.published import product_by_handle
+    from tenants.reviews.models import Review, ReviewStatus
+    from tenants.reviews.services import refresh_rating
+
+    big = product_by_handle(BIG_HANDLE)
+    assert big is not None
+    now = datetime.now(UTC)
+    for n in range(count):
+        db.session.add(
+            Review(
+                product_id=big.id,
+                rating=(5, 4, 5, 3, 4, 2, 5, 1)[n % 8],
+                title=("Great shell", "Does the job", "Worth it", "Good, not perfect")[n % 4],
+                body=REVIEW_WORDS[n % len(REVIEW_WORDS)],
+                author_name=("Sam K.", "Ana P.", "Lee W.", "Jo M.", "Ravi S.")[n % 5],
+                verified=n % 3 != 2,
+                status=ReviewStatus.PUBLISHED,
+                reply="Thank you for telling us!" if n % 7 == 0 else "",
+                created_at=now - timedelta(hours=n),
+                published_at=now - timedelta(hours=n),
+            )
+        )
+    db.session.flush()
+    refresh_rating(big.id)
 
 
 def _catalog() -> list[str]:

@@ -41,6 +41,7 @@ from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
 from saas.theming import themes
 from tenants.analytics import rollup
 from tenants.checkout import recovery
+from tenants.reviews import emails as review_requests
 from tenants.settings.onboarding import send_welcome_email
 
 
@@ -236,16 +237,16 @@ def tenants_purge() -> None:
 
 @tenants_cli.command("sweep")
 def tenants_sweep() -> None:
-    """Send due abandoned-checkout reminders, release expired card-payment holds and fold
-    finished hours of visits into the daily analytics in every active shop (run from
-    cron every few minutes; the reminders and holds are also scheduled as delayed jobs,
-    this catches what a lost Redis dropped)."""
+    """Send due abandoned-checkout reminders and review requests, release expired
+    card-payment holds and fold finished hours of visits into the daily analytics in
+    every active shop (run from cron every few minutes; the reminders, requests and holds
+    are also scheduled as delayed jobs, this catches what a lost Redis dropped)."""
     with tenant_context(None):  # a short read: no transaction stays open while sweeping
         shops = db.session.scalars(
             select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
         ).all()
         records = [TenantRecord.of(t) for t in shops]
-    reminded = released = folded = 0
+    reminded = released = folded = asked = 0
     with click.progressbar(records, label=f"Sweeping {len(records)} shops") as bar:
         for record in bar:
             try:
@@ -257,13 +258,18 @@ def tenants_sweep() -> None:
             reminded += done.reminded
             released += done.released
             try:
+                with tenant_context(record):  # its own unit: a mail failure keeps the rest
+                    asked += review_requests.sweep()
+            except Exception as error:
+                click.echo(f"\n  {record.slug}: review requests: {error}", err=True)
+            try:
                 with tenant_context(record):  # its own unit: visits fold apart from the rest
                     folded += rollup.roll_up(record.id)
             except Exception as error:
                 click.echo(f"\n  {record.slug}: analytics: {error}", err=True)
     click.echo(
         f"{reminded} reminder(s) sent, {released} card hold(s) released, "
-        f"{folded} hour(s) of visits folded."
+        f"{asked} review request(s) sent, {folded} hour(s) of visits folded."
     )
 
 

@@ -26,6 +26,8 @@ from tenants.collections.services import add_product
 from tenants.content.models import Menu
 from tenants.discounts.models import Discount
 from tenants.orders.models import Order
+from tenants.reviews import services as reviews
+from tenants.reviews.models import Review
 from tenants.settings.models import ShopSettings
 from tenants.settings.onboarding import send_welcome_email
 from tenants.shipping.models import ShippingRate, ShippingZone
@@ -154,6 +156,30 @@ def _fill_shop(spec: dict) -> None:
         )
 
 
+DEMO_REVIEWS = [  # (product index, rating, title, body, name, published)
+    (0, 5, "Exactly as pictured", "Arrived quickly and well packed.", "Sam K.", True),
+    (0, 4, "Very good", "Lovely quality; a little smaller than I expected.", "Ana P.", True),
+    (1, 5, "A gift that landed", "My sister uses it every day.", "Lee W.", True),
+    (1, 2, "Not for me", "The colour was duller than on my screen.", "Jo M.", False),
+]  # fmt: skip
+
+
+def _seed_reviews(spec: dict) -> bool:
+    """A few reviews (one waiting in the queue), in a shop that has none yet. True if made."""
+    if db.session.scalar(select(Review.id).limit(1)) is not None:
+        return False
+    products = db.session.scalars(select(Product).order_by(Product.id)).all()
+    settings = db.session.get(ShopSettings, 1)
+    if len(products) < 2 or settings is None:
+        return False
+    for index, rating, title, body, name, published in DEMO_REVIEWS:
+        entry = reviews.ReviewInput(rating, title, body, name)
+        review = reviews.write_review(products[index], entry, settings)
+        if published:
+            reviews.publish(review)
+    return True
+
+
 def _seed_collections(spec: dict) -> bool:
     """A manual and an automatic collection, linked from the main menu (the theme adds
     "Shop all", /collections/all, itself). Only in a shop that has no collection yet,
@@ -238,6 +264,8 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
             with tenant_context(existing):
                 if _seed_collections(spec):
                     progress(f"shop {spec['slug']}: collections added")
+                if _seed_reviews(spec):
+                    progress(f"shop {spec['slug']}: reviews added")
             progress(f"shop {spec['slug']} already there")
             continue
         with unit_of_work():
@@ -252,6 +280,7 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
         with tenant_context(tenant):  # the shop's own unit of work
             _fill_shop(spec)
             _seed_collections(spec)
+            _seed_reviews(spec)
         progress(
             f"shop {spec['slug']} created with {len(spec['products'])} products and 2 collections"
         )

@@ -61,6 +61,10 @@ RULES: dict[str, list[tuple[str, str]]] = {
     # messages an hour, bots hundreds.
     "contact": [("ip", "10/hour")],
     "contact-reply": [("ip", "30/hour")],
+    # Reviews sent (not form errors); "account" is the order, so one order's links
+    # cannot flood a product, nor one network every product.
+    "review": [("ip", "10/hour"), ("account", "10/day")],
+    "review-report": [("ip", "20/hour")],
 }
 
 

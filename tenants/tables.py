@@ -18,6 +18,7 @@ from tenants.discounts import models as discounts
 from tenants.exports import models as exports
 from tenants.inbox import models as inbox
 from tenants.orders import models as orders
+from tenants.reviews import models as reviews
 from tenants.settings import models as settings
 from tenants.shipping import models as shipping
 from tenants.staff import models as staff
@@ -36,6 +37,7 @@ MODULES = (
     exports,
     inbox,
     orders,
+    reviews,
     settings,
     shipping,
     staff,

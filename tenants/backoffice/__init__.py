@@ -16,6 +16,7 @@ from saas.tenancy.sites import SiteBlueprint
 from tenants.backoffice.access import can_open, guard, requires
 from tenants.inbox import conversations as inbox_conversations
 from tenants.orders import attention
+from tenants.reviews import services as review_services
 from tenants.staff.models import Area
 
 bp = SiteBlueprint(
@@ -40,6 +41,7 @@ NAV = [
     ("backoffice.orders", "Orders"),
     ("backoffice.inbox", "Inbox"),
     ("backoffice.customers", "Customers"),
+    ("backoffice.reviews", "Reviews"),
     ("backoffice.themes", "Themes"),
     ("backoffice.analytics", "Analytics"),
     ("backoffice.staff", "Staff"),
@@ -49,18 +51,27 @@ NAV = [
 
 
 # What a navigation badge counts, said to screen readers after the number.
-BADGE_WORDS = {"backoffice.orders": "open", "backoffice.inbox": "unread"}
+BADGE_WORDS = {
+    "backoffice.orders": "open",
+    "backoffice.inbox": "unread",
+    "backoffice.reviews": "waiting",
+}
 
 
 def nav_badge(endpoint: str) -> int:
     """The number a navigation link shows beside its label (0: none): on Orders, the
-    orders waiting on the merchant, on Inbox the unread conversations, so a new one is
-    noticed from any page."""
-    if endpoint not in BADGE_WORDS or not can_open(endpoint):
+    orders waiting on the merchant, on Inbox the unread conversations, on Reviews the
+    reviews waiting for approval, so a new one is noticed from any page."""
+    if endpoint not in NAV_BADGES or not can_open(endpoint):
         return 0
-    if endpoint == "backoffice.inbox":
-        return inbox_conversations.unread_count()
-    return attention.open_count()
+    return NAV_BADGES[endpoint]()
+
+
+NAV_BADGES = {
+    "backoffice.orders": attention.open_count,
+    "backoffice.inbox": inbox_conversations.unread_count,
+    "backoffice.reviews": review_services.pending_count,
+}
 
 
 @bp.context_processor
@@ -115,6 +126,7 @@ from tenants.backoffice import (  # noqa: E402
     orders,  # orders: list, order page, fulfilment, refunds, cancellation
     payments,  # payment methods, Stripe account
     product_csv,  # product CSV import and export
+    reviews,  # product reviews: moderation queue, replies, settings, CSV
     settings,  # shop settings, launch
     shipping,  # shipping zones and rates, taxes
     staff,  # staff list, invitations, roles
@@ -137,6 +149,7 @@ __all__ = [
     "orders",
     "payments",
     "product_csv",
+    "reviews",
     "settings",
     "shipping",
     "staff",

@@ -16,6 +16,7 @@ from tenants.catalog.products import ProductError, parse_price
 from tenants.orders import admin as order_admin
 from tenants.orders import emails as order_emails
 from tenants.orders.models import PAYMENT_METHOD_LABELS, FulfillmentStatus, Order, PaymentStatus
+from tenants.reviews import emails as review_requests
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
@@ -102,6 +103,7 @@ def _act(number: int, action: OrderAction, done: str) -> Any:
         errors = {"action": str(error)} | ({error.field: str(error)} if error.field else {})
         return _page(_order_or_404(number), errors, 400)
     order_emails.queue(order, kinds or [])
+    review_requests.schedule(order)  # once shipped or delivered (it checks)
     flash(done)
     return redirect(url_for("backoffice.order", number=number))
 

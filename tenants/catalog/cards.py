@@ -12,6 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, select, true
@@ -47,6 +48,15 @@ class Card:
     @property
     def price_cents(self) -> int:
         return self.product.price_cents
+
+    # Stars and count from the product's published rating summary (no per-card query).
+    @property
+    def rating_average(self) -> Decimal:
+        return self.product.rating_average
+
+    @property
+    def rating_count(self) -> int:
+        return self.product.rating_count
 
     @property
     def on_sale(self) -> bool:

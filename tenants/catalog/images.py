@@ -96,14 +96,23 @@ def resize_image(image_id: int) -> list[int]:
     row = db.session.get(ProductImage, image_id)
     if row is None:
         return []  # deleted before the job ran
-    path = media.media_dir() / row.file
+    made = write_sized_copies(row.file)
+    if made is not None:
+        row.sizes = made
+    return made or []
+
+
+def write_sized_copies(file: str) -> list[int] | None:
+    """Write the narrower copies of one of the shop's stored images (product images,
+    review photos) and return their widths; None if the file is gone."""
+    path = media.media_dir() / file
     try:
         with Image.open(path) as opened:
             opened.load()
             source = opened.copy()
     except FileNotFoundError:
-        return []
-    stem, _, suffix = row.file.rpartition(".")
+        return None
+    stem, _, suffix = file.rpartition(".")
     made: list[int] = []
     for width in WIDTHS:
         if width >= source.width:
@@ -120,7 +129,6 @@ def resize_image(image_id: int) -> list[int]:
         temporary.write_bytes(out.getvalue())
         temporary.replace(target)
         made.append(width)
-    row.sizes = made
     return made
 
 

@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
+from decimal import Decimal
 from typing import Any
 
 from sqlalchemy import (
@@ -20,6 +21,7 @@ from sqlalchemy import (
     DateTime,
     ForeignKey,
     Integer,
+    Numeric,
     String,
     Text,
     UniqueConstraint,
@@ -64,6 +66,13 @@ class Product(TenantModel):
     # Page views of the last 30 days, set once a day by the analytics rollup: the "most
     # popular" sort reads it (`tenants.analytics.popularity`).
     recent_views: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    # Published reviews' mean rating and number (`tenants.reviews.services` keeps them in
+    # the transaction that publishes, unpublishes or deletes one): cards and the "rating"
+    # sort read them without touching reviews.
+    rating_average: Mapped[Decimal] = mapped_column(
+        Numeric(3, 2), default=Decimal(0), server_default=text("0")
+    )
+    rating_count: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
     continue_selling: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default=text("false")
     )

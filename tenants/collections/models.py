@@ -26,6 +26,7 @@ class CollectionSort(enum.StrEnum):
     NEWEST = "newest"
     BEST_SELLING = "best-selling"
     POPULAR = "most-popular"
+    RATING = "rating"
 
 
 class Collection(TenantModel):

@@ -41,6 +41,7 @@ SORTS = {
     CollectionSort.NEWEST: "Newest first",
     CollectionSort.BEST_SELLING: "Best selling",
     CollectionSort.POPULAR: "Most popular",
+    CollectionSort.RATING: "Highest rated",
 }
 
 
@@ -253,6 +254,10 @@ def _ordering(collection: Collection, sort: str) -> list[Any]:
         return [Product.units_sold.desc(), Product.created_at.desc(), Product.id.desc()]
     if sort == CollectionSort.POPULAR:
         return [Product.recent_views.desc(), Product.units_sold.desc(), Product.id.desc()]
+    if sort == CollectionSort.RATING:
+        # The product's published rating summary (`tenants.reviews`): no join, no
+        # aggregate; among equal averages the more reviewed first.
+        return [Product.rating_average.desc(), Product.rating_count.desc(), Product.id.desc()]
     if sort == CollectionSort.MANUAL and collection.kind == CollectionKind.MANUAL:
         return [CollectionProduct.position.asc(), Product.id.asc()]
     return [Product.created_at.desc(), Product.id.desc()]

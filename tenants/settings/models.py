@@ -54,6 +54,21 @@ class ShopSettings(TenantModel):
     respect_privacy_signals: Mapped[bool] = mapped_column(
         Boolean, default=False, server_default="false"
     )
+    # Reviews (`tenants.reviews`): "auto" publishes unless a hold below applies,
+    # "approve" waits for the merchant on every review.
+    reviews_moderation: Mapped[str] = mapped_column(
+        String(10), default="approve", server_default="approve"
+    )
+    reviews_hold_links: Mapped[bool] = mapped_column(Boolean, default=True, server_default="true")
+    # One word or phrase a line; a review containing one waits for the merchant.
+    reviews_blocked_words: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # Reviews rated at or under this wait for the merchant (0: none do).
+    reviews_hold_rating: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    reviews_allow_guests: Mapped[bool] = mapped_column(
+        Boolean, default=False, server_default="false"
+    )
+    # Days after delivery the review request goes out (0: none is sent).
+    reviews_request_days: Mapped[int] = mapped_column(Integer, default=7, server_default="7")
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )

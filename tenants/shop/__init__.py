@@ -165,6 +165,8 @@ def product(handle: str) -> Any:
         image_urls=[pages.canonical_url(media_url(i.file)) for i in images],
         variant_url=lambda v: pages.canonical_url(f"{page_url}?variant={v.id}"),
     )
+    review_section = reviews.section(item, request.args, open_to_all=snapshot.reviews_open)
+    json_ld.update(reviews.json_ld(review_section["summary"], review_section["items"]))
     return render(
         "product.html",
         product=item,
@@ -176,6 +178,7 @@ def product(handle: str) -> Any:
             (image, media_url(image.file), storefront.srcset(image, media_url)) for image in images
         ],
         product_json_ld=json_ld,
+        reviews=review_section,
     )
 
 
@@ -205,6 +208,7 @@ from tenants.shop import (  # noqa: E402
     contact,
     newsletter,
     pages,
+    reviews,
     search,
     seo,
 )
@@ -231,6 +235,7 @@ __all__ = [
     "contact",
     "newsletter",
     "pages",
+    "reviews",
     "search",
     "seo",
 ]

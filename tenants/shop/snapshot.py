@@ -40,6 +40,8 @@ class ShopSnapshot:
     contact_email: str = ""
     address_lines: tuple[str, ...] = ()  # the shop's address as on a label, for the footer
     pages: tuple[tuple[str, str], ...] = ()  # published pages (title, handle): policies...
+    # Shoppers who bought nothing may review (the product page's "Write a review").
+    reviews_open: bool = False
 
 
 T = TypeVar("T")
@@ -81,6 +83,7 @@ def _read(theme: Theme) -> ShopSnapshot:
         contact_email=settings.contact_email,
         address_lines=_address(settings),
         pages=tuple(content.published_page_links()),
+        reviews_open=settings.reviews_allow_guests,
     )
 
 

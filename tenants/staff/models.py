@@ -27,6 +27,7 @@ class Area(enum.StrEnum):
     ORDERS = "orders"
     CUSTOMERS = "customers"
     CONTENT = "content"  # pages, navigation and themes
+    REVIEWS = "reviews"  # product reviews: moderation, replies, their settings
     SETTINGS = "settings"
     BILLING = "billing"
     INBOX = "inbox"  # customer-service conversations, the FAQ and saved replies
@@ -37,6 +38,7 @@ AREA_LABELS = {
     Area.ORDERS: "Orders",
     Area.CUSTOMERS: "Customers",
     Area.CONTENT: "Content and themes",
+    Area.REVIEWS: "Reviews",
     Area.SETTINGS: "Settings",
     Area.BILLING: "Billing",
     Area.INBOX: "Inbox",

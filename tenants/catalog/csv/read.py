@@ -30,6 +30,14 @@ def read_upload(stream: IO[bytes] | None) -> str:
     Raises:
         CsvFileError: too large, empty, not UTF-8 text, or no Handle/Title column.
     """
+    text = read_text(stream, "product CSV")
+    _check_header(_header_cells(text))
+    return text
+
+
+def read_text(stream: IO[bytes] | None, what: str) -> str:
+    """An uploaded CSV file's text (`what` names the file in messages: "review CSV"),
+    after the checks any CSV upload fails: too large, empty, a workbook, not UTF-8."""
     if stream is None:
         raise CsvFileError("Choose a CSV file to upload.")
     limit = uploads.upload_limit()
@@ -40,7 +48,7 @@ def read_upload(stream: IO[bytes] | None) -> str:
             f"{uploads.too_large(max(size, len(data)), limit)} Split it into smaller files."
         )
     if not data:
-        raise CsvFileError("The file is empty. Choose a product CSV file.")
+        raise CsvFileError(f"The file is empty. Choose a {what} file.")
     if data.startswith((b"PK\x03\x04", b"\xd0\xcf\x11\xe0")):
         raise CsvFileError(
             "This is a spreadsheet workbook, not a CSV file. In your spreadsheet, save or "
@@ -55,7 +63,6 @@ def read_upload(stream: IO[bytes] | None) -> str:
         ) from None
     if "\x00" in text:
         raise CsvFileError("The file holds binary data, not CSV text. Save it as “CSV UTF-8”.")
-    _check_header(_header_cells(text))
     return text
 
 
