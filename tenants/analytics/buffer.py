@@ -35,21 +35,6 @@ INTERVAL = 0.5  # seconds between flushes
 CHUNK = 200  # visits per script call: short scripts keep Redis responsive
 MAX_PENDING = 100_000
 
-# What a visit needs of the WSGI environ, read at the page by one C-level map().
-ENVIRON_KEYS = (
-    "HTTP_USER_AGENT",
-    "REMOTE_ADDR",
-    "PATH_INFO",
-    "HTTP_REFERER",
-    "HTTP_HOST",
-    "QUERY_STRING",
-    "HTTP_DNT",
-    "HTTP_SEC_GPC",
-    "HTTP_SEC_PURPOSE",
-    "HTTP_PURPOSE",
-    "HTTP_X_MOZ",
-)
-
 
 class VisitBuffer:
     """One per application: its Redis client, its waiting visits and its flushing thread."""
@@ -81,11 +66,11 @@ class VisitBuffer:
         self._pending.append(
             (
                 tenant_id,
-                int(visits.clock()),
+                visits.clock(),
                 page,
                 step,
                 customer,
-                tuple(map(environ.get, ENVIRON_KEYS)),
+                tuple(map(environ.get, visits.ENVIRON_KEYS)),
             )
         )
         if self._thread is None and self.background:
@@ -103,39 +88,22 @@ class VisitBuffer:
             while self._pending:
                 shops: dict[int, list[str]] = {}
                 for _ in range(min(CHUNK, len(self._pending))):
-                    tenant_id, *visit = self._pending.popleft()
+                    tenant_id, now, page, step, customer, request = self._pending.popleft()
                     taken += 1
-                    if (line := self._line(tenant_id, *visit)) is not None:
+                    line = visits.visit_line(
+                        tenant_id,
+                        request,
+                        self.redis,
+                        now=now,
+                        step=step,
+                        page=page,
+                        customer=customer,
+                    )
+                    if line is not None:  # (a bot or a prefetch: never counted)
                         shops.setdefault(tenant_id, []).append(line)
                 if shops:
                     self._queue(shops)
         return taken
-
-    def _line(
-        self,
-        tenant_id: int,
-        now: int,
-        page: bool,
-        step: str,
-        customer: int | None,
-        values: tuple[str | None, ...],
-    ) -> str | None:
-        """The script's line for one visit (`visits.visit_line`); None for a bot or a
-        prefetch."""
-        environ = {k: v for k, v in zip(ENVIRON_KEYS, values, strict=True) if v is not None}
-        device = visits.countable_device(environ)
-        if device is None:
-            return None
-        return visits.visit_line(
-            tenant_id,
-            environ,
-            self.redis,
-            device=device,
-            step=step,
-            page=page,
-            customer=customer,
-            now=now,
-        )
 
     def _queue(self, shops: dict[int, list[str]]) -> None:
         args: list[str | int] = []

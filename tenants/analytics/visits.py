@@ -144,15 +144,6 @@ def agent(ua: str) -> str | None:
     return "desktop"
 
 
-def is_prefetch(environ: dict[str, Any]) -> bool:
-    purpose = environ.get("HTTP_SEC_PURPOSE") or environ.get("HTTP_PURPOSE") or ""
-    return "prefetch" in purpose.lower() or environ.get("HTTP_X_MOZ", "").lower() == "prefetch"
-
-
-def asks_privacy(environ: dict[str, Any]) -> bool:
-    return environ.get("HTTP_DNT") == "1" or environ.get("HTTP_SEC_GPC") == "1"
-
-
 @functools.lru_cache(maxsize=4)
 def _hour_of(epoch_hour: int) -> str:
     return time.strftime("%Y%m%d%H", time.gmtime(epoch_hour * 3600))
@@ -213,36 +204,57 @@ def _clean(value: str) -> str:
     return value.replace("\t", " ") if "\t" in value else value
 
 
+# What a visit needs of its request's WSGI environ, read at the page in this order by one
+# C-level map() (`tenants.analytics.buffer`): the rest waits for the buffer's thread.
+ENVIRON_KEYS = (
+    "HTTP_USER_AGENT",
+    "REMOTE_ADDR",
+    "PATH_INFO",
+    "HTTP_REFERER",
+    "HTTP_HOST",
+    "QUERY_STRING",
+    "HTTP_DNT",
+    "HTTP_SEC_GPC",
+    "HTTP_SEC_PURPOSE",
+    "HTTP_PURPOSE",
+    "HTTP_X_MOZ",
+)
+
+
 def visit_line(
     tenant_id: int,
-    environ: dict[str, Any],
+    request: tuple[str | None, ...],
     redis: Any,
     *,
-    device: str,
+    now: int,
     step: str = "",
     page: bool = True,
     customer: int | None = None,
-    now: int,
-) -> str:
-    """A countable visit of the shop as the script takes it: '1' if the request asked
-    not to be tracked, else '0', then its queued line (`RECORD`)."""
-    ua = environ.get("HTTP_USER_AGENT", "")
-    ip = environ.get("REMOTE_ADDR", "")
-    visitor = _visitor(daily_salt(redis, day_bucket(now)), ip, ua, int(tenant_id))
-    path = environ.get("PATH_INFO", "") or "/"
+) -> str | None:
+    """A visit as the script takes it (`lua_count`): '1' if the request asked not to be
+    tracked (DNT, Global Privacy Control), else '0', then its queued line (`RECORD`).
+    None for what is never counted: a bot (or no user agent) and a prefetch. `request`
+    holds the environ's `ENVIRON_KEYS` values."""
+    ua, ip, path, raw_referrer, host, query, dnt, gpc, purpose, old_purpose, moz = request
+    device = agent(ua or "")
+    if device is None:
+        return None
+    if "prefetch" in (purpose or old_purpose or "").lower() or (moz or "").lower() == "prefetch":
+        return None
+    visitor = _visitor(daily_salt(redis, day_bucket(now)), ip or "", ua or "", int(tenant_id))
+    path = path or "/"
     referrer = ""
-    if raw := environ.get("HTTP_REFERER"):
-        referrer = _domain(raw)
-        if referrer == _domain("//" + environ.get("HTTP_HOST", "")):
+    if raw_referrer:
+        referrer = _domain(raw_referrer)
+        if referrer == _domain("//" + (host or "")):
             referrer = ""  # from the shop itself: direct (a session that timed out)
     utm = ("", "", "")
-    query = environ.get("QUERY_STRING", "")
-    if "utm_" in query:
+    if query and "utm_" in query:
         values = dict(parse_qsl(query))
         utm = tuple(_clean(values.get(name, "")) for name in _UTM)  # type: ignore[assignment]
     line = "\t".join(
         (
-            ("1" if asks_privacy(environ) else "0") + visitor,
+            ("1" if dnt == "1" or gpc == "1" else "0") + visitor,
             str(now),
             "1" if page else "0",
             step,
@@ -261,15 +273,6 @@ def visit_line(
 @functools.lru_cache(maxsize=8192)  # a visitor's next pages skip the hash
 def _visitor(salt: str, ip: str, ua: str, tenant_id: int) -> str:
     return hashlib.sha256(f"{salt}|{ip}|{ua}|{tenant_id}".encode()).hexdigest()[:16]
-
-
-def countable_device(environ: dict[str, Any]) -> str | None:
-    """The device class if this request may be counted at all (not a bot, not a
-    prefetch), else None. Which responses count is the caller's business."""
-    device = agent(environ.get("HTTP_USER_AGENT", ""))
-    if device is None or is_prefetch(environ):
-        return None
-    return device
 
 
 # --- Flask's path ----------------------------------------------------------------------------
