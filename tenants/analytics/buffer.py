@@ -94,7 +94,7 @@ class VisitBuffer:
                         tenant_id,
                         request,
                         self.redis,
-                        now=now,
+                        now=int(now),
                         step=step,
                         page=page,
                         customer=customer,
