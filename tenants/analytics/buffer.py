@@ -62,7 +62,11 @@ class VisitBuffer:
         customer: int | None = None,
     ) -> None:
         """Keep a visit of a request that may be counted (the caller decided the page is
-        one: a 200 HTML page of a launched shop, or a funnel step; no staff)."""
+        one: a 200 HTML page of a launched shop, or a funnel step; no staff). A request
+        with no user agent is left out at once (never counted, like any bot); the rest
+        of the bot test waits for the flush."""
+        if not environ.get("HTTP_USER_AGENT"):
+            return
         self._pending.append(
             (
                 tenant_id,
