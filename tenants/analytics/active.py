@@ -31,10 +31,13 @@ def active_customers(r: DateRange, zone: ZoneInfo) -> Active:
     """The range's active customers, per day on average, and over the month that ends
     with it: OR-ed sets of the rolled-up days and the stale days live (`buyer_sets`)."""
     rolled = rolled_up_zone() == (zone.key or "UTC")
-    both = buyer_sets.tally(ACTIVE, r.start, r.end, zone, rolled=rolled)
+    stale = buyer_sets.stale_days() if rolled else set()
+    both = buyer_sets.tally(ACTIVE, r.start, r.end, zone, rolled=rolled, stale=stale)
     first = r.end - timedelta(days=MONTH_DAYS - 1)
     month = (
-        both if first == r.start else buyer_sets.tally(ACTIVE, first, r.end, zone, rolled=rolled)
+        both
+        if first == r.start
+        else buyer_sets.tally(ACTIVE, first, r.end, zone, rolled=rolled, stale=stale)
     )
     days = r.days
     return Active(len(both.people), both.day_sizes / days if days else 0.0, len(month.people))

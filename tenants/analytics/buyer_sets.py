@@ -110,11 +110,6 @@ def _roll_months(months: list[date]) -> None:
             )
 
 
-def forget_all() -> None:
-    """Drop every set (the rollup rebuilds everything)."""
-    db.session.execute(delete(SalesBuyerSet))
-
-
 # --- reading --------------------------------------------------------------------------------
 
 
@@ -224,7 +219,15 @@ def _live(kind: str, days: list[date], zone: ZoneInfo) -> Tally:
     return Tally(people, len(pairs))
 
 
-def tally(kind: str, first: date | None, last: date, zone: ZoneInfo, *, rolled: bool) -> Tally:
+def tally(
+    kind: str,
+    first: date | None,
+    last: date,
+    zone: ZoneInfo,
+    *,
+    rolled: bool,
+    stale: set[date] | None = None,
+) -> Tally:
     """Everyone of `kind` on the days from `first` (None: the first ever) to `last`:
     clean days from the sets, stale ones live (every day live if not `rolled`, which
     needs a `first`)."""
@@ -232,7 +235,7 @@ def tally(kind: str, first: date | None, last: date, zone: ZoneInfo, *, rolled: 
         if first is None:
             raise ValueError("before the first rollup, a range needs its first day")
         return _live(kind, _days_between(first, last), zone)
-    stale = stale_days()
+    stale = stale_days() if stale is None else stale  # a caller tallying twice reads it once
     stale_in = sorted(d for d in stale if (first is None or d >= first) and d <= last)
     live = _live(kind, stale_in, zone)
     if first is None:

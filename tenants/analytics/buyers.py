@@ -89,11 +89,12 @@ def buyer_counts(src: Sources, *, returning: bool = True) -> tuple[int, int]:
     else from the orders."""
     r = src.range
     if src.rolled:
-        bought = buyer_sets.tally(BOUGHT, r.start, r.end, src.zone, rolled=True).people
+        stale = buyer_sets.stale_days()
+        bought = buyer_sets.tally(BOUGHT, r.start, r.end, src.zone, rolled=True, stale=stale).people
         if not returning or not len(bought):
             return len(bought), 0
         last = r.start - timedelta(days=1)
-        before = buyer_sets.tally(BOUGHT, None, last, src.zone, rolled=True).people
+        before = buyer_sets.tally(BOUGHT, None, last, src.zone, rolled=True, stale=stale).people
         return len(bought), len(bought & before)
     keys = select(customer_key(src.orders.c).label("key")).distinct().subquery("keys")
     if not returning:
