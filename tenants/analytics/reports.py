@@ -71,6 +71,19 @@ def _rate(part: int, whole: int) -> float:
     return part / whole if whole else 0.0
 
 
+def _count(n: int) -> str:
+    return f"{n:,}"
+
+
+def _compared(
+    label: str, field: str, now: object, before: object, show: Callable[[int], str] = _count
+) -> Figure:
+    """A figure of this period with its change since the previous one: the same field of
+    both periods' results."""
+    value, previous = getattr(now, field), getattr(before, field)
+    return Figure(label, show(value), delta_percent(value, previous))
+
+
 def _change(current: float, previous: float) -> float | None:
     return delta_percent(round(current * 10_000), round(previous * 10_000))
 
@@ -98,23 +111,11 @@ def overview(r: DateRange, zone: ZoneInfo, money: Money, currency: str) -> Repor
     conversion_before = _rate(funnel_before.order_sessions, funnel_before.sessions)
     report = Report("overview", "Overview")
     report.figures = [
-        Figure(
-            "Total sales",
-            money(now.total_cents),
-            delta_percent(now.total_cents, before.total_cents),
-        ),
-        Figure("Net sales", money(now.net_cents), delta_percent(now.net_cents, before.net_cents)),
-        Figure("Orders", f"{now.orders:,}", delta_percent(now.orders, before.orders)),
-        Figure(
-            "Average order value",
-            money(now.average_order_cents),
-            delta_percent(now.average_order_cents, before.average_order_cents),
-        ),
-        Figure(
-            "Sessions",
-            f"{visits.sessions:,}",
-            delta_percent(visits.sessions, visits_before.sessions),
-        ),
+        _compared("Total sales", "total_cents", now, before, money),
+        _compared("Net sales", "net_cents", now, before, money),
+        _compared("Orders", "orders", now, before),
+        _compared("Average order value", "average_order_cents", now, before, money),
+        _compared("Sessions", "sessions", visits, visits_before),
         Figure(
             "Conversion rate",
             _percent(funnel.order_sessions, funnel.sessions),
@@ -193,9 +194,9 @@ def traffic_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) ->
     now, before = traffic.totals(r.start, r.end), traffic.totals(*_span(r.previous()))
     report = Report("traffic", "Traffic")
     report.figures = [
-        Figure("Sessions", f"{now.sessions:,}", delta_percent(now.sessions, before.sessions)),
-        Figure("Visitors", f"{now.visitors:,}", delta_percent(now.visitors, before.visitors)),
-        Figure("Page views", f"{now.pageviews:,}", delta_percent(now.pageviews, before.pageviews)),
+        _compared("Sessions", "sessions", now, before),
+        _compared("Visitors", "visitors", now, before),
+        _compared("Page views", "pageviews", now, before),
     ]
     days = traffic.daily(r.start, r.end)
     report.charts = [
@@ -340,30 +341,14 @@ def customers_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) 
     )
     report = Report("customers", "Customers")
     report.figures = [
-        Figure(
-            "Customers who bought",
-            f"{now.customers:,}",
-            delta_percent(now.customers, before.customers),
-        ),
-        Figure(
-            "New customers",
-            f"{now.new_customers:,}",
-            delta_percent(now.new_customers, before.new_customers),
-        ),
-        Figure(
-            "Returning customers",
-            f"{now.returning_customers:,}",
-            delta_percent(now.returning_customers, before.returning_customers),
-        ),
+        _compared("Customers who bought", "customers", now, before),
+        _compared("New customers", "new_customers", now, before),
+        _compared("Returning customers", "returning_customers", now, before),
         Figure(
             "Returning customer rate",
             f"{now.returning_rate:.1%}" if now.returning_rate is not None else NOTHING,
         ),
-        Figure(
-            "Active customers",
-            f"{engaged.customers:,}",
-            delta_percent(engaged.customers, engaged_before.customers),
-        ),
+        _compared("Active customers", "customers", engaged, engaged_before),
         Figure(
             "Daily active customers",
             f"{engaged.daily_average:,.1f}",
@@ -417,22 +402,10 @@ def discounts_report(r: DateRange, zone: ZoneInfo, money: Money, currency: str) 
     )
     report = Report("discounts", "Discounts")
     report.figures = [
-        Figure(
-            "Discounts given",
-            money(now.discounts_cents),
-            delta_percent(now.discounts_cents, before.discounts_cents),
-        ),
-        Figure(
-            "Refunds",
-            money(now.refunds_cents),
-            delta_percent(now.refunds_cents, before.refunds_cents),
-        ),
-        Figure(
-            "Shipping charged",
-            money(now.shipping_cents),
-            delta_percent(now.shipping_cents, before.shipping_cents),
-        ),
-        Figure("Taxes", money(now.taxes_cents), delta_percent(now.taxes_cents, before.taxes_cents)),
+        _compared("Discounts given", "discounts_cents", now, before, money),
+        _compared("Refunds", "refunds_cents", now, before, money),
+        _compared("Shipping charged", "shipping_cents", now, before, money),
+        _compared("Taxes", "taxes_cents", now, before, money),
     ]
     codes = sales.by_discount_code(r, zone, limit=20)
     report.tables = [

@@ -26,15 +26,19 @@ def _range() -> tuple[DateRange, RangeError | None]:
         return parse_range({}, today), error
 
 
+def _built(report: str, chosen: DateRange) -> reports.Report:
+    if report not in reports.TITLES:
+        abort(404)
+    settings = get_settings()
+    return reports.build(report, chosen, shop_zone(settings), settings.currency)
+
+
 @bp.get("/analytics", defaults={"report": "overview"})
 @bp.get("/analytics/<report>")
 @requires(Area.ORDERS)
 def analytics(report: str) -> Any:
-    if report not in reports.TITLES:
-        abort(404)
-    settings = get_settings()
     chosen, problem = _range()
-    built = reports.build(report, chosen, shop_zone(settings), settings.currency)
+    built = _built(report, chosen)
     return render_template(
         "backoffice/analytics.html",
         report=built,
@@ -45,20 +49,17 @@ def analytics(report: str) -> Any:
         range_errors={problem.field: str(problem)} if problem else {},
         # What was typed stays in the form when it could not be shown.
         typed={k: request.args.get(k, "") for k in ("range", "start", "end")} if problem else {},
-        timezone=settings.timezone,
+        timezone=get_settings().timezone,
     ), 400 if problem else 200
 
 
 @bp.get("/analytics/<report>.csv")
 @requires(Area.ORDERS)
 def analytics_csv(report: str) -> Any:
-    if report not in reports.TITLES:
-        abort(404)
-    settings = get_settings()
     chosen, problem = _range()
     if problem:
         abort(400, str(problem))
-    table = reports.build(report, chosen, shop_zone(settings), settings.currency).export_table()
+    table = _built(report, chosen).export_table()
     lines = [csv_line(table.headers)] + [csv_line(row) for row in table.rows] if table else []
     name = f"{report}-{chosen.start.isoformat()}-{chosen.end.isoformat()}.csv"
     return Response(

@@ -9,6 +9,7 @@ this shop's schema, so its id is a 404.
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
 from functools import partial
 from typing import Any
 
@@ -123,49 +124,18 @@ def _download(kind: str, run_id: int) -> Any:
     )
 
 
-@bp.post("/orders/export")
-@requires(Area.ORDERS)
-def orders_export() -> Any:
-    return _start("orders")
+def _add_routes(kind: str, area: Area) -> None:
+    """One kind's four routes under its list (`/<kind>/export`, `/<kind>/exports/<id>`,
+    its `/status` and `/download`), each guarded by the list's area."""
+    views: dict[str, tuple[str, str, Callable[..., Any]]] = {
+        "export": ("/export", "POST", partial(_start, kind)),
+        "export_run": ("/exports/<int:run_id>", "GET", partial(_page, kind)),
+        "export_status": ("/exports/<int:run_id>/status", "GET", partial(_status, kind)),
+        "export_download": ("/exports/<int:run_id>/download", "GET", partial(_download, kind)),
+    }
+    for name, (rule, method, view) in views.items():
+        bp.add_url_rule(f"/{kind}{rule}", f"{kind}_{name}", requires(area)(view), methods=[method])
 
 
-@bp.get("/orders/exports/<int:run_id>")
-@requires(Area.ORDERS)
-def orders_export_run(run_id: int) -> Any:
-    return _page("orders", run_id)
-
-
-@bp.get("/orders/exports/<int:run_id>/status")
-@requires(Area.ORDERS)
-def orders_export_status(run_id: int) -> Any:
-    return _status("orders", run_id)
-
-
-@bp.get("/orders/exports/<int:run_id>/download")
-@requires(Area.ORDERS)
-def orders_export_download(run_id: int) -> Any:
-    return _download("orders", run_id)
-
-
-@bp.post("/customers/export")
-@requires(Area.CUSTOMERS)
-def customers_export() -> Any:
-    return _start("customers")
-
-
-@bp.get("/customers/exports/<int:run_id>")
-@requires(Area.CUSTOMERS)
-def customers_export_run(run_id: int) -> Any:
-    return _page("customers", run_id)
-
-
-@bp.get("/customers/exports/<int:run_id>/status")
-@requires(Area.CUSTOMERS)
-def customers_export_status(run_id: int) -> Any:
-    return _status("customers", run_id)
-
-
-@bp.get("/customers/exports/<int:run_id>/download")
-@requires(Area.CUSTOMERS)
-def customers_export_download(run_id: int) -> Any:
-    return _download("customers", run_id)
+_add_routes("orders", Area.ORDERS)
+_add_routes("customers", Area.CUSTOMERS)

@@ -1,6 +1,6 @@
 """What the back office's views share: who is acting, loading one of the shop's rows (or
-answering 404), a list's page, the page of a link that cannot be used, and a page's form
-shown again with its mistakes.
+answering 404), a list's page, the page of a link that cannot be used, a destructive
+action behind its confirmation page, and a page's form shown again with its mistakes.
 
 Only the door's plumbing lives here; the rules stay in `tenants/<domain>/`.
 """
@@ -11,7 +11,7 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any, TypeVar, overload
 
-from flask import abort, render_template
+from flask import abort, flash, redirect, render_template, request
 from flask_login import current_user
 from sqlalchemy import Select
 
@@ -71,6 +71,25 @@ def link_problem(
         action=action,
         action_url=action_url,
     ), status
+
+
+def confirm_then(
+    act: Callable[[], str], *, heading: str, message: str, button: str, back: str
+) -> Any:
+    """A destructive action behind a confirmation page: a GET shows `heading` and
+    `message` with `button`; the POST does `act` (which returns what to flash) and goes
+    `back`, where Cancel also leads when the page was not reached from the back office."""
+    if request.method == "POST":
+        flash(act())
+        return redirect(back)
+    return render_template(
+        "backoffice/confirm.html",
+        heading=heading,
+        message=message,
+        action=request.path,
+        button=button,
+        back=back,
+    )
 
 
 @dataclass(frozen=True)

@@ -6,14 +6,19 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import abort, flash, redirect, render_template, request, send_file, url_for
+from flask import abort, flash, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import select
 
 from saas.db import db
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.helpers import acting_staff_id, get_or_404, paginate_or_404
+from tenants.backoffice.helpers import (
+    acting_staff_id,
+    confirm_then,
+    get_or_404,
+    paginate_or_404,
+)
 from tenants.customers.models import Customer
 from tenants.inbox import attachments, classifier, conversations, faq, saved_replies
 from tenants.inbox.models import (
@@ -194,15 +199,7 @@ def inbox_attachment(conversation_id: int, attachment_id: int) -> Any:
     message = db.session.get(Message, found.message_id)
     if message is None or message.conversation_id != conversation_id:
         abort(404)
-    response = send_file(
-        attachments.path_of(found),
-        mimetype=found.content_type,
-        as_attachment=True,
-        download_name=found.filename,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    return response
+    return attachments.download(found)
 
 
 # --- the FAQ ----------------------------------------------------------------------------
@@ -263,16 +260,17 @@ def inbox_faq_move(entry_id: int) -> Any:
 @requires(Area.INBOX)
 def inbox_faq_delete(entry_id: int) -> Any:
     entry = get_or_404(FaqEntry, entry_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         faq.delete_entry(entry)
-        flash(f"“{entry.question}” deleted from the FAQ.")
-        return redirect(url_for("backoffice.inbox_faq"))
-    return render_template(
-        "backoffice/theme_confirm.html",
+        return f"“{entry.question}” deleted from the FAQ."
+
+    return confirm_then(
+        delete,
         heading=f"Delete “{entry.question}” from the FAQ?",
         message="It leaves the FAQ page and the automatic replies. This cannot be undone.",
-        action=url_for("backoffice.inbox_faq_delete", entry_id=entry.id),
         button="Delete question",
+        back=url_for("backoffice.inbox_faq"),
     )
 
 
@@ -310,16 +308,17 @@ def inbox_reply_edit(reply_id: int | None = None) -> Any:
 @requires(Area.INBOX)
 def inbox_reply_delete(reply_id: int) -> Any:
     reply = get_or_404(SavedReply, reply_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         saved_replies.delete_reply(reply)
-        flash(f"Saved reply “{reply.title}” deleted.")
-        return redirect(url_for("backoffice.inbox_replies"))
-    return render_template(
-        "backoffice/theme_confirm.html",
+        return f"Saved reply “{reply.title}” deleted."
+
+    return confirm_then(
+        delete,
         heading=f"Delete the saved reply “{reply.title}”?",
         message="Replies already sent keep their text. This cannot be undone.",
-        action=url_for("backoffice.inbox_reply_delete", reply_id=reply.id),
         button="Delete saved reply",
+        back=url_for("backoffice.inbox_replies"),
     )
 
 

@@ -19,7 +19,7 @@ from saas.theming import FONTS, get_theme
 from saas.theming import themes as available_themes
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.helpers import get_or_404, page_or_404
+from tenants.backoffice.helpers import confirm_then, get_or_404, page_or_404
 from tenants.content import services as content
 from tenants.content.models import Page as ShopPage
 from tenants.content.services import PREVIEW_KEY
@@ -128,16 +128,16 @@ def theme_publish() -> Any:
 @bp.route("/themes/discard", methods=["GET", "POST"])
 @requires(Area.CONTENT)
 def theme_discard() -> Any:
-    if request.method == "POST":
+    def discard() -> str:
         content.discard_draft(_theme_name())
-        flash("Unpublished changes discarded.")
-        return redirect(url_for("backoffice.theme_customize"))
-    return render_template(
-        "backoffice/theme_confirm.html",
+        return "Unpublished changes discarded."
+
+    return confirm_then(
+        discard,
         heading="Discard unpublished changes?",
         message="Settings and sections go back to what shoppers see now.",
-        action=url_for("backoffice.theme_discard"),
         button="Discard changes",
+        back=url_for("backoffice.theme_customize"),
     )
 
 
@@ -181,16 +181,17 @@ def _section_or_404(section_id: str) -> dict[str, Any]:
 def section_remove(section_id: str) -> Any:
     section = _section_or_404(section_id)
     label = content.SECTION_TYPES[section["type"]].label
-    if request.method == "POST":
+
+    def remove() -> str:
         content.remove_section(_theme_name(), section_id)
-        flash(f"{label} removed from the draft.")
-        return redirect(url_for("backoffice.theme_customize") + "#sections")
-    return render_template(
-        "backoffice/theme_confirm.html",
+        return f"{label} removed from the draft."
+
+    return confirm_then(
+        remove,
         heading=f"Remove the {label.lower()} section?",
         message="It leaves the draft; shoppers keep seeing it until you publish.",
-        action=url_for("backoffice.section_remove", section_id=section_id),
         button="Remove section",
+        back=url_for("backoffice.theme_customize") + "#sections",
     )
 
 
@@ -273,17 +274,19 @@ def menu_remove(handle: str, index: int) -> Any:
     items = content.menu_items(handle)
     if not 0 <= index < len(items):
         abort(404)
-    if request.method == "POST":
+    title, menu = items[index]["title"], content.MENUS[handle].lower()
+
+    def remove() -> str:
         removed = content.remove_link(handle, index)
         audit.record("menu.updated", menu=handle, removed=(removed or {}).get("url", ""))
-        flash(f"“{items[index]['title']}” removed from the {content.MENUS[handle].lower()}.")
-        return redirect(url_for("backoffice.menu_edit", handle=handle))
-    return render_template(
-        "backoffice/theme_confirm.html",
-        heading=f"Remove “{items[index]['title']}” from the {content.MENUS[handle].lower()}?",
+        return f"“{title}” removed from the {menu}."
+
+    return confirm_then(
+        remove,
+        heading=f"Remove “{title}” from the {menu}?",
         message="Shoppers stop seeing this link straight away.",
-        action=url_for("backoffice.menu_remove", handle=handle, index=index),
         button="Remove link",
+        back=url_for("backoffice.menu_edit", handle=handle),
     )
 
 
@@ -333,15 +336,16 @@ def page_edit(page_id: int | None = None) -> Any:
 @requires(Area.CONTENT)
 def page_delete(page_id: int) -> Any:
     item = get_or_404(ShopPage, page_id)
-    if request.method == "POST":
+
+    def delete() -> str:
         audit.record("page.deleted", page_id=item.id, handle=item.handle)
         db.session.delete(item)
-        flash(f"“{item.title}” deleted.")
-        return redirect(url_for("backoffice.pages"))
-    return render_template(
-        "backoffice/theme_confirm.html",
+        return f"“{item.title}” deleted."
+
+    return confirm_then(
+        delete,
         heading=f"Delete the page “{item.title}”?",
         message=f"/pages/{item.handle} will show “page not found”. This cannot be undone.",
-        action=url_for("backoffice.page_delete", page_id=item.id),
         button="Delete page",
+        back=url_for("backoffice.pages"),
     )

@@ -16,7 +16,7 @@ from functools import partial
 from pathlib import Path
 from typing import IO
 
-from flask import current_app
+from flask import Response, current_app, send_file
 
 from saas import uploads
 from saas.db import after_rollback
@@ -93,3 +93,19 @@ def _remove(path: Path) -> None:
 
 def path_of(attachment: Attachment) -> Path:
     return private_dir() / attachment.stored_name
+
+
+def download(attachment: Attachment) -> Response:
+    """A stored attachment as a response for either door: always downloaded, never
+    shown inline (a shopper's file must not run as a page of the shop), never cached,
+    and sent with no referrer."""
+    response = send_file(
+        path_of(attachment),
+        mimetype=attachment.content_type,
+        as_attachment=True,
+        download_name=attachment.filename,
+        max_age=0,
+    )
+    response.headers["Cache-Control"] = "private, no-store"
+    response.headers["Referrer-Policy"] = "no-referrer"
+    return response

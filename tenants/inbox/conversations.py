@@ -217,14 +217,7 @@ def staff_reply(
 ) -> Message:
     """The merchant answers: emailed to the shopper with the thread link (queued); the
     conversation then waits on the shopper, or is closed."""
-    message = _add_message(
-        conversation,
-        Direction.OUT,
-        body,
-        author_name=staff.name if staff is not None else "",
-        staff_id=staff.id if staff is not None else None,
-        via="backoffice",
-    )
+    message = _staff_message(conversation, Direction.OUT, body, staff)
     conversation.status = Status.CLOSED if close else Status.WAITING
     conversation.unread = False
     db.session.flush()
@@ -234,9 +227,16 @@ def staff_reply(
 
 def add_note(conversation: Conversation, body: str, staff: Staff | None) -> Message:
     """An internal note: for staff only, never emailed nor shown on the thread page."""
+    return _staff_message(conversation, Direction.NOTE, body, staff)
+
+
+def _staff_message(
+    conversation: Conversation, direction: Direction, body: str, staff: Staff | None
+) -> Message:
+    """A message written in the back office (no staff: an operator's impersonation)."""
     return _add_message(
         conversation,
-        Direction.NOTE,
+        direction,
         body,
         author_name=staff.name if staff is not None else "",
         staff_id=staff.id if staff is not None else None,

@@ -17,14 +17,7 @@ def send_acknowledgement(conversation_id: int, message_id: int) -> None:
     message = db.session.get(Message, message_id)
     if conversation is None or message is None or not get_inbox_settings().auto_reply:
         return
-    subject, body = emails.acknowledgement(conversation, message)
-    send_email(
-        conversation.email,
-        subject,
-        body,
-        dedupe_key=f"inbox-ack-{conversation.id}",
-        reply_to=reply_address(conversation),
-    )
+    _mail(conversation, emails.acknowledgement(conversation, message), f"ack-{conversation.id}")
 
 
 def send_reply(message_id: int) -> None:
@@ -32,12 +25,18 @@ def send_reply(message_id: int) -> None:
     if message is None or message.direction != Direction.OUT:
         return
     conversation = message.conversation
-    subject, body = emails.reply(conversation, message)
+    _mail(conversation, emails.reply(conversation, message), f"reply-{message.id}")
+
+
+def _mail(conversation: Conversation, email: tuple[str, str], key: str) -> None:
+    """Send (subject, body) to the shopper, answerable by email into the conversation;
+    `key` makes a retried job send once."""
+    subject, body = email
     send_email(
         conversation.email,
         subject,
         body,
-        dedupe_key=f"inbox-reply-{message.id}",
+        dedupe_key=f"inbox-{key}",
         reply_to=reply_address(conversation),
     )
 

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from flask import Response, make_response, request, send_file, url_for
+from flask import Response, make_response, request, url_for
 
 from saas.auth import current_customer
 from saas.extensions import csrf
@@ -192,21 +192,7 @@ def contact_attachment(token: str, attachment_id: int) -> Any:
         )
     if found is None:
         return _not_found()
-    return attachment_response(found)
-
-
-def attachment_response(attachment: Any) -> Response:
-    """A stored attachment, always downloaded (never shown in the shop's pages)."""
-    response = send_file(
-        attachments.path_of(attachment),
-        mimetype=attachment.content_type,
-        as_attachment=True,
-        download_name=attachment.filename,
-        max_age=0,
-    )
-    response.headers["Cache-Control"] = "private, no-store"
-    response.headers["Referrer-Policy"] = "no-referrer"
-    return response
+    return attachments.download(found)
 
 
 # --- replies by email, from the mail provider --------------------------------------------
