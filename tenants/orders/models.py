@@ -101,6 +101,9 @@ class Order(TenantModel):
         JSONB, default=list, server_default="[]"
     )
     discount_code: Mapped[str | None] = mapped_column(String(100))
+    # Loyalty points spent on the order, and the part of `discount_cents` they paid.
+    points_redeemed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_discount_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     shipping_method: Mapped[str] = mapped_column(String(200), default="", server_default="")
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -130,6 +133,11 @@ class Order(TenantModel):
     fulfillments: Mapped[list[Fulfillment]] = relationship(
         back_populates="order", order_by="Fulfillment.id", cascade="all, delete-orphan"
     )
+
+    @property
+    def code_discount_cents(self) -> int:
+        """The discount code's (or automatic discount's) part of `discount_cents`."""
+        return self.discount_cents - self.points_discount_cents
 
     @property
     def name(self) -> str:

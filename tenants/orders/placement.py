@@ -106,6 +106,9 @@ class OrderInput:
     phone: str = ""
     discount_id: int | None = None
     discount_code: str | None = None
+    # Points spent (`tenants.loyalty`), paid for by `points_discount_cents` of the discount.
+    points_redeemed: int = 0
+    points_discount_cents: int = 0
     shipping_method: str = ""
     shipping_address: dict[str, Any] | None = None
     billing_address: dict[str, Any] | None = None
@@ -266,6 +269,8 @@ def place_order(data: OrderInput) -> Placed:
                 taxes_included=data.taxes_included,
                 tax_lines=list(data.tax_lines),
                 discount_code=data.discount_code,
+                points_redeemed=data.points_redeemed,
+                points_discount_cents=data.points_discount_cents,
                 shipping_method=data.shipping_method,
                 shipping_address=data.shipping_address,
                 billing_address=data.billing_address,

@@ -1,5 +1,5 @@
-"""Loyalty points: the shop's programme, each customer's points account, and the
-ledger of every change of points.
+"""Loyalty points: the shop's programme, each customer's points account, the ledger of
+every change of points, and what an order spent.
 
 Revision ID: t0021
 Revises: t0018
@@ -20,6 +20,8 @@ def _int(name: str, default: int) -> sa.Column:
 
 
 def upgrade() -> None:
+    op.add_column("orders", _int("points_redeemed", 0))
+    op.add_column("orders", _int("points_discount_cents", 0))
     op.create_table(
         "loyalty_program",
         sa.Column("id", sa.Integer(), nullable=False, autoincrement=False),
@@ -125,3 +127,5 @@ def downgrade() -> None:
     op.drop_table("loyalty_entries")
     op.drop_table("loyalty_accounts")
     op.drop_table("loyalty_program")
+    op.drop_column("orders", "points_discount_cents")
+    op.drop_column("orders", "points_redeemed")
