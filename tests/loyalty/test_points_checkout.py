@@ -134,11 +134,7 @@ def test_two_tabs_cannot_spend_the_same_points(app, make_tenant, shop_client):
             idempotency_key="race",
             email="ann@example.com",
             currency="GBP",
-            lines=[
-                LineInput(
-                    variant, db.session.get(ProductVariant, variant).product_id, "Mug", 1, 1200
-                )
-            ],
+            lines=[LineInput(variant, product_id, "Mug", 1, 1200)],
             payment_method="bank_transfer",
             subtotal_cents=1200,
             discount_cents=500,
