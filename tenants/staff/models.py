@@ -10,8 +10,8 @@ from flask_login import UserMixin
 from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.db import TenantModel
 from saas.tenancy import current_tenant
+from tenants.private import PrivateModel
 
 
 class Role(enum.StrEnum):
@@ -51,9 +51,8 @@ class StaffStatus(enum.StrEnum):
     DISABLED = "disabled"
 
 
-class Staff(UserMixin, TenantModel):
+class Staff(UserMixin, PrivateModel):
     __tablename__ = "staff"
-    storefront_visible = False  # private: never on a shop page
     # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
     actor_type: ClassVar[str] = "staff"
     is_customer: ClassVar[bool] = False
@@ -100,11 +99,10 @@ class TokenPurpose(enum.StrEnum):
     INVITE = "invite"
 
 
-class StaffToken(TenantModel):
+class StaffToken(PrivateModel):
     """A password-reset or invitation link. Only its hash is stored; single use."""
 
     __tablename__ = "staff_tokens"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)
