@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
-from flask_login import UserMixin
 from sqlalchemy import (
     ARRAY,
     Boolean,
@@ -20,18 +18,16 @@ from sqlalchemy import (
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.tenancy import current_tenant
+from tenants.accounts.kinds import ShopAccount
 from tenants.private import PrivateModel
 
 
-class Customer(UserMixin, PrivateModel):
+class Customer(ShopAccount, PrivateModel):
     """A shopper of this shop. `password_hash` is None for a guest who has only ordered;
     registering later with the same email claims those orders."""
 
     __tablename__ = "customers"
-    # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
-    actor_type: ClassVar[str] = "customer"
-    is_customer: ClassVar[bool] = True
-    is_shop_staff: ClassVar[bool] = False
+    actor_type = "customer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
@@ -50,8 +46,6 @@ class Customer(UserMixin, PrivateModel):
         back_populates="customer", order_by="CustomerAddress.id", cascade="all, delete-orphan"
     )
 
-    is_impersonation = False
-    read_only = False
     # A customer shares the shop's host (and session) with staff: should one ever reach
     # code written for staff, it is refused like nobody (`saas.auth` keeps customers out
     # of the back office altogether; these are the second lock).

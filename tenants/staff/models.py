@@ -4,13 +4,12 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
 
-from flask_login import UserMixin
 from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.tenancy import current_tenant
+from tenants.accounts.kinds import ShopAccount
 from tenants.private import PrivateModel
 
 
@@ -51,12 +50,9 @@ class StaffStatus(enum.StrEnum):
     DISABLED = "disabled"
 
 
-class Staff(UserMixin, PrivateModel):
+class Staff(ShopAccount, PrivateModel):
     __tablename__ = "staff"
-    # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
-    actor_type: ClassVar[str] = "staff"
-    is_customer: ClassVar[bool] = False
-    is_shop_staff: ClassVar[bool] = True
+    actor_type = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
@@ -72,11 +68,6 @@ class Staff(UserMixin, PrivateModel):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     invited_by: Mapped[Staff | None] = relationship(remote_side=[id])
-
-    # What `saas.auth` principals have in common: a staff member is never read-only
-    # and never an impersonation.
-    is_impersonation = False
-    read_only = False
 
     def get_id(self) -> str:
         return f"staff:{current_tenant.id}:{self.id}:{self.session_version}"
