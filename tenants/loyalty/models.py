@@ -6,8 +6,6 @@ The ledger (`PointsEntry`) is the truth: a customer's points are the sum of its 
 line is added, so checkout reads one row and two spends of the same points cannot both
 pass: a redemption is `UPDATE ... SET balance = balance - n WHERE balance >= n`, and the
 CHECK constraints stop anything that would take an account below zero.
-
-Private tables: nothing here is on a cached storefront page.
 """
 
 from __future__ import annotations
@@ -28,15 +26,14 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
-class LoyaltyProgram(TenantModel):
+class LoyaltyProgram(PrivateModel):
     """The merchant's rules. Amounts of currency are whole units of the shop's currency
     (one dollar, one euro, one yen): points per unit spent, points per unit off."""
 
     __tablename__ = "loyalty_program"
-    storefront_visible = False
     __table_args__ = (
         CheckConstraint("id = 1", name="single_row"),
         CheckConstraint(
@@ -71,11 +68,10 @@ class LoyaltyProgram(TenantModel):
     )
 
 
-class PointsAccount(TenantModel):
+class PointsAccount(PrivateModel):
     """A customer's points: `balance` spendable now, `pending` earned but still held."""
 
     __tablename__ = "loyalty_accounts"
-    storefront_visible = False
     __table_args__ = (
         CheckConstraint("balance >= 0", name="balance_not_negative"),
         CheckConstraint("pending >= 0", name="pending_not_negative"),
@@ -102,12 +98,11 @@ class EntryKind(enum.StrEnum):
     REVERSE = "reverse"
 
 
-class PointsEntry(TenantModel):
+class PointsEntry(PrivateModel):
     """One change of a customer's points, never edited (a mistake is undone by a new
     line). `held` lines count in `pending` until `available_at`, then in `balance`."""
 
     __tablename__ = "loyalty_entries"
-    storefront_visible = False
     __table_args__ = (
         CheckConstraint("points <> 0", name="points_not_zero"),
         Index("ix_loyalty_entries_customer", "customer_id", "id"),
