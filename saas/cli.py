@@ -8,6 +8,7 @@ import os
 import signal
 import subprocess
 import sys
+from collections.abc import Callable
 from typing import Any
 
 import click
@@ -41,6 +42,7 @@ from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
 from saas.theming import themes
 from tenants.analytics import rollup
 from tenants.checkout import recovery
+from tenants.loyalty import points
 from tenants.reviews import emails as review_requests
 from tenants.settings.onboarding import send_welcome_email
 
@@ -238,39 +240,48 @@ def tenants_purge() -> None:
 @tenants_cli.command("sweep")
 def tenants_sweep() -> None:
     """Send due abandoned-checkout reminders and review requests, release expired
-    card-payment holds and fold finished hours of visits into the daily analytics in
-    every active shop (run from cron every few minutes; the reminders, requests and holds
-    are also scheduled as delayed jobs, this catches what a lost Redis dropped)."""
+    card-payment holds, make held loyalty points spendable and expire inactive ones, and
+    fold finished hours of visits into the daily analytics in every active shop (run
+    from cron every few minutes; the reminders, requests and holds are also scheduled as
+    delayed jobs, this catches what a lost Redis dropped)."""
     with tenant_context(None):  # a short read: no transaction stays open while sweeping
         shops = db.session.scalars(
             select(Tenant).where(Tenant.status == TenantStatus.ACTIVE).order_by(Tenant.id)
         ).all()
         records = [TenantRecord.of(t) for t in shops]
-    reminded = released = folded = asked = 0
+    totals: dict[str, int] = {}
     with click.progressbar(records, label=f"Sweeping {len(records)} shops") as bar:
         for record in bar:
-            try:
-                with tenant_context(record):  # each shop its own unit of work
-                    done = recovery.sweep()
-            except Exception as error:  # one shop's trouble must not stop the rest
-                click.echo(f"\n  {record.slug}: {error}", err=True)
-                continue
-            reminded += done.reminded
-            released += done.released
-            try:
-                with tenant_context(record):  # its own unit: a mail failure keeps the rest
-                    asked += review_requests.sweep()
-            except Exception as error:
-                click.echo(f"\n  {record.slug}: review requests: {error}", err=True)
-            try:
-                with tenant_context(record):  # its own unit: visits fold apart from the rest
-                    folded += rollup.roll_up(record.id)
-            except Exception as error:
-                click.echo(f"\n  {record.slug}: analytics: {error}", err=True)
-    click.echo(
-        f"{reminded} reminder(s) sent, {released} card hold(s) released, "
-        f"{asked} review request(s) sent, {folded} hour(s) of visits folded."
-    )
+            for name, step in SWEEP_STEPS:
+                try:
+                    with tenant_context(record):  # each step its own unit of work
+                        counts = step(record)
+                except Exception as error:  # one shop's (or step's) trouble stops no other
+                    click.echo(f"\n  {record.slug}: {name}: {error}", err=True)
+                    continue
+                for what, count in counts.items():
+                    totals[what] = totals.get(what, 0) + count
+    click.echo(", ".join(f"{count} {what}" for what, count in totals.items()) + ".")
+
+
+def _checkouts(record: TenantRecord) -> dict[str, int]:
+    done = recovery.sweep()
+    return {"reminder(s) sent": done.reminded, "card hold(s) released": done.released}
+
+
+# What the sweep does in each shop, in order: (name, step), a step giving its counts.
+SWEEP_STEPS: tuple[tuple[str, Callable[[TenantRecord], dict[str, int]]], ...] = (
+    ("checkouts", _checkouts),
+    ("review requests", lambda _: {"review request(s) sent": review_requests.sweep()}),
+    (
+        "loyalty points",
+        lambda _: {
+            "points line(s) made spendable": points.release_due(),
+            "points balance(s) expired": points.expire_inactive(),
+        },
+    ),
+    ("analytics", lambda record: {"hour(s) of visits folded": rollup.roll_up(record.id)}),
+)
 
 
 @tenants_cli.command("add-domain")

@@ -121,6 +121,7 @@ from tenants.backoffice import (  # noqa: E402
     exports,  # orders and customers as CSV files, made by a job
     home,  # dashboard
     inbox,  # customer-service conversations, FAQ, saved replies, inbox settings
+    loyalty,  # the points programme: rules, what it owes; customers' points
     newsletter,  # newsletter subscribers: list, search, CSV export
     online_store,  # themes, homepage sections, menus, pages
     orders,  # orders: list, order page, fulfilment, refunds, cancellation
@@ -144,6 +145,7 @@ __all__ = [
     "exports",
     "home",
     "inbox",
+    "loyalty",
     "newsletter",
     "online_store",
     "orders",

@@ -9,14 +9,22 @@ from typing import Any
 
 from flask import abort, flash, redirect, render_template, request, url_for
 
+from saas import audit
 from saas.db import atomic
 from saas.paging import paginate
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.helpers import NO_RETRY, FormRetry, get_or_404, paginate_or_404
+from tenants.backoffice.helpers import (
+    NO_RETRY,
+    FormRetry,
+    acting_staff_id,
+    get_or_404,
+    paginate_or_404,
+)
 from tenants.customers import services as service
 from tenants.customers.models import Customer
 from tenants.customers.services import CustomerProblem
+from tenants.loyalty import points
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
@@ -66,7 +74,25 @@ def _render(customer: Customer, retry: FormRetry = NO_RETRY) -> Any:
             "marketing", lambda: {"accepts_marketing": customer.accepts_marketing, "reason": ""}
         ),
         consent_errors=retry.errors_for("marketing"),
+        points_account=points.account(customer.id),
+        points_history=points.history(customer.id, limit=20),
+        points_on=points.active_program() is not None,
+        adjust=retry.values_for("points", lambda: {"points": "", "reason": ""}),
+        adjust_errors=retry.errors_for("points"),
     ), retry.status
+
+
+def _adjust_points(customer: Customer, values: dict[str, Any]) -> bool:
+    """The merchant's adjustment of the customer's points (audited)."""
+    text = values["points"].strip().replace(",", "")
+    number = text[1:] if text[:1] in "+-" else text
+    if not number.isdigit() or len(number) > 9:
+        raise points.PointsError({"points": "Enter a whole number of points, like 500 or -200."})
+    entry = points.adjust(customer.id, int(text), values["reason"], staff_id=acting_staff_id())
+    audit.record(
+        "loyalty.adjusted", customer_id=customer.id, points=entry.points, reason=entry.reason
+    )
+    return True
 
 
 @bp.route("/customers/<int:customer_id>", methods=["GET", "POST"])
@@ -81,6 +107,12 @@ def customer(customer_id: int) -> Any:
     if which == "notes":
         values = {"note": request.form.get("note", ""), "tags": request.form.get("tags", "")}
         save = partial(service.update_notes, item, values["note"], values["tags"])
+    elif which == "points":
+        values = {
+            "points": request.form.get("points", ""),
+            "reason": request.form.get("reason", ""),
+        }
+        save = partial(_adjust_points, item, values)
     elif which == "marketing":
         values = {
             "accepts_marketing": request.form.get("accepts_marketing") == "1",
@@ -94,11 +126,13 @@ def customer(customer_id: int) -> Any:
     try:
         with atomic():
             changed = save()
-    except CustomerProblem as problem:
+    except (CustomerProblem, points.PointsError) as problem:
         retry = FormRetry(which, values, problem.errors)
         return _render(get_or_404(Customer, customer_id), retry)
     if not changed:
         flash("Nothing changed.")
+    elif which == "points":
+        flash(f"Points adjusted: {item.email} now has {points.balance(item.id):,} to spend.")
     elif which == "notes":
         flash("Note and tags saved.")
     elif values["accepts_marketing"]:

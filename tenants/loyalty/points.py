@@ -22,12 +22,14 @@ from sqlalchemy.dialects.postgresql import insert
 
 from saas.db import db
 from saas.money import exponent
+from tenants.accounts.problems import FormProblem
 from tenants.loyalty.models import EntryKind, LoyaltyProgram, PointsAccount, PointsEntry
 from tenants.orders.models import Order
 
 
-class PointsError(ValueError):
-    """A change of points the rules refuse, in words for the person who asked."""
+class PointsError(FormProblem):
+    """A change of points the rules refuse: messages by form field, for the person who
+    asked."""
 
 
 def program() -> LoyaltyProgram:
@@ -379,15 +381,18 @@ def redeem(customer_id: int, points: int, order: Order, *, now: datetime | None 
 # --- the merchant's hand ------------------------------------------------------------------
 
 
+MAX_ADJUSTMENT = 10_000_000
+
+
 def adjust(customer_id: int, points: int, reason: str, *, staff_id: int | None) -> PointsEntry:
     """The merchant adds (or takes away) points, with a reason the ledger keeps."""
     reason = " ".join((reason or "").split())[:200]
-    if not reason:
-        raise PointsError("Say why: the reason stays in the customer's history.")
     if points == 0:
-        raise PointsError("Enter a number of points other than 0.")
-    if abs(points) > 10_000_000:
-        raise PointsError("Enter at most 10,000,000 points at a time.")
+        raise PointsError({"points": "Enter a number of points other than 0."})
+    if abs(points) > MAX_ADJUSTMENT:
+        raise PointsError({"points": f"Enter at most {MAX_ADJUSTMENT:,} points at a time."})
+    if not reason:
+        raise PointsError({"reason": "Say why: the reason stays in the customer's history."})
     entry = _add(
         customer_id,
         EntryKind.ADJUST,
@@ -399,8 +404,9 @@ def adjust(customer_id: int, points: int, reason: str, *, staff_id: int | None) 
         spend=points < 0,
     )
     if entry is None:
+        left = balance(customer_id)
         raise PointsError(
-            f"The customer has only {balance(customer_id):,} spendable points to take away."
+            {"points": f"The customer has only {left:,} spendable points to take away."}
         )
     return entry
 

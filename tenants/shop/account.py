@@ -41,6 +41,7 @@ from tenants.customers import services as customers
 from tenants.customers.models import Customer, CustomerAddress
 from tenants.customers.problems import CustomerProblem
 from tenants.geo.addresses import regions
+from tenants.loyalty import points as loyalty
 from tenants.orders.models import PAYMENT_METHOD_LABELS, Order
 from tenants.settings.services import COUNTRIES, get_settings, shop_zone
 from tenants.shop import ACCESS_KEY, bp, cart_session, product_cards, render
@@ -59,7 +60,11 @@ KEPT_AT_LOGIN = (ACCESS_KEY,)
 def _account_context() -> dict[str, Any]:
     # Functions, not values: only templates that ask (the header, the product page)
     # pay for loading the visitor.
-    return {"current_customer": current_customer, "wishlisted": _wishlisted}
+    return {
+        "current_customer": current_customer,
+        "wishlisted": _wishlisted,
+        "points_programme": loyalty.active_program,
+    }
 
 
 def _wishlisted(product_id: int) -> bool:
