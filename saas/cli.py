@@ -42,7 +42,7 @@ from saas.tenancy.sites import InvalidSlug, absolute_url, shop_host
 from saas.theming import themes
 from tenants.analytics import rollup
 from tenants.checkout import recovery
-from tenants.loyalty import points
+from tenants.loyalty import jobs as loyalty_jobs
 from tenants.reviews import emails as review_requests
 from tenants.settings.onboarding import send_welcome_email
 
@@ -273,13 +273,7 @@ def _checkouts(record: TenantRecord) -> dict[str, int]:
 SWEEP_STEPS: tuple[tuple[str, Callable[[TenantRecord], dict[str, int]]], ...] = (
     ("checkouts", _checkouts),
     ("review requests", lambda _: {"review request(s) sent": review_requests.sweep()}),
-    (
-        "loyalty points",
-        lambda _: {
-            "points line(s) made spendable": points.release_due(),
-            "points balance(s) expired": points.expire_inactive(),
-        },
-    ),
+    ("loyalty points", lambda _: loyalty_jobs.sweep()),
     ("analytics", lambda record: {"hour(s) of visits folded": rollup.roll_up(record.id)}),
 )
 

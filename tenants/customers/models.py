@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     ARRAY,
     Boolean,
+    Date,
     DateTime,
     ForeignKey,
     Integer,
@@ -35,6 +36,8 @@ class Customer(ShopAccount, PrivateModel):
     phone: Mapped[str] = mapped_column(String(40), default="")
     password_hash: Mapped[str | None] = mapped_column(String(255))
     accepts_marketing: Mapped[bool] = mapped_column(Boolean, default=False)
+    # Given by the customer (optional), for the points programme's birthday bonus.
+    birthday: Mapped[date | None] = mapped_column(Date)
     note: Mapped[str] = mapped_column(Text, default="")
     tags: Mapped[list[str]] = mapped_column(ARRAY(String(100)), default=list)
     # Bumped at password change and logout elsewhere: older sessions stop working.

@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any
 
 from sqlalchemy import Select, case, exists, func, or_, select, update
@@ -255,15 +255,45 @@ def change_password(customer: Customer, current: str, new: str, confirm: str) ->
     passwords.change_password(CUSTOMERS, customer, current, new, confirm)
 
 
-def update_details(customer: Customer, name: str, accepts_marketing: bool) -> bool:
-    """The customer's own name and newsletter choice. Raises CustomerProblem; True if changed."""
+def update_details(
+    customer: Customer, name: str, accepts_marketing: bool, birthday: str | None = None
+) -> bool:
+    """The customer's own name, newsletter choice and (when the form asks for it, as
+    YYYY-MM-DD; empty to remove it) birthday. Raises CustomerProblem; True if changed."""
     name = " ".join(name.split())
+    errors: dict[str, str] = {}
     if problem := _text_problem(name, "your name", MAX_NAME, required=False):
-        raise CustomerProblem({"name": problem})
-    changed = name != customer.name or accepts_marketing != customer.accepts_marketing
+        errors["name"] = problem
+    born = customer.birthday
+    if birthday is not None:
+        try:
+            born = _birthday(birthday)
+        except ValueError as error:
+            errors["birthday"] = str(error)
+    if errors:
+        raise CustomerProblem(errors)
+    changed = (name, accepts_marketing, born) != (
+        customer.name,
+        customer.accepts_marketing,
+        customer.birthday,
+    )
     customer.name = name
     customer.accepts_marketing = accepts_marketing
+    customer.birthday = born
     return changed
+
+
+def _birthday(text: str) -> date | None:
+    text = text.strip()
+    if not text:
+        return None
+    try:
+        born = date.fromisoformat(text)
+    except ValueError:
+        raise ValueError("Enter your birthday as a date, like 1990-04-23.") from None
+    if not date(1900, 1, 1) <= born <= date.today():
+        raise ValueError("Enter a birthday between 1900 and today.")
+    return born
 
 
 # --- password links ------------------------------------------------------------------------

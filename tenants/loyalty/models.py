@@ -86,8 +86,6 @@ class PointsAccount(PrivateModel):
     last_activity_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
-    # The year a birthday bonus was last given (at most one a year).
-    birthday_year: Mapped[int | None] = mapped_column(Integer)
 
 
 class EntryKind(enum.StrEnum):

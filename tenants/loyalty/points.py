@@ -15,7 +15,7 @@ from __future__ import annotations
 import calendar
 import math
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, date, datetime, timedelta
 
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
@@ -23,6 +23,7 @@ from sqlalchemy.dialects.postgresql import insert
 from saas.db import db
 from saas.money import exponent
 from tenants.accounts.problems import FormProblem
+from tenants.customers.models import Customer
 from tenants.loyalty.models import EntryKind, LoyaltyProgram, PointsAccount, PointsEntry
 from tenants.orders.models import Order
 
@@ -258,6 +259,30 @@ def award_review(customer_id: int, review_id: int) -> None:
     rules = active_program()
     if rules is not None and rules.review_points:
         award(customer_id, rules.review_points, "A published review", key=f"review:{review_id}")
+
+
+def award_birthdays(today: date) -> int:
+    """The birthday bonus to the customers born on `today` (the shop's own day; someone
+    born on 29 February celebrates on the 28th in other years), once a year each.
+    How many were given."""
+    rules = active_program()
+    if rules is None or not rules.birthday_points:
+        return 0
+    days = [today.day]
+    if (today.month, today.day) == (2, 28) and not calendar.isleap(today.year):
+        days.append(29)
+    born = db.session.scalars(
+        select(Customer.id).where(
+            Customer.password_hash.is_not(None),
+            func.extract("month", Customer.birthday) == today.month,
+            func.extract("day", Customer.birthday).in_(days),
+        )
+    ).all()
+    given = 0
+    for customer_id in born:
+        key = f"birthday:{customer_id}:{today.year}"
+        given += award(customer_id, rules.birthday_points, "Happy birthday", key=key) is not None
+    return given
 
 
 def release_due(*, now: datetime | None = None) -> int:

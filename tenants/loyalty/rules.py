@@ -29,6 +29,8 @@ NUMBERS = (
     Number("signup_points", "Points for opening an account", 0, 1_000_000),
     Number("first_order_points", "Points for a first order", 0, 1_000_000),
     Number("review_points", "Points for a published review", 0, 1_000_000),
+    Number("birthday_points", "Points on a customer's birthday", 0, 1_000_000,
+           "For customers who give their birthday in their account."),
     Number("points_per_unit_off", "Points for one unit of currency off", 1, 1_000_000,
            "At checkout: 100 means 100 points take 1.00 off."),
     Number("min_redeem", "Fewest points used at a time", 0, 1_000_000),

@@ -477,6 +477,7 @@ def account_settings(customer: Customer) -> Any:
     details: dict[str, Any] = {
         "name": customer.name,
         "accepts_marketing": customer.accepts_marketing,
+        "birthday": customer.birthday.isoformat() if customer.birthday else "",
     }
     details_errors: dict[str, str] = {}
     password_errors: dict[str, str] = {}
@@ -487,11 +488,13 @@ def account_settings(customer: Customer) -> Any:
             details = {
                 "name": request.form.get("name", ""),
                 "accepts_marketing": bool(request.form.get("accepts_marketing")),
+                # asked for only while the points programme gives a birthday bonus
+                "birthday": request.form.get("birthday"),
             }
             try:
                 with atomic():
                     changed = customers.update_details(
-                        customer, details["name"], details["accepts_marketing"]
+                        customer, details["name"], details["accepts_marketing"], details["birthday"]
                     )
             except CustomerProblem as problem:
                 details_errors, status = problem.errors, 400

@@ -12,7 +12,7 @@ from saas.db import db
 from saas.models import AuditEvent
 from saas.tenancy import tenant_context
 from tenants.customers.models import Customer
-from tenants.loyalty import points
+from tenants.loyalty import jobs, points
 from tenants.loyalty.models import PointsEntry
 from tests.conftest import log_in_as
 from tests.loyalty.test_points import customer, order, pay, state, turn_on
@@ -23,6 +23,7 @@ RULES = {
     "signup_points": "100",
     "first_order_points": "0",
     "review_points": "20",
+    "birthday_points": "0",
     "points_per_unit_off": "100",
     "min_redeem": "200",
     "max_share_percent": "30",
@@ -142,3 +143,32 @@ def test_a_customer_of_another_shop_is_not_found(app, make_tenant, staff_client)
     assert state(app, a, ann) == (100, 0)
     with app.app_context(), tenant_context(b):
         assert points.liability().balance == 0
+
+
+def test_a_birthday_given_in_the_account_brings_its_points_once_a_year(
+    app, make_tenant, shop_client
+):
+    shop = make_tenant()
+    ann = customer(app, shop)
+    with app.app_context(), tenant_context(shop):
+        principal = db.session.get(Customer, ann).get_id()
+    client = shop_client(shop)
+    log_in_as(client, principal)
+    assert 'name="birthday"' not in client.get("/account/settings").text  # no bonus offered
+    turn_on(app, shop, birthday_points=150)
+    assert "you get 150 points" in client.get("/account/settings").text
+    details = {"form": "details", "name": "Ann Lee"}
+    wrong = client.post("/account/settings", data={**details, "birthday": "1990-02-30"})
+    assert wrong.status_code == 400 and "like 1990-04-23" in wrong.text
+    later = client.post("/account/settings", data={**details, "birthday": "2999-01-01"})
+    assert later.status_code == 400 and "between 1900 and today" in later.text
+    saved = client.post("/account/settings", data={**details, "birthday": "1992-02-29"})
+    assert saved.status_code == 302
+    with app.app_context(), tenant_context(shop):
+        assert db.session.get(Customer, ann).birthday.isoformat() == "1992-02-29"
+        assert jobs.sweep(datetime(2027, 2, 27, 12, tzinfo=UTC))["birthday bonus(es) given"] == 0
+        # not a leap year: the 28th
+        assert jobs.sweep(datetime(2027, 2, 28, 12, tzinfo=UTC))["birthday bonus(es) given"] == 1
+        assert jobs.sweep(datetime(2027, 2, 28, 18, tzinfo=UTC))["birthday bonus(es) given"] == 0
+        assert jobs.sweep(datetime(2028, 2, 29, 12, tzinfo=UTC))["birthday bonus(es) given"] == 1
+    assert state(app, shop, ann) == (300, 0)

@@ -1,5 +1,5 @@
 """Loyalty points: the shop's programme, each customer's points account, the ledger of
-every change of points, and what an order spent.
+every change of points, what an order spent, and the customer's birthday.
 
 Revision ID: t0021
 Revises: t0018
@@ -20,6 +20,7 @@ def _int(name: str, default: int) -> sa.Column:
 
 
 def upgrade() -> None:
+    op.add_column("customers", sa.Column("birthday", sa.Date()))
     op.add_column("orders", _int("points_redeemed", 0))
     op.add_column("orders", _int("points_discount_cents", 0))
     op.create_table(
@@ -68,7 +69,6 @@ def upgrade() -> None:
             server_default=sa.func.now(),
             nullable=False,
         ),
-        sa.Column("birthday_year", sa.Integer()),
         sa.CheckConstraint("balance >= 0", name=op.f("ck_loyalty_accounts_balance_not_negative")),
         sa.CheckConstraint("pending >= 0", name=op.f("ck_loyalty_accounts_pending_not_negative")),
         sa.ForeignKeyConstraint(
@@ -129,3 +129,4 @@ def downgrade() -> None:
     op.drop_table("loyalty_program")
     op.drop_column("orders", "points_discount_cents")
     op.drop_column("orders", "points_redeemed")
+    op.drop_column("customers", "birthday")
