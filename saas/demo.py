@@ -25,6 +25,8 @@ from tenants.collections.models import Collection, CollectionKind, CollectionSor
 from tenants.collections.services import add_product
 from tenants.content.models import Menu
 from tenants.discounts.models import Discount
+from tenants.loyalty import points
+from tenants.loyalty.models import LoyaltyProgram
 from tenants.orders.models import Order
 from tenants.reviews import services as reviews
 from tenants.reviews.models import Review
@@ -180,6 +182,17 @@ def _seed_reviews(spec: dict) -> bool:
     return True
 
 
+def _seed_loyalty(spec: dict) -> bool:
+    """The points programme on (1 point per unit spent, 100 for signing up, 100 points
+    for one unit off), in a shop that has never set it. True if turned on."""
+    if db.session.get(LoyaltyProgram, 1) is not None:
+        return False
+    program = points.program()
+    program.enabled = True
+    program.signup_points = 100
+    return True
+
+
 def _seed_collections(spec: dict) -> bool:
     """A manual and an automatic collection, linked from the main menu (the theme adds
     "Shop all", /collections/all, itself). Only in a shop that has no collection yet,
@@ -240,6 +253,14 @@ def _bill(tenant: Tenant, state: str | None) -> None:
         standing.enter_past_due(subscription, ended, actor=actor, reason="demo: trial ended")
 
 
+# Seeds that also fill shops made by an older demo: (seed, what the progress says).
+LATER_SEEDS: tuple[tuple[Callable[[dict], bool], str], ...] = (
+    (_seed_collections, "collections added"),
+    (_seed_reviews, "reviews added"),
+    (_seed_loyalty, "points programme turned on"),
+)
+
+
 def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
     """Create what is missing of the demo platform, then yield lines to show the user."""
     available = themes()
@@ -262,10 +283,9 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
         existing = db.session.scalar(select(Tenant).where(Tenant.slug == spec["slug"]))
         if existing is not None:
             with tenant_context(existing):
-                if _seed_collections(spec):
-                    progress(f"shop {spec['slug']}: collections added")
-                if _seed_reviews(spec):
-                    progress(f"shop {spec['slug']}: reviews added")
+                for seed, done in LATER_SEEDS:  # what shops of an older demo lack
+                    if seed(spec):
+                        progress(f"shop {spec['slug']}: {done}")
             progress(f"shop {spec['slug']} already there")
             continue
         with unit_of_work():
@@ -279,8 +299,8 @@ def seed_demo(progress: Callable[[str], object] = print) -> Iterator[str]:
             enqueue(send_welcome_email, spec["owner"], tenant_id=tenant.id, queue="mail")
         with tenant_context(tenant):  # the shop's own unit of work
             _fill_shop(spec)
-            _seed_collections(spec)
-            _seed_reviews(spec)
+            for seed, _ in LATER_SEEDS:
+                seed(spec)
         progress(
             f"shop {spec['slug']} created with {len(spec['products'])} products and 2 collections"
         )

@@ -32,8 +32,10 @@ class Use:
 
 def offer(customer_id: int | None, goods_cents: int, currency: str) -> Offer | None:
     """None: no programme, no signed-in customer, or no points to offer."""
+    if customer_id is None:  # a guest: not even the programme's row is read
+        return None
     rules = points.active_program()
-    if rules is None or customer_id is None:
+    if rules is None:
         return None
     balance = points.balance(customer_id)
     if balance <= 0:
@@ -54,9 +56,11 @@ def offer(customer_id: int | None, goods_cents: int, currency: str) -> Offer | N
 def use(found: Offer | None, requested: int, currency: str) -> Use:
     """The points of `requested` this order can use: never more than the offer's most,
     never fewer than the programme's minimum, and only as many as the amount off needs."""
-    rules = points.active_program()
-    if found is None or rules is None or requested <= 0:
+    if found is None or requested <= 0:
         return Use(problem="You have no points to use." if requested > 0 else "")
+    rules = points.active_program()
+    if rules is None:
+        return Use(problem="You have no points to use.")
     asked = min(requested, found.most)
     if asked < found.min_redeem:
         return Use(problem=f"Use at least {found.min_redeem:,} points at a time.")
