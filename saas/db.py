@@ -20,7 +20,7 @@ from collections.abc import Callable, Hashable, Iterator
 from contextlib import contextmanager
 from contextvars import ContextVar
 from functools import lru_cache
-from typing import Any, ClassVar
+from typing import Any, ClassVar, TypeVar
 
 from flask_sqlalchemy import SQLAlchemy
 from flask_sqlalchemy.session import Session as FlaskSession
@@ -58,6 +58,8 @@ class TenantModel(DeclarativeBase):
     # the shop's cached pages (tenants.shop.cache). Private tables set it to False.
     storefront_visible: ClassVar[bool] = True
 
+
+M = TypeVar("M", bound=TenantModel)
 
 # The schema of the tenant whose data this context may touch; None outside any tenant.
 current_schema: ContextVar[str | None] = ContextVar("current_schema", default=None)
@@ -110,6 +112,17 @@ class TenantSession(FlaskSession):
 
 
 db = SQLAlchemy(model_class=PlatformModel, session_options={"class_": TenantSession})
+
+
+def single_row(model: type[M]) -> M:
+    """A shop's one-row table (its settings, a programme's rules): row 1, made with the
+    model's defaults and flushed when it is missing."""
+    row = db.session.get(model, 1)
+    if row is None:
+        row = model(id=1)
+        db.session.add(row)
+        db.session.flush()
+    return row
 
 
 # --- the unit of work ---------------------------------------------------------------------

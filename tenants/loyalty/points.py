@@ -20,7 +20,7 @@ from datetime import UTC, date, datetime, timedelta
 from sqlalchemy import func, select, update
 from sqlalchemy.dialects.postgresql import insert
 
-from saas.db import db
+from saas.db import db, single_row
 from saas.money import exponent
 from tenants.accounts.problems import FormProblem
 from tenants.customers.models import Customer
@@ -35,12 +35,7 @@ class PointsError(FormProblem):
 
 def program() -> LoyaltyProgram:
     """The shop's programme row (made, switched off, when first asked for)."""
-    found = db.session.get(LoyaltyProgram, 1)
-    if found is None:
-        found = LoyaltyProgram(id=1)
-        db.session.add(found)
-        db.session.flush()
-    return found
+    return single_row(LoyaltyProgram)
 
 
 def active_program() -> LoyaltyProgram | None:
@@ -358,20 +353,13 @@ def settle_order(order: Order, *, now: datetime | None = None) -> None:
 
 def _take_back(order: Order, entry: PointsEntry, points: int, label: str, now: datetime) -> None:
     assert order.customer_id is not None
-    if entry.held:
-        _add(
-            order.customer_id,
-            EntryKind.REVERSE,
-            -points,
-            f"{label} refunded",
-            now=now,
-            held_until=entry.available_at,
-            order_id=order.id,
+    if entry.held:  # taken back as a held line: the two net out when they are released
+        part, held_until, reason = points, entry.available_at, ""
+    else:  # from what is spendable, never below zero: the rest is forgiven
+        part, held_until = min(points, balance(order.customer_id)), None
+        reason = (
+            f"{points - part} points already spent were not taken back" if part < points else ""
         )
-        return
-    left = balance(order.customer_id)
-    part = min(points, left)
-    forgiven = points - part
     if part:
         _add(
             order.customer_id,
@@ -379,8 +367,9 @@ def _take_back(order: Order, entry: PointsEntry, points: int, label: str, now: d
             -part,
             f"{label} refunded",
             now=now,
+            held_until=held_until,
             order_id=order.id,
-            reason=f"{forgiven} points already spent were not taken back" if forgiven else "",
+            reason=reason,
         )
 
 

@@ -17,7 +17,7 @@ from functools import lru_cache, partial
 from typing import IO, Any
 
 from saas import audit
-from saas.db import after_commit, after_rollback, db
+from saas.db import after_commit, after_rollback, db, single_row
 from saas.email_address import InvalidEmail, validate_email_address
 from saas.models import Tenant
 from saas.passwords import hash_password, verify_password
@@ -71,12 +71,7 @@ def shop_zone(settings: ShopSettings) -> zoneinfo.ZoneInfo:
 
 def get_settings() -> ShopSettings:
     """The current shop's settings row (created at provisioning; made here if missing)."""
-    settings = db.session.get(ShopSettings, 1)
-    if settings is None:
-        settings = ShopSettings(id=1)
-        db.session.add(settings)
-        db.session.flush()
-    return settings
+    return single_row(ShopSettings)
 
 
 def shop_row() -> Tenant:

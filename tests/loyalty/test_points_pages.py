@@ -32,6 +32,15 @@ RULES = {
 }
 
 
+def signed_in(app, shop_client, shop, customer_id: int):
+    """A storefront client of `shop`, signed in as the customer."""
+    with app.app_context(), tenant_context(shop):
+        principal = db.session.get(Customer, customer_id).get_id()
+    client = shop_client(shop)
+    log_in_as(client, principal)
+    return client
+
+
 def test_the_merchant_sets_the_rules_and_sees_the_liability(app, make_tenant, staff_client):
     shop = make_tenant()
     client = staff_client(shop, permissions=["customers"])
@@ -93,10 +102,7 @@ def test_the_merchant_adjusts_a_customer_s_points_with_a_reason(app, make_tenant
 def test_the_customer_reads_points_history_and_rules(app, make_tenant, shop_client):
     shop = make_tenant()
     ann = customer(app, shop)
-    with app.app_context(), tenant_context(shop):
-        principal = db.session.get(Customer, ann).get_id()
-    client = shop_client(shop)
-    log_in_as(client, principal)
+    client = signed_in(app, shop_client, shop, ann)
     assert client.get("/account/points").status_code == 404  # no programme
     assert ">Points</a>" not in client.get("/account").text
     turn_on(app, shop, points_per_unit=2, holding_days=14, expiry_months=6)
@@ -150,10 +156,7 @@ def test_a_birthday_given_in_the_account_brings_its_points_once_a_year(
 ):
     shop = make_tenant()
     ann = customer(app, shop)
-    with app.app_context(), tenant_context(shop):
-        principal = db.session.get(Customer, ann).get_id()
-    client = shop_client(shop)
-    log_in_as(client, principal)
+    client = signed_in(app, shop_client, shop, ann)
     assert 'name="birthday"' not in client.get("/account/settings").text  # no bonus offered
     turn_on(app, shop, birthday_points=150)
     assert "you get 150 points" in client.get("/account/settings").text
