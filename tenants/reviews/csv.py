@@ -1,18 +1,20 @@
 """Reviews in and out as CSV, so a merchant can move reviews from another platform.
 
 Columns (any case, any order): Title, Body, Rating, Author, Date, Product Handle,
-Verified. An import is the product import's two steps (`tenants.catalog.csv`): the
+Verified. An import is the product import's steps (`tenants.catalog.csv.runs`): the
 upload is checked row by row without changing anything (`preview`, the dry run, kept as
-a `ReviewImport`), and only a file without problems can then be imported (`confirm`),
-which checks the file again against the catalog as it is then and adds every review,
-published, in one transaction, each product's rating summary with them. The export
-writes the same columns (plus Status), safe to open in a spreadsheet, so it imports back.
+a `ReviewImport`); only a file without problems can then be confirmed (`confirm`, which
+queues it), and the job (`run_import`) checks the file again against the catalog as it
+is then and adds every review, published, each product's rating summary with them, its
+progress shown on the run's page. The export writes the same columns (plus Status), safe
+to open in a spreadsheet, so it imports back.
 """
 
 from __future__ import annotations
 
 import csv as csvlib
 import io
+import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -20,14 +22,20 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from saas.db import db
+from saas import audit
+from saas.db import atomic, db
+from saas.job_progress import Progress, claim, mark_failed
 from saas.spreadsheet import FORMULA_START, csv_line
 from saas.tenancy import TenantRecord, tenant_context
 from tenants.catalog.csv.findings import Problem, describe, quote
 from tenants.catalog.csv.read import CsvFileError, read_text
-from tenants.catalog.models import Product
+from tenants.catalog.csv.runs import ImportFailed, ImportRefused
+from tenants.catalog.models import IMPORT_IN_PROGRESS, ImportStatus, Product
 from tenants.reviews import services
 from tenants.reviews.models import Review, ReviewImport, ReviewStatus
+from tenants.staff.actors import audit_actor
+
+log = logging.getLogger(__name__)
 
 COLUMNS = ("Title", "Body", "Rating", "Author", "Date", "Product Handle", "Verified")
 REQUIRED = ("Body", "Rating", "Author", "Product Handle")
@@ -38,8 +46,12 @@ MAX_ROWS = 5000
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n", ""}
 EXPORT_BATCH = 1000
+IMPORT_BATCH = 500  # reviews added per flush, and the progress shown after each
+IMPORT_TIMEOUT = 10 * 60  # 5,000 reviews take a few seconds: this is for a stuck database
+IN_PROGRESS = IMPORT_IN_PROGRESS  # while these last, the run's page refreshes itself
+MAX_STORED_PROBLEMS = 200
 
-__all__ = ["CsvFileError", "describe"]
+__all__ = ["CsvFileError", "ImportRefused", "describe"]
 
 
 @dataclass
@@ -179,7 +191,8 @@ def preview(text: str, filename: str, *, staff_id: int | None) -> ReviewImport:
             "reviews": len(planned.reviews),
             "products": len({r["handle"] for r in planned.reviews}),
         },
-        problems=[p.as_dict() for p in planned.problems[:200]],
+        problems=_stored(planned.problems),
+        total=len(planned.reviews),
         staff_id=staff_id,
     )
     db.session.add(run)
@@ -187,47 +200,135 @@ def preview(text: str, filename: str, *, staff_id: int | None) -> ReviewImport:
     return run
 
 
-class ImportRefused(ValueError):
-    """The import cannot go ahead; the message is for the merchant."""
+def _stored(problems: list[Problem]) -> list[dict[str, Any]]:
+    return [p.as_dict() for p in problems[:MAX_STORED_PROBLEMS]]
 
 
-def confirm(run: ReviewImport) -> int:
-    """Import a clean dry run's file (checked again first). How many reviews were added.
-    Flushes; the request commits all of it or, if it raises, nothing."""
-    if run.status != "previewed" or not run.csv_text:
+def confirm(run: ReviewImport) -> None:
+    """Mark a clean dry run to be imported (the caller commits, then queues `run_import`).
+    A run already confirmed (or done, or failed) is refused, so a second click, or a
+    second tab, imports nothing twice. Flushes.
+
+    Raises:
+        ImportRefused: it was started already, or its file has problems.
+    """
+    if run.status != ImportStatus.PREVIEWED or not run.csv_text:
         raise ImportRefused("This file was imported already, or had problems to fix first.")
+    run.status = ImportStatus.QUEUED
+    run.processed = 0
+    db.session.flush()
+
+
+def fail_to_start(run_id: int) -> None:
+    """The job could not be queued: say so rather than leave the run waiting for ever
+    (staged; the caller commits)."""
+    _finish_failed(run_id, "The import could not be started. Please try again.", [])
+
+
+def run_import(run_id: int) -> str | None:
+    """Job: add a confirmed run's reviews. Safe to run twice: only a queued run is
+    claimed (`saas.job_progress.claim`). Returns the run's final status.
+
+    One transaction for the whole run, the job's unit of work (`saas.jobs.run_job`),
+    rather than a commit per batch: a file is one decision of the merchant's, so it
+    lands whole or not at all. A half-imported file could not simply be uploaded again
+    (its first reviews would be there twice), and products' ratings would show part of
+    it. The batches are flushes, for the progress; 5,000 short rows hold no lock anyone
+    waits on (new rows, and the products' rating columns at the end).
+    """
+    if not claim(ReviewImport, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING):
+        return None
+    run = db.session.get(ReviewImport, run_id)
+    assert run is not None
+    progress = Progress(ReviewImport, run_id)
+    try:
+        # A savepoint: a failure undoes every review added so far (and a database error
+        # leaves the transaction usable), so the failure is still recorded.
+        with atomic():
+            counts = _import(run, progress)
+    except ImportFailed as failed:
+        _finish_failed(run_id, str(failed), failed.problems)
+        return ImportStatus.FAILED
+    except Exception:
+        log.exception("review import %s failed after %s reviews", run_id, progress.row)
+        _finish_failed(
+            run_id,
+            "The import stopped because of an unexpected error, and nothing was imported. "
+            "Try again; if it happens again, contact support.",
+            [],
+        )
+        return ImportStatus.FAILED
+    _finish_done(run_id, counts)
+    return ImportStatus.DONE
+
+
+def _import(run: ReviewImport, progress: Progress) -> dict[str, int]:
+    # Never write to `run` before the end (see `saas.job_progress`): a lock held here on
+    # its row would make the progress updates wait for ever.
     planned = plan(run.csv_text)
     if planned.problems:
-        run.problems = [p.as_dict() for p in planned.problems[:200]]
-        run.csv_text = ""
-        raise ImportRefused("The catalog changed since the dry run: see the problems below.")
+        raise ImportFailed(
+            "The catalog changed since the dry run (a product was removed or renamed): "
+            "correct the rows below and upload the file again.",
+            planned.problems,
+        )
     ids: dict[str, int] = {
         handle: pid for handle, pid in db.session.execute(select(Product.handle, Product.id))
     }
+    progress.total = len(planned.reviews)
     now = datetime.now(UTC)
-    for item in planned.reviews:
-        when = datetime.fromisoformat(item["date"]) if item["date"] else now
-        db.session.add(
-            Review(
-                product_id=ids[item["handle"]],
-                rating=item["rating"],
-                title=item["title"],
-                body=item["body"],
-                author_name=item["author_name"],
-                verified=item["verified"],
-                status=ReviewStatus.PUBLISHED,
-                published_at=when,
-                created_at=when,
+    for start in range(0, len(planned.reviews), IMPORT_BATCH):
+        batch = planned.reviews[start : start + IMPORT_BATCH]
+        for item in batch:
+            when = datetime.fromisoformat(item["date"]) if item["date"] else now
+            db.session.add(
+                Review(
+                    product_id=ids[item["handle"]],
+                    rating=item["rating"],
+                    title=item["title"],
+                    body=item["body"],
+                    author_name=item["author_name"],
+                    verified=item["verified"],
+                    status=ReviewStatus.PUBLISHED,
+                    published_at=when,
+                    created_at=when,
+                )
             )
-        )
-    db.session.flush()
-    for product_id in sorted({ids[r["handle"]] for r in planned.reviews}):
+        db.session.flush()
+        progress.row = start + len(batch)
+        progress.step(progress.row)
+    products = sorted({ids[r["handle"]] for r in planned.reviews})
+    for product_id in products:
         services.refresh_rating(product_id)
-    run.status = "done"
-    run.csv_text = ""
-    run.finished_at = now
-    db.session.flush()
-    return len(planned.reviews)
+    return {"reviews": len(planned.reviews), "products": len(products)}
+
+
+def _finish_done(run_id: int, counts: dict[str, int]) -> None:
+    run = db.session.get(ReviewImport, run_id, populate_existing=True)
+    assert run is not None
+    run.status = ImportStatus.DONE
+    run.processed = run.total = counts["reviews"]
+    run.summary = {**run.summary, **counts}
+    run.csv_text = ""  # the file is not needed any more
+    run.finished_at = datetime.now(UTC)
+    audit.record(
+        "review.import_finished",
+        actor=audit_actor(run.staff_id),
+        import_id=run.id,
+        reviews=counts["reviews"],
+        products=counts["products"],
+    )
+
+
+def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
+    # Nothing of it was kept: no review counts as added.
+    run = mark_failed(
+        ReviewImport, run_id, reason, processed=0, problems=_stored(problems), csv_text=""
+    )
+    if run is not None:
+        audit.record(
+            "review.import_failed", actor=audit_actor(run.staff_id), import_id=run.id, reason=reason
+        )
 
 
 def recent_runs(limit: int = 10) -> list[ReviewImport]:

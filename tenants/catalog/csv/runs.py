@@ -11,14 +11,14 @@ from sqlalchemy import select
 
 from saas import audit
 from saas.db import atomic, db
-from saas.job_progress import Progress, claim
+from saas.job_progress import Progress, claim, mark_failed
 from saas.tenancy import current_tenant
 from tenants.catalog.csv.apply import apply_product
 from tenants.catalog.csv.findings import Problem
 from tenants.catalog.csv.plan import check, limit_problem
 from tenants.catalog.models import ImportStatus, ProductImport
 from tenants.settings.services import get_settings
-from tenants.staff.models import Staff
+from tenants.staff.actors import audit_actor
 
 log = logging.getLogger(__name__)
 
@@ -162,35 +162,28 @@ def _finish_done(run: ProductImport, counts: dict[str, Any]) -> None:
     run.finished_at = datetime.now(UTC)
     audit.record(
         "product.import_finished",
-        actor=_actor(run.staff_id),
+        actor=audit_actor(run.staff_id),
         import_id=run.id,
         counts=_audit_counts(counts),
     )
 
 
 def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
-    # Read again: the progress updates have written `processed` on another connection.
-    run = db.session.get(ProductImport, run_id, populate_existing=True)
-    if run is None:
-        return
-    run.status = ImportStatus.FAILED
-    run.failure = reason
-    run.processed = 0  # nothing of it was kept
-    run.problems = _stored(problems)
-    run.csv_text = ""
-    run.finished_at = datetime.now(UTC)
-    audit.record(
-        "product.import_failed", actor=_actor(run.staff_id), import_id=run.id, reason=reason
+    # Nothing of it was kept: no product counts as processed.
+    run = mark_failed(
+        ProductImport, run_id, reason, processed=0, problems=_stored(problems), csv_text=""
     )
+    if run is not None:
+        audit.record(
+            "product.import_failed",
+            actor=audit_actor(run.staff_id),
+            import_id=run.id,
+            reason=reason,
+        )
 
 
 def _stored(problems: list[Problem]) -> list[dict[str, Any]]:
     return [p.as_dict() for p in problems[:MAX_STORED_PROBLEMS]]
-
-
-def _actor(staff_id: int | None) -> tuple[str, int | None, str | None]:
-    staff = db.session.get(Staff, staff_id) if staff_id is not None else None
-    return ("staff", staff.id, staff.email) if staff is not None else ("system", None, None)
 
 
 def _audit_counts(counts: dict[str, Any]) -> dict[str, int]:
