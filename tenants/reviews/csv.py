@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import csv as csvlib
 import io
-import logging
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
@@ -22,20 +21,23 @@ from typing import IO, Any
 
 from sqlalchemy import select
 
-from saas import audit
-from saas.db import atomic, db
-from saas.job_progress import Progress, claim, mark_failed
+from saas.db import db
+from saas.job_progress import Progress
 from saas.spreadsheet import FORMULA_START, csv_line
 from saas.tenancy import TenantRecord, tenant_context
 from tenants.catalog.csv.findings import Problem, describe, quote
 from tenants.catalog.csv.read import CsvFileError, read_text
-from tenants.catalog.csv.runs import ImportFailed, ImportRefused
+from tenants.catalog.csv.runs import (
+    ImportFailed,
+    ImportRefused,
+    Outcome,
+    finish_failed,
+    import_job,
+    stored,
+)
 from tenants.catalog.models import IMPORT_IN_PROGRESS, ImportStatus, Product
 from tenants.reviews import services
 from tenants.reviews.models import Review, ReviewImport, ReviewStatus
-from tenants.staff.actors import audit_actor
-
-log = logging.getLogger(__name__)
 
 COLUMNS = ("Title", "Body", "Rating", "Author", "Date", "Product Handle", "Verified")
 REQUIRED = ("Body", "Rating", "Author", "Product Handle")
@@ -49,7 +51,6 @@ EXPORT_BATCH = 1000
 IMPORT_BATCH = 500  # reviews added per flush, and the progress shown after each
 IMPORT_TIMEOUT = 10 * 60  # 5,000 reviews take a few seconds: this is for a stuck database
 IN_PROGRESS = IMPORT_IN_PROGRESS  # while these last, the run's page refreshes itself
-MAX_STORED_PROBLEMS = 200
 
 __all__ = ["CsvFileError", "ImportRefused", "describe"]
 
@@ -191,17 +192,13 @@ def preview(text: str, filename: str, *, staff_id: int | None) -> ReviewImport:
             "reviews": len(planned.reviews),
             "products": len({r["handle"] for r in planned.reviews}),
         },
-        problems=_stored(planned.problems),
+        problems=stored(planned.problems),
         total=len(planned.reviews),
         staff_id=staff_id,
     )
     db.session.add(run)
     db.session.flush()
     return run
-
-
-def _stored(problems: list[Problem]) -> list[dict[str, Any]]:
-    return [p.as_dict() for p in problems[:MAX_STORED_PROBLEMS]]
 
 
 def confirm(run: ReviewImport) -> None:
@@ -222,7 +219,13 @@ def confirm(run: ReviewImport) -> None:
 def fail_to_start(run_id: int) -> None:
     """The job could not be queued: say so rather than leave the run waiting for ever
     (staged; the caller commits)."""
-    _finish_failed(run_id, "The import could not be started. Please try again.", [])
+    finish_failed(
+        ReviewImport,
+        run_id,
+        "The import could not be started. Please try again.",
+        [],
+        action="review.import",
+    )
 
 
 def run_import(run_id: int) -> str | None:
@@ -236,33 +239,10 @@ def run_import(run_id: int) -> str | None:
     it. The batches are flushes, for the progress; 5,000 short rows hold no lock anyone
     waits on (new rows, and the products' rating columns at the end).
     """
-    if not claim(ReviewImport, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING):
-        return None
-    run = db.session.get(ReviewImport, run_id)
-    assert run is not None
-    progress = Progress(ReviewImport, run_id)
-    try:
-        # A savepoint: a failure undoes every review added so far (and a database error
-        # leaves the transaction usable), so the failure is still recorded.
-        with atomic():
-            counts = _import(run, progress)
-    except ImportFailed as failed:
-        _finish_failed(run_id, str(failed), failed.problems)
-        return ImportStatus.FAILED
-    except Exception:
-        log.exception("review import %s failed after %s reviews", run_id, progress.row)
-        _finish_failed(
-            run_id,
-            "The import stopped because of an unexpected error, and nothing was imported. "
-            "Try again; if it happens again, contact support.",
-            [],
-        )
-        return ImportStatus.FAILED
-    _finish_done(run_id, counts)
-    return ImportStatus.DONE
+    return import_job(ReviewImport, run_id, _import, action="review.import")
 
 
-def _import(run: ReviewImport, progress: Progress) -> dict[str, int]:
+def _import(run: ReviewImport, progress: Progress) -> Outcome:
     # Never write to `run` before the end (see `saas.job_progress`): a lock held here on
     # its row would make the progress updates wait for ever.
     planned = plan(run.csv_text)
@@ -295,40 +275,12 @@ def _import(run: ReviewImport, progress: Progress) -> dict[str, int]:
                 )
             )
         db.session.flush()
-        progress.row = start + len(batch)
-        progress.step(progress.row)
+        progress.step(start + len(batch))
     products = sorted({ids[r["handle"]] for r in planned.reviews})
     for product_id in products:
         services.refresh_rating(product_id)
-    return {"reviews": len(planned.reviews), "products": len(products)}
-
-
-def _finish_done(run_id: int, counts: dict[str, int]) -> None:
-    run = db.session.get(ReviewImport, run_id, populate_existing=True)
-    assert run is not None
-    run.status = ImportStatus.DONE
-    run.processed = run.total = counts["reviews"]
-    run.summary = {**run.summary, **counts}
-    run.csv_text = ""  # the file is not needed any more
-    run.finished_at = datetime.now(UTC)
-    audit.record(
-        "review.import_finished",
-        actor=audit_actor(run.staff_id),
-        import_id=run.id,
-        reviews=counts["reviews"],
-        products=counts["products"],
-    )
-
-
-def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
-    # Nothing of it was kept: no review counts as added.
-    run = mark_failed(
-        ReviewImport, run_id, reason, processed=0, problems=_stored(problems), csv_text=""
-    )
-    if run is not None:
-        audit.record(
-            "review.import_failed", actor=audit_actor(run.staff_id), import_id=run.id, reason=reason
-        )
+    counts = {"reviews": len(planned.reviews), "products": len(products)}
+    return Outcome(len(planned.reviews), {**run.summary, **counts}, counts)
 
 
 def recent_runs(limit: int = 10) -> list[ReviewImport]:

@@ -4,8 +4,10 @@ the job that applies it (`run_import`), with its progress and how it ends."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
@@ -22,6 +24,7 @@ from tenants.staff.actors import audit_actor
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R", bound=Any)  # a run: a row with status, processed and total
 MAX_STORED_PROBLEMS = 500  # a file with more is summarised: fix these and look again
 
 
@@ -48,8 +51,8 @@ def preview(
         # Kept for the job to re-read; a file with problems is never imported.
         csv_text="" if plan.problems else text,
         summary=plan.summary(),
-        problems=_stored(plan.problems),
-        notes=_stored(plan.notes),
+        problems=stored(plan.problems),
+        notes=stored(plan.notes),
         total=len(plan.products),
         processed=0,
         failure="",
@@ -85,7 +88,13 @@ def confirm(run: ProductImport) -> None:
 def fail_to_start(run_id: int) -> None:
     """The job could not be queued: say so rather than leave the run waiting for ever
     (staged; the caller commits)."""
-    _finish_failed(run_id, "The import could not be started. Please try again.", [])
+    finish_failed(
+        ProductImport,
+        run_id,
+        "The import could not be started. Please try again.",
+        [],
+        action="product.import",
+    )
 
 
 def run_import(run_id: int) -> str | None:
@@ -95,40 +104,75 @@ def run_import(run_id: int) -> str | None:
     The job's edge (`saas.jobs.run_job`) commits once: the catalog's changes with the
     run marked done, or, after a failure, only the run marked failed.
     """
-    if not _claim(run_id):
+    return import_job(ProductImport, run_id, _import, action="product.import")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an import's work did: rows applied, the run's summary, the audit's detail."""
+
+    processed: int
+    summary: dict[str, Any]
+    detail: dict[str, Any]
+
+
+def import_job(
+    model: type[R], run_id: int, work: Callable[[R, Progress], Outcome], *, action: str
+) -> str | None:
+    """An import job's course (product and review imports): claim the queued run, do
+    its `work` with its progress, then mark it done or failed, audited as
+    `<action>_finished` or `<action>_failed`. The run's final status, or None when it
+    was not waiting (a second copy of the job does nothing).
+
+    The run is claimed on a connection of its own, committed at once (see
+    `saas.job_progress`), and `work` must never write to it: it is marked at the end.
+    """
+    if not claim(model, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING):
         return None
-    run = db.session.get(ProductImport, run_id)
+    run = db.session.get(model, run_id)
     assert run is not None
-    progress = Progress(ProductImport, run_id)
+    progress = Progress(model, run_id)
     try:
-        # A savepoint: a failure undoes every product applied so far (and a database
+        # A savepoint: a failure undoes everything applied so far (and a database
         # error leaves the transaction usable), so the failure is still recorded.
         with atomic():
-            counts = _import(run, progress)
-    except ImportFailed as failed:
-        _finish_failed(run_id, str(failed), failed.problems)
+            outcome = work(run, progress)
+    except ImportFailed as refused:
+        finish_failed(model, run_id, str(refused), refused.problems, action=action)
         return ImportStatus.FAILED
     except Exception:
-        log.exception("product import %s failed at row %s", run_id, progress.row)
+        log.exception("%s %s failed at row %s", model.__tablename__, run_id, progress.row)
         where = f" at row {progress.row}" if progress.row else ""
-        _finish_failed(
-            run_id,
+        reason = (
             f"The import stopped{where} because of an unexpected error. Try again; if it "
-            "happens again, contact support.",
-            [],
+            "happens again, contact support."
         )
+        finish_failed(model, run_id, reason, [], action=action)
         return ImportStatus.FAILED
-    _finish_done(run, counts)
+    run.status = ImportStatus.DONE
+    run.processed = run.total = outcome.processed
+    run.summary = outcome.summary
+    run.csv_text = ""  # the file is not needed any more
+    run.finished_at = datetime.now(UTC)
+    audit.record(
+        f"{action}_finished", actor=audit_actor(run.staff_id), import_id=run.id, **outcome.detail
+    )
     return ImportStatus.DONE
 
 
-def _claim(run_id: int) -> bool:
-    """Mark a queued run running, committed at once (see `saas.job_progress`): only a
-    queued run is claimed, so a second copy of the job does nothing."""
-    return claim(ProductImport, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING)
+def finish_failed(
+    model: Any, run_id: int, reason: str, problems: list[Problem], *, action: str
+) -> None:
+    """Mark a run failed (staged; the job or the caller commits): nothing of it was
+    kept, so nothing counts as processed."""
+    run = mark_failed(model, run_id, reason, processed=0, problems=stored(problems), csv_text="")
+    if run is not None:
+        audit.record(
+            f"{action}_failed", actor=audit_actor(run.staff_id), import_id=run.id, reason=reason
+        )
 
 
-def _import(run: ProductImport, progress: Progress) -> dict[str, Any]:
+def _import(run: ProductImport, progress: Progress) -> Outcome:
     # Never write to `run` before the end (see `saas.job_progress`): a lock held here on
     # its row would make the progress updates wait for ever.
     currency = get_settings().currency
@@ -151,38 +195,11 @@ def _import(run: ProductImport, progress: Progress) -> dict[str, Any]:
         progress.row = planned.row
         apply_product(planned, staff_id=run.staff_id)
         progress.step(done)
-    return plan.summary()
+    counts = plan.summary()
+    return Outcome(counts["create"] + counts["update"], counts, {"counts": _audit_counts(counts)})
 
 
-def _finish_done(run: ProductImport, counts: dict[str, Any]) -> None:
-    run.status = ImportStatus.DONE
-    run.processed = run.total = counts["create"] + counts["update"]
-    run.summary = counts
-    run.csv_text = ""  # the file is not needed any more
-    run.finished_at = datetime.now(UTC)
-    audit.record(
-        "product.import_finished",
-        actor=audit_actor(run.staff_id),
-        import_id=run.id,
-        counts=_audit_counts(counts),
-    )
-
-
-def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
-    # Nothing of it was kept: no product counts as processed.
-    run = mark_failed(
-        ProductImport, run_id, reason, processed=0, problems=_stored(problems), csv_text=""
-    )
-    if run is not None:
-        audit.record(
-            "product.import_failed",
-            actor=audit_actor(run.staff_id),
-            import_id=run.id,
-            reason=reason,
-        )
-
-
-def _stored(problems: list[Problem]) -> list[dict[str, Any]]:
+def stored(problems: list[Problem]) -> list[dict[str, Any]]:
     return [p.as_dict() for p in problems[:MAX_STORED_PROBLEMS]]
 
 
