@@ -17,6 +17,7 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import partial
 from typing import IO, Any
 
 from sqlalchemy import select
@@ -31,11 +32,12 @@ from tenants.catalog.csv.runs import (
     ImportFailed,
     ImportRefused,
     Outcome,
-    finish_failed,
+    confirm,
     import_job,
+    not_started,
     stored,
 )
-from tenants.catalog.models import IMPORT_IN_PROGRESS, ImportStatus, Product
+from tenants.catalog.models import IMPORT_IN_PROGRESS, Product
 from tenants.reviews import services
 from tenants.reviews.models import Review, ReviewImport, ReviewStatus
 
@@ -52,7 +54,8 @@ IMPORT_BATCH = 500  # reviews added per flush, and the progress shown after each
 IMPORT_TIMEOUT = 10 * 60  # 5,000 reviews take a few seconds: this is for a stuck database
 IN_PROGRESS = IMPORT_IN_PROGRESS  # while these last, the run's page refreshes itself
 
-__all__ = ["CsvFileError", "ImportRefused", "describe"]
+# The import's steps are the product import's (`tenants.catalog.csv.runs`).
+__all__ = ["CsvFileError", "ImportRefused", "confirm", "describe"]
 
 
 @dataclass
@@ -201,31 +204,7 @@ def preview(text: str, filename: str, *, staff_id: int | None) -> ReviewImport:
     return run
 
 
-def confirm(run: ReviewImport) -> None:
-    """Mark a clean dry run to be imported (the caller commits, then queues `run_import`).
-    A run already confirmed (or done, or failed) is refused, so a second click, or a
-    second tab, imports nothing twice. Flushes.
-
-    Raises:
-        ImportRefused: it was started already, or its file has problems.
-    """
-    if run.status != ImportStatus.PREVIEWED or not run.csv_text:
-        raise ImportRefused("This file was imported already, or had problems to fix first.")
-    run.status = ImportStatus.QUEUED
-    run.processed = 0
-    db.session.flush()
-
-
-def fail_to_start(run_id: int) -> None:
-    """The job could not be queued: say so rather than leave the run waiting for ever
-    (staged; the caller commits)."""
-    finish_failed(
-        ReviewImport,
-        run_id,
-        "The import could not be started. Please try again.",
-        [],
-        action="review.import",
-    )
+fail_to_start = partial(not_started, ReviewImport, action="review.import")
 
 
 def run_import(run_id: int) -> str | None:

@@ -157,7 +157,7 @@ def test_two_confirms_queue_one_import_shown_in_progress(
     location = _upload(client, _file(item.handle, 1200)).headers["Location"]
     assert client.post(location).status_code == 302
     second = client.post(location, follow_redirects=True).text  # another tab, a double click
-    assert "This file was imported already" in second
+    assert "This import has already been started." in second
     status = client.get(location + "/status").get_json()
     assert status == {"status": "queued", "processed": 0, "total": 1200, "done": False}
     steps = []

@@ -19,6 +19,7 @@ from saas.theming import FONTS, get_theme
 from tenants.catalog.models import ProductImage
 from tenants.orders.models import Fulfillment, Order
 from tenants.reviews import emails, links
+from tests.fakes.smtp import capture_smtp
 from tests.reviews.conftest import buy
 
 
@@ -127,23 +128,7 @@ def test_the_merchants_own_colours_pictures_and_every_line_are_in_it(app, make_t
 
 
 def test_smtp_delivers_text_and_html_as_alternatives(app, make_tenant, monkeypatch):
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def send_message(self, message):
-            sent.append(message)
-
-    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://mail.example.test:25")
+    sent = capture_smtp(monkeypatch, app)
     tenant = make_tenant(theme="midnight")
     _item, message, url = _request(app, tenant)  # delivered when its unit commits
     [email] = sent

@@ -7,6 +7,7 @@ import logging
 from collections.abc import Callable
 from dataclasses import dataclass
 from datetime import UTC, datetime
+from functools import partial
 from typing import Any, TypeVar
 
 from sqlalchemy import select
@@ -69,32 +70,33 @@ def recent_runs(limit: int = 10) -> list[ProductImport]:
     )
 
 
-def confirm(run: ProductImport) -> None:
-    """Mark a previewed run to be imported (the caller commits, then enqueues the job).
+def confirm(run: Any) -> None:
+    """Mark a previewed run (a product or review import) to be imported (the caller
+    commits, then enqueues the job). A run already started is refused, so a second
+    click, or a second tab, imports nothing twice.
 
     Raises:
         ImportRefused: it was already started, or its file has problems.
     """
     if run.status != ImportStatus.PREVIEWED:
         raise ImportRefused("This import has already been started.")
-    if run.problems:
+    if run.problems or not run.csv_text:
         raise ImportRefused(
             "This file has problems to fix first. Correct them and upload it again."
         )
     run.status = ImportStatus.QUEUED
+    run.processed = 0
     db.session.flush()
 
 
-def fail_to_start(run_id: int) -> None:
+def not_started(model: Any, run_id: int, *, action: str) -> None:
     """The job could not be queued: say so rather than leave the run waiting for ever
     (staged; the caller commits)."""
-    finish_failed(
-        ProductImport,
-        run_id,
-        "The import could not be started. Please try again.",
-        [],
-        action="product.import",
-    )
+    reason = "The import could not be started. Please try again."
+    finish_failed(model, run_id, reason, [], action=action)
+
+
+fail_to_start = partial(not_started, ProductImport, action="product.import")
 
 
 def run_import(run_id: int) -> str | None:
