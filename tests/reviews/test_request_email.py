@@ -18,7 +18,8 @@ from saas.tenancy import tenant_context
 from saas.theming import FONTS, get_theme
 from tenants.catalog.models import ProductImage
 from tenants.orders.models import Fulfillment, Order
-from tenants.reviews import emails, links
+from tenants.reviews import emails
+from tests.chromium import playwright_api
 from tests.fakes.smtp import capture_smtp
 from tests.reviews.conftest import buy
 
@@ -37,6 +38,13 @@ def _deliver(app, tenant, order_id: int) -> None:
         )
 
 
+def _links(message: OutboxMessage) -> list[str]:
+    """The signed links of the text part (signed with the moment: read, not remade)."""
+    found = re.findall(r"Review it: (\S+)", message.body)
+    assert found
+    return found
+
+
 def _request(app, tenant, title: str = "Clay Mug", **kwargs):
     """An order of `title` delivered and its request sent: the outbox row, the link."""
     item = buy(app, tenant, title, **kwargs)
@@ -49,10 +57,8 @@ def _request(app, tenant, title: str = "Clay Mug", **kwargs):
                 OutboxMessage.dedupe_key == f"review-request-{item.order_id}"
             )
         )
-        line = db.session.get(Order, item.order_id).lines[0]
-        url = links.write_url(line)
         db.session.expunge_all()
-    return item, message, url
+    return item, message, _links(message)[0]
 
 
 @pytest.mark.parametrize("theme_name", ["base", "boutique", "midnight"])
@@ -117,8 +123,7 @@ def test_the_merchants_own_colours_pictures_and_every_line_are_in_it(app, make_t
     with app.app_context(), tenant_context(tenant):
         assert emails.send_request(item.order_id)
         message = db.session.scalar(select(OutboxMessage))
-        order = db.session.get(Order, item.order_id)
-        urls = [links.write_url(line) for line in order.lines]
+    urls = _links(message)
     page = message.html_body
     assert "#6b2d5c" in page
     assert re.search(r'<img src="https?://[^"]+/media/vase-320w\.jpg" alt="A blue vase"', page)
@@ -179,3 +184,25 @@ def test_the_outbox_shows_the_html_beside_the_text_sandboxed(app, make_tenant, s
     assert "&lt;b&gt;Bold&lt;/b&gt; Mug" in shown.text
     other = staff_client(make_tenant(), role="owner")
     assert other.get(f"/admin/outbox/{message.id}/html").status_code == 404
+
+
+def test_the_merchant_sees_the_themed_email_in_the_outbox(
+    app, page, live_server, make_tenant, make_staff
+):
+    expect = playwright_api.expect
+    tenant = make_tenant(name="Night Owl", theme="midnight")
+    owner = make_staff(tenant, role="owner")
+    _request(app, tenant, "Lantern")
+    host = f"{tenant.slug}.localhost"
+    page.goto(live_server.url(host, "/admin/login"))
+    page.get_by_label("Email").fill(owner.email)
+    page.get_by_label("Password").fill(owner.password)
+    page.get_by_role("button", name="Log in").click()
+    page.goto(live_server.url(host, "/admin/outbox"))
+    email = page.frame_locator("iframe.email-html")
+    expect(email.get_by_role("link", name="Write a review")).to_be_visible()
+    heading = email.get_by_role("heading", name="How do you like your order?")
+    # The email's own inline styles apply inside its frame (the back office's policy
+    # would drop them): midnight's heavy uppercase heading on its dark ground.
+    expect(heading).to_have_css("text-transform", "uppercase")
+    expect(heading).to_have_css("font-weight", "900")
