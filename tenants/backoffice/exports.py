@@ -9,7 +9,7 @@ this shop's schema, so its id is a 404.
 from __future__ import annotations
 
 from collections.abc import Callable
-from functools import partial
+from functools import partial, update_wrapper
 from typing import Any
 
 from flask import Response, abort, redirect, render_template, request, url_for
@@ -111,7 +111,10 @@ def _add_routes(kind: str, area: Area) -> None:
         "export_download": ("/exports/<int:run_id>/download", "GET", partial(_download, kind)),
     }
     for name, (rule, method, view) in views.items():
-        bp.add_url_rule(f"/{kind}{rule}", f"{kind}_{name}", requires(area)(view), methods=[method])
+        # A partial has no `__name__`, which Flask-WTF's CSRF check reads off every view
+        # (a POST failed with a 500 while CSRF was on): give it its function's.
+        named = update_wrapper(view, view.func) if isinstance(view, partial) else view
+        bp.add_url_rule(f"/{kind}{rule}", f"{kind}_{name}", requires(area)(named), methods=[method])
 
 
 _add_routes("orders", Area.ORDERS)
