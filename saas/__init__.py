@@ -39,6 +39,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     from tenants.catalog import products
     from tenants.customers import services as customers
     from tenants.geo import addresses
+    from tenants.loyalty import hooks as loyalty
     from tenants.orders import card_payments
     from tenants.payments import services as payment_settings
     from tenants.settings import services as shop_settings
@@ -85,6 +86,7 @@ def create_app(config: dict[str, Any] | None = None) -> SaasFlask:
     stripe_webhooks.register(card_payments.HANDLERS, scope="shop")
     stripe_webhooks.register(payment_settings.HANDLERS, scope="shop")
     visit_buffer.init_app(app)  # storefront visits, queued in Redis by a thread
+    loyalty.connect()  # points earned, taken back and given on the shop's events
 
     # The doors.
     app.register_blueprint(platform_bp)

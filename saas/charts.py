@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import itertools
 import math
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from markupsafe import Markup, escape
@@ -130,6 +130,20 @@ def _text(x: float, y: float, text: str, cls: str, anchor: str = "start") -> str
     )
 
 
+def _grid(lines: Iterable[tuple[float, float, float, float]]) -> str:
+    """The light lines behind the values, one (x1, x2, y1, y2) for each tick."""
+    drawn = "".join(
+        f'<line x1="{_num(x1)}" x2="{_num(x2)}" y1="{_num(y1)}" y2="{_num(y2)}"/>'
+        for x1, x2, y1, y2 in lines
+    )
+    return f'<g class="chart-grid" stroke="#dcdcd6">{drawn}</g>'
+
+
+def _axis(texts: Iterable[str]) -> str:
+    """The labels of the ticks (and of the x positions), each from `_text`."""
+    return f'<g class="chart-axis">{"".join(texts)}</g>'
+
+
 def _finish(parts: list[str]) -> Markup:
     parts.append("</svg>")
     return Markup("".join(parts))  # noqa: S704 -- every text above went through escape()
@@ -171,17 +185,16 @@ def line_chart(
         return top + plot_h * (top_value - value) / (top_value - bottom_value)
 
     parts = _open_svg("line", title, description, width, height)
-    parts.append('<g class="chart-grid" stroke="#dcdcd6">')
-    for tick in ticks:
-        y = _num(y_at(tick))
-        parts.append(f'<line x1="{_num(left)}" x2="{_num(width - right)}" y1="{y}" y2="{y}"/>')
-    parts.append("</g>")
-    parts.append('<g class="chart-axis">')
-    for tick, text in zip(ticks, tick_text, strict=True):
-        parts.append(_text(left - 6, y_at(tick) + FONT / 3, text, "chart-tick", "end"))
-    for i in thin_labels(len(labels), min_every=math.ceil((label_w + 12) / spacing)):
-        parts.append(_text(x_at(i), height - 8, labels[i][0], "chart-tick", "middle"))
-    parts.append("</g>")
+    parts.append(_grid((left, width - right, y_at(tick), y_at(tick)) for tick in ticks))
+    y_labels = [
+        _text(left - 6, y_at(tick) + FONT / 3, text, "chart-tick", "end")
+        for tick, text in zip(ticks, tick_text, strict=True)
+    ]
+    x_labels = [
+        _text(x_at(i), height - 8, labels[i][0], "chart-tick", "middle")
+        for i in thin_labels(len(labels), min_every=math.ceil((label_w + 12) / spacing))
+    ]
+    parts.append(_axis(y_labels + x_labels))
     if legend:
         x = left
         for n, s in enumerate(series):
@@ -275,15 +288,13 @@ def bar_chart(
         return left + plot_w * max(value, 0) / top_value
 
     parts = _open_svg("bar", title, description, width, height)
-    parts.append('<g class="chart-grid" stroke="#dcdcd6">')
-    for tick in ticks:
-        x = _num(x_at(tick))
-        parts.append(f'<line x1="{x}" x2="{x}" y1="{top}" y2="{_num(height - bottom)}"/>')
-    parts.append("</g>")
-    parts.append('<g class="chart-axis">')
-    for tick, text in zip(ticks, tick_text, strict=True):
-        parts.append(_text(x_at(tick), height - 8, text, "chart-tick", "middle"))
-    parts.append("</g>")
+    parts.append(_grid((x_at(tick), x_at(tick), top, height - bottom) for tick in ticks))
+    parts.append(
+        _axis(
+            _text(x_at(tick), height - 8, text, "chart-tick", "middle")
+            for tick, text in zip(ticks, tick_text, strict=True)
+        )
+    )
     for i, ((label, value), short, text) in enumerate(zip(bars, labels, value_text, strict=True)):
         y = top + row_h * i
         bar_h = min(row_h * 0.7, 20)

@@ -98,6 +98,8 @@ def validate_email_address(raw: str | None, *, check_deliverability: bool | None
 def _domain_refused(error: Exception) -> bool:
     """Whether DNS said no (no such domain, no mail server, a null MX), rather than the
     check failing to run."""
+    # Imported only when a check ran and failed: dnspython's resolver is needed just to
+    # tell its exceptions apart, and most processes never check a domain.
     import dns.resolver
 
     cause = error.__cause__

@@ -17,6 +17,7 @@ from tenants.customers import models as customers
 from tenants.discounts import models as discounts
 from tenants.exports import models as exports
 from tenants.inbox import models as inbox
+from tenants.loyalty import models as loyalty
 from tenants.orders import models as orders
 from tenants.reviews import models as reviews
 from tenants.settings import models as settings
@@ -36,6 +37,7 @@ MODULES = (
     discounts,
     exports,
     inbox,
+    loyalty,
     orders,
     reviews,
     settings,

@@ -113,7 +113,13 @@ def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = 
     if plan.retired:
         raise ActionRefused(f"The plan “{plan.name}” is retired; choose another.")
     subscription = subscription_of(tenant.id)
-    if subscription is not None and subscription.plan_id != plan.id:
+    detail: dict[str, str | None]
+    if subscription is None:
+        start_trial(tenant, plan)
+        detail = {"old_plan": None}
+    elif subscription.plan_id == plan.id:
+        raise ActionRefused(f"The shop is already on “{plan.name}”.")
+    else:
         problems = downgrade_problems(tenant.id, plan)
         if problems:
             raise ActionRefused(
@@ -126,27 +132,18 @@ def change_plan(tenant: Tenant, plan: Plan, reason: str | None, *, actor: Any = 
                 change_in_stripe(tenant, plan, subscription.interval, actor=actor)
             except (BillingRefused, StripeFailure) as error:
                 raise ActionRefused(str(error)) from error
-            audit.record(
-                "tenant.plan_changed", tenant_id=tenant.id, actor=actor, reason=why,
-                new_plan=plan.code, through="stripe",
-            )  # fmt: skip
-            db.session.flush()
-            return
-    if subscription is None:
-        subscription = start_trial(tenant, plan)
-        old_code = None
-    else:
-        if subscription.plan_id == plan.id:
-            raise ActionRefused(f"The shop is already on “{plan.name}”.")
-        old_code = db.session.get(Plan, subscription.plan_id).code  # type: ignore[union-attr]
-        subscription.plan_id = plan.id
+            detail = {"through": "stripe"}
+        else:
+            old_plan = db.session.get(Plan, subscription.plan_id)
+            detail = {"old_plan": old_plan.code}  # type: ignore[union-attr]
+            subscription.plan_id = plan.id
     audit.record(
         "tenant.plan_changed",
         tenant_id=tenant.id,
         actor=actor,
         reason=why,
-        old_plan=old_code,
         new_plan=plan.code,
+        **detail,
     )
     db.session.flush()
 

@@ -6,6 +6,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import TYPE_CHECKING, Any, ClassVar, Generic, Protocol, TypeVar
 
+from flask_login import UserMixin
 from sqlalchemy import FromClause
 
 from tenants.accounts.problems import FormProblem
@@ -22,6 +23,24 @@ class Account(Protocol):
     name: str
     password_hash: str | None
     session_version: int
+
+
+class ShopAccount(UserMixin):
+    """What the platform's core (`saas.auth`, `saas.audit`) sees of a shop's own account,
+    a staff member's or a customer's: which of the two it is, and that it is never an
+    operator's impersonation nor read-only."""
+
+    actor_type: ClassVar[str]  # "staff" or "customer"
+    is_impersonation = False
+    read_only = False
+
+    @property
+    def is_customer(self) -> bool:
+        return self.actor_type == "customer"
+
+    @property
+    def is_shop_staff(self) -> bool:
+        return self.actor_type == "staff"
 
 
 class TokenRow(Protocol):

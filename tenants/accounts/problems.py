@@ -1,4 +1,5 @@
-"""Refusals the account flows hand back to the view, which turns them into a page."""
+"""Refusals the account flows (and other forms' services) hand back to the view, which
+turns them into a page."""
 
 from __future__ import annotations
 
@@ -17,6 +18,14 @@ class FormProblem(Exception):
 
     def __str__(self) -> str:
         return "; ".join(self.errors.values())
+
+
+class FormInvalid(ValueError):
+    """A form has mistakes; `errors` maps field names to messages for people."""
+
+    def __init__(self, errors: dict[str, str]) -> None:
+        super().__init__("; ".join(errors.values()))
+        self.errors = errors
 
 
 class Refused(Exception):

@@ -37,11 +37,14 @@ from typing import Any
 from urllib.parse import parse_qsl, urlsplit
 
 import user_agents
+from flask import current_app, g, request
+from flask_login import current_user
 
 from saas.auth import current_customer, is_shop_staff
 from saas.cache import redis_client
 from saas.db import after_commit, db
 from saas.tenancy import current_tenant
+from tenants.settings.services import get_settings
 
 SESSION_SECONDS = 30 * 60
 HOUR_TTL = 3 * 24 * 3600  # the rollup runs every few minutes; this only bounds a backlog
@@ -283,8 +286,6 @@ _FLASK_STEP = "analytics_step"
 def funnel_step(step: str) -> None:
     """Note that this request took the visitor's session to a funnel step (`STEPS`);
     counted with the request (`count_request`), once per session."""
-    from flask import g
-
     if step not in STEPS:
         raise ValueError(f"unknown funnel step {step!r}")
     setattr(g, _FLASK_STEP, step)
@@ -293,9 +294,6 @@ def funnel_step(step: str) -> None:
 def count_request(response: Any) -> None:
     """After a storefront view: keep its page view and/or funnel step for the buffer.
     The shop's staff (or an operator) signed in on this host are never counted."""
-    from flask import current_app, g, request
-    from flask_login import current_user
-
     visit_buffer = current_app.extensions.get("visit_buffer")  # see tenants.analytics.buffer
     if visit_buffer is None or not current_app.config.get("ANALYTICS_ENABLED", True):
         return
@@ -336,8 +334,6 @@ def write_config(tenant_id: int, config: Config) -> None:
 def set_respect_privacy_signals(on: bool) -> bool:
     """The merchant's switch: ignore visits that send DNT or Global Privacy Control.
     Flushes; Redis follows once the unit commits. Returns whether it changed."""
-    from tenants.settings.services import get_settings
-
     settings = get_settings()
     if settings.respect_privacy_signals == on:
         return False

@@ -12,7 +12,7 @@ from __future__ import annotations
 import functools
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
-from decimal import Decimal
+from operator import attrgetter
 from typing import Any
 
 from sqlalchemy import Select, and_, bindparam, func, select, true
@@ -26,6 +26,11 @@ from tenants.collections.services import available_condition
 TILE_WIDTH = 320  # the resize job's smallest copy; `srcset` offers the larger ones
 
 
+def _product_attribute(name: str) -> Any:
+    """A card's read-only attribute that is its product's own."""
+    return property(attrgetter(f"product.{name}"))
+
+
 @dataclass(frozen=True)
 class Card:
     product: Product
@@ -37,26 +42,12 @@ class Card:
     compare_at_cents: int | None = None
 
     # Themes written for plain products (`p.title`) keep working with cards.
-    @property
-    def handle(self) -> str:
-        return self.product.handle
-
-    @property
-    def title(self) -> str:
-        return self.product.title
-
-    @property
-    def price_cents(self) -> int:
-        return self.product.price_cents
-
+    handle = _product_attribute("handle")
+    title = _product_attribute("title")
+    price_cents = _product_attribute("price_cents")
     # Stars and count from the product's published rating summary (no per-card query).
-    @property
-    def rating_average(self) -> Decimal:
-        return self.product.rating_average
-
-    @property
-    def rating_count(self) -> int:
-        return self.product.rating_count
+    rating_average = _product_attribute("rating_average")
+    rating_count = _product_attribute("rating_count")
 
     @property
     def on_sale(self) -> bool:

@@ -32,6 +32,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
 class ProductStatus(enum.StrEnum):
@@ -213,7 +214,7 @@ class ImportStatus(enum.StrEnum):
 IMPORT_IN_PROGRESS = (ImportStatus.QUEUED, ImportStatus.RUNNING)
 
 
-class ProductImport(TenantModel):
+class ProductImport(PrivateModel):
     """One product CSV upload: its dry-run findings, then the import job's progress.
 
     The file's text is kept only until the import ends (the job re-reads it, so a catalog
@@ -222,7 +223,6 @@ class ProductImport(TenantModel):
     """
 
     __tablename__ = "product_imports"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
@@ -252,9 +252,8 @@ class AdjustmentReason(enum.StrEnum):
     IMPORTED = "imported"  # set by a product CSV import, never chosen by hand
 
 
-class InventoryAdjustment(TenantModel):
+class InventoryAdjustment(PrivateModel):
     __tablename__ = "inventory_adjustments"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     variant_id: Mapped[int] = mapped_column(

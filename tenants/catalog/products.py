@@ -26,6 +26,7 @@ from saas.money import MoneyError, amount_example, parse_money
 from saas.money import file_amount as file_amount  # how exports (CSV) write amounts
 from saas.money import format_amount as money_amount
 from saas.tenancy import current_tenant
+from tenants.accounts.problems import FormInvalid
 from tenants.catalog.models import Product, ProductRedirect, ProductStatus, ProductVariant
 from tenants.content.rich_text import clean_html
 
@@ -103,12 +104,8 @@ def sync_summary(product: Product) -> None:
 # --- the back office's products pages ---------------------------------------------
 
 
-class ProductFormInvalid(ProductError):
+class ProductFormInvalid(FormInvalid, ProductError):
     """The product form has mistakes; `errors` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 def shop_locale() -> str:

@@ -17,12 +17,11 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
-class Cart(TenantModel):
+class Cart(PrivateModel):
     __tablename__ = "carts"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     token: Mapped[str] = mapped_column(String(64), unique=True)
@@ -45,9 +44,8 @@ class Cart(TenantModel):
     )
 
 
-class CartLine(TenantModel):
+class CartLine(PrivateModel):
     __tablename__ = "cart_lines"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         UniqueConstraint("cart_id", "variant_id"),
         CheckConstraint("quantity > 0", name="quantity_positive"),

@@ -26,9 +26,11 @@ from tenants.checkout.models import Cart
 from tenants.customers.services import order_by_token
 from tenants.discounts import services as discounts
 from tenants.geo.addresses import validate_address
+from tenants.loyalty import checkout as points_checkout
+from tenants.loyalty import points
 from tenants.orders import emails as order_emails
 from tenants.orders.models import PAYMENT_METHOD_LABELS, Order, PaymentMethod, PaymentStatus
-from tenants.orders.placement import LineInput, OrderInput, Placed, place_order
+from tenants.orders.placement import LineInput, OrderError, OrderInput, Placed, place_order
 from tenants.payments import services as payment_settings
 from tenants.settings.models import ShopSettings
 from tenants.shipping import services as shipping
@@ -97,12 +99,15 @@ class Priced:
     shipping_options: list[shipping.ShippingOption] = field(default_factory=list)
     shipping: shipping.ShippingOption | None = None
     tax: taxes.TaxResult | None = None
-    line_discounts: list[int] = field(default_factory=list)
+    line_discounts: list[int] = field(default_factory=list)  # the code's and the points'
     shipping_cents: int = 0
     total_cents: int = 0
+    points_offer: points_checkout.Offer | None = None  # a signed-in customer's points
+    points: points_checkout.Use = field(default_factory=points_checkout.Use)
 
     @property
     def discount_cents(self) -> int:
+        """The discount code's (or automatic discount's) amount; points come apart."""
         return self.discount.amount_cents if self.discount.applied else 0
 
     @property
@@ -116,11 +121,16 @@ def price(
     settings: ShopSettings,
     *,
     codes_allowed: Callable[[], bool] = discounts.plan_allows_codes,
+    customer_id: int | None = None,
 ) -> Priced:
-    """Discount, shipping options and the chosen one, taxes and total, from scratch.
+    """Discount, shipping options and the chosen one, points, taxes and total, from
+    scratch.
 
     `codes_allowed` says whether the shop's plan takes discount codes (as for
     `discounts.evaluate`: the plan by default, or the page's remembered answer).
+    `customer_id`: the signed-in customer, whose points may pay part of the goods
+    (`chosen["points"]`, after the discount, before taxes; shipping is worked out on
+    the goods before points, so using points never changes what shipping costs).
     """
     email = chosen.get("email")
     code = summary.discount_code or None
@@ -144,6 +154,16 @@ def price(
         key = chosen.get("shipping")
         priced.shipping = next((o for o in priced.shipping_options if o.key == key), None)
     priced.shipping_cents = priced.shipping.price_cents if priced.shipping else 0
+    priced.points_offer = points_checkout.offer(customer_id, after_discount, summary.currency)
+    priced.points = points_checkout.use(
+        priced.points_offer, int(chosen.get("points") or 0), summary.currency
+    )
+    if priced.points.cents:
+        lines = zip(summary.lines, priced.line_discounts, strict=True)
+        left = {i: line.total_cents - share for i, (line, share) in enumerate(lines)}
+        spread = discounts.share(priced.points.cents, left)
+        priced.line_discounts = [share + spread[i] for i, share in enumerate(priced.line_discounts)]
+        after_discount -= priced.points.cents
     if address:
         tax_address = (
             shipping.pickup_address(settings)
@@ -203,7 +223,9 @@ def order_input(
         lines=lines,
         payment_method=payment_method,
         subtotal_cents=summary.subtotal_cents,
-        discount_cents=priced.discount_cents,
+        discount_cents=priced.discount_cents + priced.points.cents,
+        points_redeemed=priced.points.points,
+        points_discount_cents=priced.points.cents,
         shipping_cents=priced.shipping_cents,
         tax_cents=priced.tax_cents,
         taxes_included=bool(priced.tax and priced.tax.included),
@@ -221,11 +243,22 @@ def order_input(
     )
 
 
+class PointsUnavailable(OrderError):
+    def __init__(self) -> None:
+        super().__init__(
+            "Your points were just used on another order. Your order was not placed: "
+            "check your points and try again."
+        )
+
+
 def place(data: OrderInput, cart: Cart) -> Placed:
     """Place the order and close the cart it came from, in one unit of work; its
     confirmation and the merchant's notice are mailed by jobs (for a card payment, once
     Stripe confirms it: `tenants.orders.card_payments`)."""
     placed = place_order(data)
+    spent = placed.created and data.points_redeemed and data.customer_id is not None
+    if spent and not points.redeem(data.customer_id or 0, data.points_redeemed, placed.order):
+        raise PointsUnavailable()  # the caller's savepoint undoes the order
     if placed.created:
         cart.order_id = placed.order.id
     if placed.created and data.payment_method != PaymentMethod.STRIPE:

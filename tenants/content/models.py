@@ -10,6 +10,7 @@ from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column
 
 from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
 class ThemeSettings(TenantModel):
@@ -61,9 +62,8 @@ class Page(TenantModel):
     )
 
 
-class NewsletterSubscriber(TenantModel):
+class NewsletterSubscriber(PrivateModel):
     __tablename__ = "newsletter_subscribers"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     # Stored lower-cased: the unique constraint is the dedupe.

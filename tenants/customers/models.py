@@ -3,9 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime
-from typing import ClassVar
 
-from flask_login import UserMixin
 from sqlalchemy import (
     ARRAY,
     Boolean,
@@ -19,20 +17,17 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.db import TenantModel
 from saas.tenancy import current_tenant
+from tenants.accounts.kinds import ShopAccount
+from tenants.private import PrivateModel
 
 
-class Customer(UserMixin, TenantModel):
+class Customer(ShopAccount, PrivateModel):
     """A shopper of this shop. `password_hash` is None for a guest who has only ordered;
     registering later with the same email claims those orders."""
 
     __tablename__ = "customers"
-    # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
-    actor_type: ClassVar[str] = "customer"
-    is_customer: ClassVar[bool] = True
-    is_shop_staff: ClassVar[bool] = False
-    storefront_visible = False  # private: never on a shop page
+    actor_type = "customer"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
@@ -51,8 +46,6 @@ class Customer(UserMixin, TenantModel):
         back_populates="customer", order_by="CustomerAddress.id", cascade="all, delete-orphan"
     )
 
-    is_impersonation = False
-    read_only = False
     # A customer shares the shop's host (and session) with staff: should one ever reach
     # code written for staff, it is refused like nobody (`saas.auth` keeps customers out
     # of the back office altogether; these are the second lock).
@@ -69,9 +62,8 @@ class Customer(UserMixin, TenantModel):
         return self.password_hash is not None
 
 
-class CustomerAddress(TenantModel):
+class CustomerAddress(PrivateModel):
     __tablename__ = "customer_addresses"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(
@@ -91,11 +83,10 @@ class CustomerAddress(TenantModel):
     customer: Mapped[Customer] = relationship(back_populates="addresses")
 
 
-class CustomerToken(TenantModel):
+class CustomerToken(PrivateModel):
     """One-time tokens mailed to a customer (password reset); only the hash is kept."""
 
     __tablename__ = "customer_tokens"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
@@ -106,9 +97,8 @@ class CustomerToken(TenantModel):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class WishlistItem(TenantModel):
+class WishlistItem(PrivateModel):
     __tablename__ = "wishlist_items"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (PrimaryKeyConstraint("customer_id", "product_id"),)
 
     customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))

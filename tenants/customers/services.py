@@ -42,6 +42,7 @@ from saas.passwords import hash_password, verify_password
 from saas.ratelimit import limiter
 from saas.tenancy import current_tenant
 from saas.tenancy.sites import in_back_office
+from tenants import signals
 from tenants.accounts import login, passwords, reset
 from tenants.accounts.emails import email_problem, normalise_email
 from tenants.accounts.kinds import AccountKind
@@ -215,6 +216,7 @@ def register(
     except IntegrityError:
         # Someone registered (or checked out with) this email a moment ago.
         raise CustomerProblem({"email": ACCOUNT_EXISTS}) from None
+    signals.customer_signed_up.send(customer)
     return Registration(customer, email)
 
 
@@ -325,8 +327,13 @@ def reset_password(token: CustomerToken, password: str, confirm: str) -> Custome
     placed with the email but tied to no customer are claimed too (the link proved the
     email is theirs).
     """
+    had_account = db.session.scalar(
+        select(Customer.password_hash.is_not(None)).where(Customer.id == token.customer_id)
+    )
     customer = reset.reset_password(CUSTOMERS, token, password, confirm)
     claim_orders(customer)
+    if not had_account:
+        signals.customer_signed_up.send(customer)
     return customer
 
 

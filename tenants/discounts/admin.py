@@ -15,6 +15,7 @@ from sqlalchemy import Select, false, func, or_, select
 from werkzeug.datastructures import MultiDict
 
 from saas.db import db
+from tenants.accounts.problems import FormInvalid
 from tenants.catalog.products import ProductError, format_amount, parse_price
 from tenants.collections.models import Collection
 from tenants.discounts.models import Discount, DiscountKind, DiscountScope, DiscountUsage
@@ -59,10 +60,8 @@ def status_of(discount: Discount, now: datetime | None = None) -> str:
     return "active"
 
 
-class DiscountFormInvalid(ValueError):
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
+class DiscountFormInvalid(FormInvalid):
+    """The discount form has mistakes; `errors` maps field names to messages."""
 
 
 def _local_input(moment: datetime | None, zone: tzinfo) -> str:

@@ -19,7 +19,7 @@ from sqlalchemy import (
 )
 from sqlalchemy.orm import Mapped, mapped_column
 
-from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
 class DiscountKind(enum.StrEnum):
@@ -33,9 +33,8 @@ class DiscountScope(enum.StrEnum):
     COLLECTIONS = "collections"  # only products in `collection_ids`
 
 
-class Discount(TenantModel):
+class Discount(PrivateModel):
     __tablename__ = "discounts"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("value >= 0", name="value_not_negative"),
         CheckConstraint("times_used >= 0", name="times_used_not_negative"),
@@ -61,9 +60,8 @@ class Discount(TenantModel):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
-class DiscountUsage(TenantModel):
+class DiscountUsage(PrivateModel):
     __tablename__ = "discount_usages"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     discount_id: Mapped[int] = mapped_column(

@@ -134,7 +134,7 @@ def _eligible_product_ids(discount: Discount, product_ids: set[int]) -> set[int]
     )
 
 
-def _share(amount: int, weights: dict[int, int]) -> dict[int, int]:
+def share(amount: int, weights: dict[int, int]) -> dict[int, int]:
     """`amount` split in proportion to `weights`, in whole units adding up exactly
     (largest remainders get the odd units)."""
     total = sum(weights.values())
@@ -202,7 +202,7 @@ def _apply(discount: Discount, summary: Summary, email: str | None, now: datetim
         amount = percentage_of(eligible_subtotal, min(discount.value, 10_000))
     else:
         amount = min(discount.value, eligible_subtotal)
-    return Result(discount, amount_cents=amount, lines=_share(amount, eligible))
+    return Result(discount, amount_cents=amount, lines=share(amount, eligible))
 
 
 def evaluate(

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import pickle
 import re
+from collections import Counter
 from collections.abc import Sequence
 from typing import Any
 
@@ -162,6 +163,8 @@ def rule_tokens(text: str) -> str:
 
 def new_pipeline() -> Any:
     """An untrained pipeline: what the job trains and what the benchmark evaluates."""
+    # Imported here: scikit-learn takes about a second to load, paid by the training
+    # job and the benchmark only (see `faq.best_matches`).
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.naive_bayes import ComplementNB
     from sklearn.pipeline import FeatureUnion, Pipeline
@@ -251,9 +254,7 @@ def train(key: int | None = None) -> bool:
 def _cross_validated(texts: list[str], topics: list[str]) -> float | None:
     """Mean accuracy over a few folds, for the Inbox settings page; None when some topic
     has too few labels to be split."""
-    from collections import Counter
-
-    from sklearn.model_selection import cross_val_score
+    from sklearn.model_selection import cross_val_score  # (see `new_pipeline`)
 
     folds = min(5, min(Counter(topics).values()))
     if folds < 2:

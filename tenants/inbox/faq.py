@@ -70,6 +70,8 @@ def best_matches(text: str, limit: int = MATCHES) -> list[FaqEntry]:
     rows = entries()
     if not rows or not text.strip():
         return []
+    # scikit-learn takes about a second to import: only the contact form's answer (a job)
+    # pays for it, not every web worker and page that imports the inbox.
     from sklearn.feature_extraction.text import TfidfVectorizer
     from sklearn.metrics.pairwise import linear_kernel
 

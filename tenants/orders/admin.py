@@ -20,6 +20,7 @@ from sqlalchemy import ColumnElement, Select, func, or_, select, update
 from saas.db import db
 from saas.money import format_money
 from saas.payments import stripe_api
+from tenants import signals
 from tenants.catalog.models import AdjustmentReason, InventoryAdjustment, Product, ProductVariant
 from tenants.orders import attention
 from tenants.orders.models import (
@@ -94,6 +95,7 @@ def mark_paid(order: Order, *, staff_id: int | None, via: str = "") -> list[str]
     how = "through Stripe" if via == "stripe" else "marked as paid"
     _event(order, "paid", f"Payment of the order total received ({how}).", staff_id)
     db.session.flush()
+    signals.order_paid.send(order)
     return ["payment_received"]
 
 
@@ -304,6 +306,7 @@ def refund(order: Order, amount_cents: int, reason: str, *, staff_id: int | None
         amount_cents=amount_cents,
     )
     db.session.flush()
+    signals.order_refunded.send(order)
     return ["refund"]
 
 
@@ -335,6 +338,7 @@ def cancel(
         restocked=returned,
     )
     db.session.flush()
+    signals.order_cancelled.send(order)
     return kinds
 
 

@@ -57,11 +57,13 @@ def _lines(order: Order) -> str:
 def _totals(order: Order) -> str:
     money = lambda cents: format_money(cents, order.currency)  # noqa: E731
     parts = [f"Subtotal: {money(order.subtotal_cents)}"]
-    if order.discount_cents:
+    if order.code_discount_cents:
         parts.append(
             f"Discount{f' ({order.discount_code})' if order.discount_code else ''}: "
-            f"-{money(order.discount_cents)}"
+            f"-{money(order.code_discount_cents)}"
         )
+    if order.points_discount_cents:
+        parts.append(f"Points ({order.points_redeemed:,}): -{money(order.points_discount_cents)}")
     if order.shipping_method:
         parts.append(f"Shipping ({order.shipping_method}): {money(order.shipping_cents)}")
     for tax in order.tax_lines or []:

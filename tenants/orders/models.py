@@ -24,7 +24,7 @@ from sqlalchemy import (
 from sqlalchemy.dialects.postgresql import JSONB
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
 class PaymentStatus(enum.StrEnum):
@@ -59,9 +59,8 @@ PAYMENT_METHOD_LABELS: dict[str, str] = {
 SALE_STATUSES = (PaymentStatus.PAID, PaymentStatus.PARTIALLY_REFUNDED)
 
 
-class Order(TenantModel):
+class Order(PrivateModel):
     __tablename__ = "orders"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("total_cents >= 0", name="total_not_negative"),
         CheckConstraint("subtotal_cents >= 0", name="subtotal_not_negative"),
@@ -101,6 +100,9 @@ class Order(TenantModel):
         JSONB, default=list, server_default="[]"
     )
     discount_code: Mapped[str | None] = mapped_column(String(100))
+    # Loyalty points spent on the order, and the part of `discount_cents` they paid.
+    points_redeemed: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    points_discount_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     shipping_method: Mapped[str] = mapped_column(String(200), default="", server_default="")
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -132,13 +134,17 @@ class Order(TenantModel):
     )
 
     @property
+    def code_discount_cents(self) -> int:
+        """The discount code's (or automatic discount's) part of `discount_cents`."""
+        return self.discount_cents - self.points_discount_cents
+
+    @property
     def name(self) -> str:
         return f"#{self.number}"
 
 
-class OrderLine(TenantModel):
+class OrderLine(PrivateModel):
     __tablename__ = "order_lines"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("quantity > 0", name="quantity_positive"),
         CheckConstraint("unit_price_cents >= 0", name="price_not_negative"),
@@ -173,11 +179,10 @@ class OrderLine(TenantModel):
         return self.unit_price_cents * self.quantity - self.discount_cents
 
 
-class OrderEvent(TenantModel):
+class OrderEvent(PrivateModel):
     """The order's timeline: every change, who made it and when."""
 
     __tablename__ = "order_events"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -191,9 +196,8 @@ class OrderEvent(TenantModel):
     order: Mapped[Order] = relationship(back_populates="events")
 
 
-class Fulfillment(TenantModel):
+class Fulfillment(PrivateModel):
     __tablename__ = "fulfillments"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     order_id: Mapped[int] = mapped_column(ForeignKey("orders.id", ondelete="CASCADE"), index=True)
@@ -208,9 +212,8 @@ class Fulfillment(TenantModel):
     order: Mapped[Order] = relationship(back_populates="fulfillments")
 
 
-class Refund(TenantModel):
+class Refund(PrivateModel):
     __tablename__ = "refunds"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (CheckConstraint("amount_cents > 0", name="amount_positive"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)
@@ -226,12 +229,11 @@ class Refund(TenantModel):
     )
 
 
-class Counter(TenantModel):
+class Counter(PrivateModel):
     """Gapless per-shop numbers (orders: #1001, #1002...), taken with `UPDATE ... RETURNING`
     inside the transaction that uses them, so a rolled-back order gives its number back."""
 
     __tablename__ = "counters"
-    storefront_visible = False  # private: never on a shop page
 
     name: Mapped[str] = mapped_column(String(40), primary_key=True)
     value: Mapped[int] = mapped_column(Integer)

@@ -27,7 +27,7 @@ from __future__ import annotations
 
 import secrets
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from datetime import datetime
 from typing import Any, cast
 
@@ -73,6 +73,8 @@ class DiscountUnavailable(OrderError):
 
 @dataclass(frozen=True)
 class LineInput:
+    """A line as the order keeps it: each field is a column of `OrderLine`."""
+
     variant_id: int
     product_id: int
     title: str
@@ -106,6 +108,9 @@ class OrderInput:
     phone: str = ""
     discount_id: int | None = None
     discount_code: str | None = None
+    # Points spent (`tenants.loyalty`), paid for by `points_discount_cents` of the discount.
+    points_redeemed: int = 0
+    points_discount_cents: int = 0
     shipping_method: str = ""
     shipping_address: dict[str, Any] | None = None
     billing_address: dict[str, Any] | None = None
@@ -266,6 +271,8 @@ def place_order(data: OrderInput) -> Placed:
                 taxes_included=data.taxes_included,
                 tax_lines=list(data.tax_lines),
                 discount_code=data.discount_code,
+                points_redeemed=data.points_redeemed,
+                points_discount_cents=data.points_discount_cents,
                 shipping_method=data.shipping_method,
                 shipping_address=data.shipping_address,
                 billing_address=data.billing_address,
@@ -274,16 +281,7 @@ def place_order(data: OrderInput) -> Placed:
             )
             order.lines = [
                 OrderLine(
-                    product_id=line.product_id,
-                    variant_id=line.variant_id,
-                    title=line.title,
-                    variant_title=line.variant_title,
-                    sku=line.sku,
-                    quantity=line.quantity,
-                    unit_price_cents=line.unit_price_cents,
-                    discount_cents=line.discount_cents,
-                    tax_cents=line.tax_cents,
-                    weight_grams=line.weight_grams,
+                    **asdict(line),
                     stock_taken=line.variant_id in taken and taken[line.variant_id].tracked,
                 )
                 for line in data.lines

@@ -24,7 +24,7 @@ from sqlalchemy import Select, case, func, select, update
 from saas.db import after_commit, db
 from saas.page_cache import storefront_changed
 from saas.tenancy import current_tenant
-from tenants import media
+from tenants import media, signals
 from tenants.catalog.models import Product
 from tenants.orders.models import Order, OrderLine
 from tenants.reviews.models import Review, ReviewPhoto, ReviewStatus
@@ -164,6 +164,8 @@ def _settle(review: Review, was_published: bool) -> None:
     db.session.flush()
     if was_published or review.status == ReviewStatus.PUBLISHED:
         refresh_rating(review.product_id)
+    if review.status == ReviewStatus.PUBLISHED and not was_published:
+        signals.review_published.send(review)
 
 
 def _set_status(review: Review, status: str) -> None:

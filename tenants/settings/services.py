@@ -23,6 +23,7 @@ from saas.models import Tenant
 from saas.passwords import hash_password, verify_password
 from saas.tenancy import current_tenant
 from tenants import media
+from tenants.accounts.problems import FormInvalid
 from tenants.geo import loader as geo
 from tenants.settings.models import ShopSettings
 
@@ -145,12 +146,8 @@ def validate(form: Mapping[str, str]) -> tuple[dict[str, Any], dict[str, str]]:
     return cleaned, errors
 
 
-class SettingsInvalid(ValueError):
+class SettingsInvalid(FormInvalid):
     """The form has mistakes; `errors` maps field names to messages for people."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 @dataclass

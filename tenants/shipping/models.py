@@ -7,7 +7,7 @@ import enum
 from sqlalchemy import ARRAY, CheckConstraint, ForeignKey, Integer, String
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.db import TenantModel
+from tenants.private import PrivateModel
 
 
 class RateKind(enum.StrEnum):
@@ -16,9 +16,8 @@ class RateKind(enum.StrEnum):
     PRICE = "price"  # applies when the cart's subtotal (minor units) is within [min, max]
 
 
-class ShippingZone(TenantModel):
+class ShippingZone(PrivateModel):
     __tablename__ = "shipping_zones"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     name: Mapped[str] = mapped_column(String(100))
@@ -31,9 +30,8 @@ class ShippingZone(TenantModel):
     )
 
 
-class ShippingRate(TenantModel):
+class ShippingRate(PrivateModel):
     __tablename__ = "shipping_rates"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (
         CheckConstraint("price_cents >= 0", name="price_not_negative"),
         CheckConstraint("min_value >= 0", name="min_not_negative"),
@@ -54,9 +52,8 @@ class ShippingRate(TenantModel):
     zone: Mapped[ShippingZone] = relationship(back_populates="rates")
 
 
-class TaxRate(TenantModel):
+class TaxRate(PrivateModel):
     __tablename__ = "tax_rates"
-    storefront_visible = False  # private: never on a shop page
     __table_args__ = (CheckConstraint("rate_bp >= 0 AND rate_bp <= 10000", name="rate_range"),)
 
     id: Mapped[int] = mapped_column(primary_key=True)

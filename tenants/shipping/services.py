@@ -40,6 +40,7 @@ from sqlalchemy.orm import selectinload
 
 from saas.db import db
 from saas.money import format_money
+from tenants.accounts.problems import FormInvalid
 from tenants.catalog.products import ProductError, format_amount, parse_price
 from tenants.geo import addresses
 from tenants.settings.models import ShopSettings
@@ -199,12 +200,8 @@ def pickup_address(settings: ShopSettings) -> dict[str, str]:
 # --- the back office's forms ---------------------------------------------------------
 
 
-class ShippingFormInvalid(ValueError):
+class ShippingFormInvalid(FormInvalid):
     """A shipping form has mistakes; `errors` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 # Ticked in the zone form; any other country is typed as a code.

@@ -40,6 +40,7 @@ from typing import Any
 from sqlalchemy import func, select
 
 from saas.db import db
+from tenants.accounts.problems import FormInvalid
 from tenants.geo import addresses
 from tenants.settings.models import ShopSettings
 from tenants.settings.services import COUNTRY_CODES
@@ -183,12 +184,8 @@ def spread_discount(discount_cents: int, amounts: Sequence[int]) -> list[int]:
 # --- the back office's forms ---------------------------------------------------------
 
 
-class TaxFormInvalid(ValueError):
+class TaxFormInvalid(FormInvalid):
     """A tax form has mistakes; `errors` maps field names to messages."""
-
-    def __init__(self, errors: dict[str, str]) -> None:
-        super().__init__("; ".join(errors.values()))
-        self.errors = errors
 
 
 NAME_MAX = 100

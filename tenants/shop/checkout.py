@@ -77,11 +77,20 @@ def _step(load: Callable[[], tuple[Any, ...] | Any]) -> Callable[[Callable[..., 
     return decorate
 
 
+def _price(summary: Any, chosen: dict[str, Any], settings: Any) -> service.Priced:
+    customer = _customer()
+    return service.price(
+        summary,
+        chosen,
+        settings,
+        codes_allowed=codes_allowed,
+        customer_id=customer.id if customer is not None else None,
+    )
+
+
 def _page(template: str, step: str, cart: Any, summary: Any, **context: Any) -> Any:
     chosen = checkout_state.state(cart)
-    priced = context.pop("priced", None) or service.price(
-        summary, chosen, get_settings(), codes_allowed=codes_allowed
-    )
+    priced = context.pop("priced", None) or _price(summary, chosen, get_settings())
     return render(
         template,
         status=context.pop("status", 200),
@@ -150,7 +159,7 @@ def checkout(cart: Any, summary: Any, chosen: dict[str, Any]) -> Any:
 def checkout_shipping(cart: Any, summary: Any, chosen: dict[str, Any]) -> Any:
     if not chosen.get("address"):
         return redirect(url_for("shop.checkout"))
-    priced = service.price(summary, chosen, get_settings(), codes_allowed=codes_allowed)
+    priced = _price(summary, chosen, get_settings())
     error = ""
     if request.method == "POST":
         if _save_choice(cart, "shipping", [option.key for option in priced.shipping_options]):
@@ -175,7 +184,7 @@ def _with_shipping() -> tuple[Any, Any, dict[str, Any], Any, Any] | Any:
         return started
     cart, summary, chosen = started
     settings = get_settings()
-    priced = service.price(summary, chosen, settings, codes_allowed=codes_allowed)
+    priced = _price(summary, chosen, settings)
     if priced.shipping is None:
         return redirect(
             url_for("shop.checkout_shipping" if chosen.get("address") else "shop.checkout")
@@ -205,6 +214,26 @@ def checkout_payment(
         error=error,
         status=400 if error else 200,
     )
+
+
+@bp.post("/checkout/points")
+@_step(_with_shipping)
+def checkout_points(
+    cart: Any, summary: Any, _chosen: dict[str, Any], settings: Any, _priced: Any
+) -> Any:
+    """A signed-in customer uses some of their points on this order, or stops using them.
+    Nothing is spent until the order is placed; every step prices them again."""
+    text = "0" if "remove" in request.form else request.form.get("points", "").strip()
+    if not text.isdigit() or len(text) > 9:
+        flash("Enter the number of points to use, as a whole number.")
+        return redirect(url_for("shop.checkout_payment"))
+    checkout_state.save(cart, points=int(text))
+    used = _price(summary, checkout_state.state(cart), settings).points
+    if used.points:
+        flash(" ".join(filter(None, (f"{used.points:,} points applied.", used.problem))))
+    else:
+        flash(used.problem or "Points removed from this order.")
+    return redirect(url_for("shop.checkout_payment"))
 
 
 @bp.route("/checkout/review", methods=["GET", "POST"])

@@ -4,14 +4,13 @@ from __future__ import annotations
 
 import enum
 from datetime import datetime
-from typing import ClassVar
 
-from flask_login import UserMixin
 from sqlalchemy import ARRAY, DateTime, ForeignKey, Integer, String, func
 from sqlalchemy.orm import Mapped, mapped_column, relationship
 
-from saas.db import TenantModel
 from saas.tenancy import current_tenant
+from tenants.accounts.kinds import ShopAccount
+from tenants.private import PrivateModel
 
 
 class Role(enum.StrEnum):
@@ -51,13 +50,9 @@ class StaffStatus(enum.StrEnum):
     DISABLED = "disabled"
 
 
-class Staff(UserMixin, TenantModel):
+class Staff(ShopAccount, PrivateModel):
     __tablename__ = "staff"
-    storefront_visible = False  # private: never on a shop page
-    # How the platform's core sees this principal (`saas.auth`, `saas.audit`).
-    actor_type: ClassVar[str] = "staff"
-    is_customer: ClassVar[bool] = False
-    is_shop_staff: ClassVar[bool] = True
+    actor_type = "staff"
 
     id: Mapped[int] = mapped_column(primary_key=True)
     email: Mapped[str] = mapped_column(String(320), unique=True)  # stored lowercased
@@ -73,11 +68,6 @@ class Staff(UserMixin, TenantModel):
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
     invited_by: Mapped[Staff | None] = relationship(remote_side=[id])
-
-    # What `saas.auth` principals have in common: a staff member is never read-only
-    # and never an impersonation.
-    is_impersonation = False
-    read_only = False
 
     def get_id(self) -> str:
         return f"staff:{current_tenant.id}:{self.id}:{self.session_version}"
@@ -100,11 +90,10 @@ class TokenPurpose(enum.StrEnum):
     INVITE = "invite"
 
 
-class StaffToken(TenantModel):
+class StaffToken(PrivateModel):
     """A password-reset or invitation link. Only its hash is stored; single use."""
 
     __tablename__ = "staff_tokens"
-    storefront_visible = False  # private: never on a shop page
 
     id: Mapped[int] = mapped_column(primary_key=True)
     staff_id: Mapped[int] = mapped_column(ForeignKey("staff.id", ondelete="CASCADE"), index=True)

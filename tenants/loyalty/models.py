@@ -1,0 +1,129 @@
+"""Loyalty points: the shop's programme (one row), each customer's account, and the
+ledger every change of points is a line of.
+
+The ledger (`PointsEntry`) is the truth: a customer's points are the sum of its lines.
+`PointsAccount` keeps that sum in two columns, changed in the same statement as each
+line is added, so checkout reads one row and two spends of the same points cannot both
+pass: a redemption is `UPDATE ... SET balance = balance - n WHERE balance >= n`, and the
+CHECK constraints stop anything that would take an account below zero.
+"""
+
+from __future__ import annotations
+
+import enum
+from datetime import datetime
+
+from sqlalchemy import (
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    ForeignKey,
+    Index,
+    Integer,
+    String,
+    Text,
+    func,
+)
+from sqlalchemy.orm import Mapped, mapped_column
+
+from tenants.private import PrivateModel
+
+
+class LoyaltyProgram(PrivateModel):
+    """The merchant's rules. Amounts of currency are whole units of the shop's currency
+    (one dollar, one euro, one yen): points per unit spent, points per unit off."""
+
+    __tablename__ = "loyalty_program"
+    __table_args__ = (
+        CheckConstraint("id = 1", name="single_row"),
+        CheckConstraint(
+            "points_per_unit >= 0 AND signup_points >= 0 AND first_order_points >= 0 "
+            "AND review_points >= 0 AND birthday_points >= 0",
+            name="earning_not_negative",
+        ),
+        CheckConstraint("points_per_unit_off > 0", name="redeem_rate_positive"),
+        CheckConstraint("max_share_percent BETWEEN 1 AND 100", name="share_range"),
+        CheckConstraint("min_redeem >= 0 AND holding_days >= 0 AND expiry_months >= 0",
+                        name="limits_not_negative"),
+    )  # fmt: skip
+
+    id: Mapped[int] = mapped_column(primary_key=True, default=1, autoincrement=False)
+    enabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    points_per_unit: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
+    signup_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    first_order_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    review_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    birthday_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # How many points make one unit of currency off an order.
+    points_per_unit_off: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    min_redeem: Mapped[int] = mapped_column(Integer, default=100, server_default="100")
+    # The most of an order's goods (after discounts) points may pay.
+    max_share_percent: Mapped[int] = mapped_column(Integer, default=50, server_default="50")
+    # Earned points become spendable after this many days (the refund window).
+    holding_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
+    # Points expire after this many months without activity (0: never).
+    expiry_months: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    updated_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
+    )
+
+
+class PointsAccount(PrivateModel):
+    """A customer's points: `balance` spendable now, `pending` earned but still held."""
+
+    __tablename__ = "loyalty_accounts"
+    __table_args__ = (
+        CheckConstraint("balance >= 0", name="balance_not_negative"),
+        CheckConstraint("pending >= 0", name="pending_not_negative"),
+    )
+
+    customer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), primary_key=True
+    )
+    balance: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    pending: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The last earning or spending: points expire counted from here.
+    last_activity_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    # The year a birthday bonus was last given (at most one a year).
+    birthday_year: Mapped[int | None] = mapped_column(Integer)
+
+
+class EntryKind(enum.StrEnum):
+    EARN = "earn"
+    REDEEM = "redeem"
+    EXPIRE = "expire"
+    ADJUST = "adjust"
+    REVERSE = "reverse"
+
+
+class PointsEntry(PrivateModel):
+    """One change of a customer's points, never edited (a mistake is undone by a new
+    line). `held` lines count in `pending` until `available_at`, then in `balance`."""
+
+    __tablename__ = "loyalty_entries"
+    __table_args__ = (
+        CheckConstraint("points <> 0", name="points_not_zero"),
+        Index("ix_loyalty_entries_customer", "customer_id", "id"),
+        Index("ix_loyalty_entries_held", "available_at", postgresql_where="held"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    customer_id: Mapped[int] = mapped_column(ForeignKey("customers.id", ondelete="CASCADE"))
+    kind: Mapped[str] = mapped_column(String(10))
+    # What it is for, in the customer's words: "Order #1004", "Signing up", a reason.
+    label: Mapped[str] = mapped_column(String(200), default="")
+    points: Mapped[int] = mapped_column(Integer)
+    held: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    available_at: Mapped[datetime] = mapped_column(
+        DateTime(timezone=True), server_default=func.now()
+    )
+    order_id: Mapped[int | None] = mapped_column(
+        ForeignKey("orders.id", ondelete="SET NULL"), index=True
+    )
+    staff_id: Mapped[int | None] = mapped_column(Integer)
+    reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # What makes the line happen once: "order-earn:12", "signup", "review:5".
+    key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
