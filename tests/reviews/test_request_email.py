@@ -19,6 +19,7 @@ from saas.theming import FONTS, get_theme
 from tenants.catalog.models import ProductImage
 from tenants.orders.models import Fulfillment, Order
 from tenants.reviews import emails
+from tests.backoffice.test_browser_phone import log_in
 from tests.chromium import playwright_api
 from tests.fakes.smtp import capture_smtp
 from tests.reviews.conftest import buy
@@ -194,10 +195,7 @@ def test_the_merchant_sees_the_themed_email_in_the_outbox(
     owner = make_staff(tenant, role="owner")
     _request(app, tenant, "Lantern")
     host = f"{tenant.slug}.localhost"
-    page.goto(live_server.url(host, "/admin/login"))
-    page.get_by_label("Email").fill(owner.email)
-    page.get_by_label("Password").fill(owner.password)
-    page.get_by_role("button", name="Log in").click()
+    log_in(page, live_server, host, owner)
     page.goto(live_server.url(host, "/admin/outbox"))
     email = page.frame_locator("iframe.email-html")
     expect(email.get_by_role("link", name="Write a review")).to_be_visible()
