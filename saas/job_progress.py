@@ -12,6 +12,7 @@ from __future__ import annotations
 
 import logging
 import time
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import update
@@ -33,6 +34,22 @@ def claim(model: Any, run_id: int, *, waiting: str, running: str) -> bool:
             update(model).where(model.id == run_id, model.status == waiting).values(status=running)
         )
     return bool(getattr(claimed, "rowcount", 0))
+
+
+def mark_failed(model: Any, run_id: int, failure: str, **values: Any) -> Any | None:
+    """A job's end after its work failed (and was undone): the run marked failed in the
+    job's unit of work, with `failure` for the merchant and `values` (the file or the
+    content dropped). The run is read again: the progress updates wrote `processed` on
+    another connection. Returns the run (None if it is gone) for the caller's audit."""
+    run = db.session.get(model, run_id, populate_existing=True)
+    if run is None:
+        return None
+    run.status = "failed"
+    run.failure = failure
+    run.finished_at = datetime.now(UTC)
+    for name, value in values.items():
+        setattr(run, name, value)
+    return run
 
 
 class Progress:

@@ -27,13 +27,16 @@ def send_email(
     *,
     dedupe_key: str | None = None,
     reply_to: str | None = None,
+    html: str | None = None,
 ) -> OutboxMessage:
     """Record one message from the current shop; if SMTP is configured, it is sent once
     the unit of work commits (a message of a unit that rolls back is never sent).
 
     With a `dedupe_key`, a second call for the same key returns the first message
     instead of sending again, so a retried job never mails twice. `reply_to`: where
-    answers go (a conversation's inbound address), when not to `MAIL_FROM`. Flushes.
+    answers go (a conversation's inbound address), when not to `MAIL_FROM`. `html`: the
+    same message as a page (a themed email), sent beside the text as
+    multipart/alternative; the text stays for clients that show no HTML. Flushes.
     """
     if dedupe_key:
         existing = db.session.scalar(
@@ -41,25 +44,36 @@ def send_email(
         )
         if existing is not None:
             return existing
-    message = OutboxMessage(to_address=to, subject=subject, body=body, dedupe_key=dedupe_key)
+    message = OutboxMessage(
+        to_address=to, subject=subject, body=body, html_body=html, dedupe_key=dedupe_key
+    )
     db.session.add(message)
     db.session.flush()
     smtp_url = current_app.config["SMTP_URL"]
     if smtp_url:
-        after_commit(partial(_send_recorded, smtp_url, message.id, to, subject, body, reply_to))
+        extra = {"reply_to": reply_to, "html": html}
+        after_commit(
+            partial(
+                _send_recorded,
+                smtp_url,
+                message.id,
+                to,
+                subject,
+                body,
+                **{name: value for name, value in extra.items() if value},
+            )
+        )
     log.info("mail %r to %s recorded", subject, to)
     return message
 
 
 def _send_recorded(
-    smtp_url: str, message_id: int, to: str, subject: str, body: str, reply_to: str | None
+    smtp_url: str, message_id: int, to: str, subject: str, body: str, **extra: str
 ) -> None:
     """After commit: deliver the recorded message, then mark it sent on a connection of
-    its own (the unit's session is finished)."""
-    if reply_to:
-        _deliver(smtp_url, to, subject, body, reply_to=reply_to)
-    else:
-        _deliver(smtp_url, to, subject, body)
+    its own (the unit's session is finished). `extra`: only the options a message has
+    (reply_to, html), so a plain message is delivered with the plain call."""
+    _deliver(smtp_url, to, subject, body, **extra)
     with tenant_bind(db.engine, current_tenant.schema).begin() as conn:
         conn.execute(
             update(OutboxMessage)
@@ -68,7 +82,14 @@ def _send_recorded(
         )
 
 
-def _deliver(smtp_url: str, to: str, subject: str, body: str, reply_to: str | None = None) -> None:
+def _deliver(
+    smtp_url: str,
+    to: str,
+    subject: str,
+    body: str,
+    reply_to: str | None = None,
+    html: str | None = None,
+) -> None:
     parts = urlsplit(smtp_url)  # smtp://user:pass@host:port or smtps://...
     email = EmailMessage()
     email["From"] = current_app.config["MAIL_FROM"]
@@ -77,6 +98,9 @@ def _deliver(smtp_url: str, to: str, subject: str, body: str, reply_to: str | No
     if reply_to:
         email["Reply-To"] = reply_to
     email.set_content(body)
+    if html:
+        # multipart/alternative, text first: clients show the last part they can read.
+        email.add_alternative(html, subtype="html")
     ssl = parts.scheme == "smtps"
     default_port = 465 if ssl else 587 if parts.scheme == "smtp+starttls" else 25
     smtp_cls = smtplib.SMTP_SSL if ssl else smtplib.SMTP

@@ -18,6 +18,8 @@ class OutboxMessage(TenantModel):
     to_address: Mapped[str] = mapped_column(String(320))
     subject: Mapped[str] = mapped_column(String(255))
     body: Mapped[str] = mapped_column(Text)
+    # The same message as HTML (a themed email), sent beside `body`; None: text only.
+    html_body: Mapped[str | None] = mapped_column(Text)
     # A caller-chosen key: a job that runs twice records one message.
     dedupe_key: Mapped[str | None] = mapped_column(String(200), unique=True)
     sent_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

@@ -81,11 +81,15 @@ def get_theme(name: str) -> Theme:
     return registry.get(name) or registry[BASE_THEME]
 
 
+def _theme_env(theme_name: str) -> tuple[Theme, Environment]:
+    theme = get_theme(theme_name)
+    return theme, current_app.extensions["theme_envs"][theme.name]
+
+
 def render_theme(theme_name: str, template: str, **context: Any) -> str:
     """Render a storefront template with a theme (and the base theme beneath it)."""
     app = current_app._get_current_object()  # type: ignore[attr-defined]
-    theme = get_theme(theme_name)
-    env = app.extensions["theme_envs"][theme.name]
+    theme, env = _theme_env(theme_name)
     context.setdefault("theme", theme)
     provider: Callable[[Theme], dict[str, Any]] | None = app.extensions.get("theme_context")
     if provider is not None:
@@ -93,6 +97,22 @@ def render_theme(theme_name: str, template: str, **context: Any) -> str:
         context = {**provider(theme), **context}
     app.update_template_context(context)
     return env.get_template(template).render(context)
+
+
+def render_email(
+    theme_name: str, template: str, *, settings: Mapping[str, Any], **context: Any
+) -> str:
+    """Render a theme's email (`emails/<name>.html`, from `base` unless the theme has
+    its own) with the shop's look `settings` as `style` (see `palette`), for the inline
+    styles mail clients keep (many drop a `<style>`).
+
+    Emails are rendered in jobs, with no request: neither the storefront's layout data
+    (`set_context_provider`, which reads the request's host) nor the app's context
+    processors (the logged-in user, CSRF) take part; the caller gives everything.
+    """
+    theme, env = _theme_env(theme_name)
+    style = palette(settings)
+    return env.get_template(template).render(theme=theme, settings=settings, style=style, **context)
 
 
 def set_context_provider(app: Flask, provider: Callable[[Theme], dict[str, Any]]) -> None:
@@ -215,8 +235,11 @@ def resolved_settings(theme: Theme, stored: Mapping[str, Any] | None) -> dict[st
     return values
 
 
-def css_variables(settings: Mapping[str, Any]) -> Markup:
-    """`:root{...}` for the layout. Only validated values reach it; re-checked anyway."""
+def palette(settings: Mapping[str, Any]) -> dict[str, str]:
+    """The look's colours and font stacks by name (`bg`, `ink`, `accent`, `on-accent`,
+    `muted`, `line`, `soft`, `tint`, `font-body`, `font-heading`): the storefront's CSS
+    variables and the inline styles of themed emails. Only validated values reach it;
+    re-checked anyway, as these land in style attributes and a `<style>`."""
     out: dict[str, str] = {}
 
     def colour(key: str) -> str | None:
@@ -225,27 +248,32 @@ def css_variables(settings: Mapping[str, Any]) -> Markup:
 
     bg, ink, accent = colour("background_color"), colour("text_color"), colour("accent_color")
     if bg:
-        out["--bg"] = bg
+        out["bg"] = bg
     if ink:
-        out["--ink"] = ink
+        out["ink"] = ink
     if accent:
-        out["--accent"] = accent
-        out["--on-accent"] = (
+        out["accent"] = accent
+        out["on-accent"] = (
             "#ffffff" if contrast(accent, "#ffffff") >= contrast(accent, "#000000") else "#000000"
         )
     if bg and ink:
         muted = _mix(ink, bg, 0.78)
-        out["--muted"] = muted if contrast(muted, bg) >= MIN_CONTRAST else ink
-        out["--line"] = _mix(ink, bg, 0.18)
+        out["muted"] = muted if contrast(muted, bg) >= MIN_CONTRAST else ink
+        out["line"] = _mix(ink, bg, 0.18)
         # Panel backgrounds (hero, footer) as plain hex: contrast checkers read them.
-        out["--soft"] = _mix(ink, bg, 0.04)
+        out["soft"] = _mix(ink, bg, 0.04)
         if accent:
-            out["--tint"] = _mix(accent, bg, 0.08)
-    for key, var in (("body_font", "--font-body"), ("heading_font", "--font-heading")):
+            out["tint"] = _mix(accent, bg, 0.08)
+    for key, name in (("body_font", "font-body"), ("heading_font", "font-heading")):
         font = FONTS.get(str(settings.get(key, "")))
         if font:
-            out[var] = font[1]
-    body = ";".join(f"{k}:{v}" for k, v in out.items())
+            out[name] = font[1]
+    return out
+
+
+def css_variables(settings: Mapping[str, Any]) -> Markup:
+    """`:root{...}` for the layout."""
+    body = ";".join(f"--{k}:{v}" for k, v in palette(settings).items())
     # Belt and braces: nothing that could close the <style> element ever gets through.
     return Markup(":root{" + re.sub(r"[<>]", "", body) + "}")  # noqa: S704 - built above
 

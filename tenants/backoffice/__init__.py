@@ -6,7 +6,7 @@ enforces that before any view runs.
 
 from __future__ import annotations
 
-from flask import abort, current_app, render_template
+from flask import Response, abort, current_app, render_template
 from sqlalchemy import select
 
 from saas.db import db
@@ -107,6 +107,29 @@ def outbox() -> str:
         select(OutboxMessage).order_by(OutboxMessage.created_at.desc()).limit(50)
     ).all()
     return render_template("backoffice/outbox.html", messages=messages, shop=current_tenant)
+
+
+# An email's HTML is shown as its own document with a policy of its own: sandboxed (no
+# script, no form, an origin of its own), the inline styles emails need and the
+# pictures they link, nothing else. The back office's policy would strip its styles.
+EMAIL_PREVIEW_POLICY = (
+    "sandbox; default-src 'none'; style-src 'unsafe-inline'; img-src http: https: data:; "
+    "frame-ancestors 'self'"
+)
+
+
+@bp.get("/outbox/<int:message_id>/html")
+@requires(Area.SETTINGS)
+def outbox_html(message_id: int) -> Response:
+    """One message's HTML part, as the recipient's mail client would show it."""
+    message = db.session.get(OutboxMessage, message_id) if outbox_open() else None
+    if message is None or not message.html_body:
+        abort(404)
+    return Response(
+        message.html_body,
+        mimetype="text/html",
+        headers={"Content-Security-Policy": EMAIL_PREVIEW_POLICY, "Cache-Control": "no-store"},
+    )
 
 
 # View modules register their routes on `bp` (imported last: they import `bp`).

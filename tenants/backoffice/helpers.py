@@ -1,24 +1,31 @@
 """What the back office's views share: who is acting, loading one of the shop's rows (or
 answering 404), a list's page, the page of a link that cannot be used, a destructive
-action behind its confirmation page, and a page's form shown again with its mistakes.
+action behind its confirmation page, a page's form shown again with its mistakes, and
+the plumbing of runs made by a job (imports, exports): an upload checked as a dry run,
+the job queued after commit, its progress.
 
 Only the door's plumbing lives here; the rules stay in `tenants/<domain>/`.
 """
 
 from __future__ import annotations
 
-from collections.abc import Callable
+import logging
+from collections.abc import Callable, Collection
 from dataclasses import dataclass
-from typing import Any, TypeVar, overload
+from functools import partial
+from typing import IO, Any, TypeVar, overload
 
-from flask import abort, flash, redirect, render_template, request
+from flask import Response, abort, flash, jsonify, redirect, render_template, request, url_for
 from flask_login import current_user
 from sqlalchemy import Select
 
-from saas.db import db
+from saas.db import after_commit, db
+from saas.jobs import enqueue
 from saas.paging import Page, paginate
+from saas.tenancy import get_current_tenant, tenant_context
 
 T = TypeVar("T")
+log = logging.getLogger(__name__)
 
 
 def acting_staff_id() -> int | None:
@@ -113,3 +120,55 @@ class FormRetry:
 
 
 NO_RETRY = FormRetry("", {}, {})  # the page as saved, no form shown again
+
+
+# --- runs made by a job: imports and exports ------------------------------------------
+
+
+def upload_dry_run(
+    read_upload: Callable[[IO[bytes] | None], str],
+    preview: Callable[[str, str], Any],
+    refused: type[Exception],
+    run_endpoint: str,
+) -> tuple[Any, str | None]:
+    """An import's upload form posted: the file read (`read_upload`, which raises
+    `refused` with a message for the field) and its dry run kept (`preview(text,
+    filename)`, a new run). (The redirect to the run's page, None) or (None, the error)."""
+    upload = request.files.get("file")
+    try:
+        text = read_upload(upload.stream if upload and upload.filename else None)
+    except refused as problem:
+        return None, str(problem)
+    run = preview(text, (upload.filename or "") if upload else "")
+    return redirect(url_for(run_endpoint, run_id=run.id)), None
+
+
+def queue_run(
+    job: Callable[[int], Any], run_id: int, *, timeout: int, fail_to_start: Callable[[int], None]
+) -> None:
+    """Hand a run to the workers once the request has committed it as queued."""
+    after_commit(partial(_queue_now, job, run_id, timeout, fail_to_start))
+
+
+def _queue_now(
+    job: Callable[[int], Any], run_id: int, timeout: int, fail_to_start: Callable[[int], None]
+) -> None:
+    """After commit, `enqueue` queues at once, so a failure to queue is seen and told
+    instead of waited for. The request's unit of work has ended: marking the run failed
+    is a unit of its own."""
+    try:
+        enqueue(job, run_id, retries=0, timeout=timeout)
+    except Exception:  # Redis unreachable
+        log.exception("could not queue %s for run %s", job.__qualname__, run_id)
+        with tenant_context(get_current_tenant()):
+            fail_to_start(run_id)
+
+
+def run_status(run: Any, in_progress: Collection[str]) -> Response:
+    """A run's progress for its page's script (`backoffice/_progress.html`)."""
+    return jsonify(
+        status=run.status,
+        processed=run.processed,
+        total=run.total,
+        done=run.status not in in_progress,
+    )

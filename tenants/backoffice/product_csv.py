@@ -3,14 +3,12 @@ import's progress, and the export. The rules live in `tenants.catalog.csv`."""
 
 from __future__ import annotations
 
-import logging
 from functools import partial
 from typing import Any
 
 from flask import (
     Response,
     flash,
-    jsonify,
     redirect,
     render_template,
     request,
@@ -19,22 +17,24 @@ from flask import (
 )
 
 from saas import audit
-from saas.db import after_commit, atomic
-from saas.jobs import enqueue
-from saas.tenancy import current_tenant, get_current_tenant, tenant_context
+from saas.db import atomic
+from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
 from tenants.backoffice.catalog import LIST_FILTERS
-from tenants.backoffice.helpers import acting_staff_id, get_or_404
+from tenants.backoffice.helpers import (
+    acting_staff_id,
+    get_or_404,
+    queue_run,
+    run_status,
+    upload_dry_run,
+)
 from tenants.catalog.csv import export, findings, layout, plan, read, runs
-from tenants.catalog.models import ImportStatus, ProductImport
+from tenants.catalog.models import IMPORT_IN_PROGRESS, ProductImport
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
-log = logging.getLogger(__name__)
-
-# While these last, the run's page refreshes itself.
-IN_PROGRESS = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+IN_PROGRESS = IMPORT_IN_PROGRESS  # while these last, the run's page refreshes itself
 
 
 # 10,000 rows took about 55 s here (stock updates on existing variants, the slowest case).
@@ -47,20 +47,17 @@ def products_import() -> Any:
     """The upload form; a posted file is checked and shown as a dry run."""
     error = None
     if request.method == "POST":
-        upload = request.files.get("file")
-        try:
-            text = read.read_upload(upload.stream if upload and upload.filename else None)
-        except read.CsvFileError as problem:
-            error = str(problem)
-        else:
-            run = runs.preview(
-                text,
-                (upload.filename or "") if upload else "",
-                tenant_id=current_tenant.id,
-                currency=get_settings().currency,
-                staff_id=acting_staff_id(),
-            )
-            return redirect(url_for("backoffice.products_import_run", run_id=run.id))
+        preview = partial(
+            runs.preview,
+            tenant_id=current_tenant.id,
+            currency=get_settings().currency,
+            staff_id=acting_staff_id(),
+        )
+        checked, error = upload_dry_run(
+            read.read_upload, preview, read.CsvFileError, "backoffice.products_import_run"
+        )
+        if checked is not None:
+            return checked
     return render_template(
         "backoffice/products_import.html",
         error=error,
@@ -102,33 +99,15 @@ def products_import_confirm(run_id: int) -> Any:
         create=run.summary.get("create", 0),
         update=run.summary.get("update", 0),
     )
-    after_commit(partial(_queue_import, run.id))
+    queue_run(runs.run_import, run.id, timeout=IMPORT_TIMEOUT, fail_to_start=runs.fail_to_start)
     return redirect(url_for("backoffice.products_import_run", run_id=run.id))
-
-
-def _queue_import(run_id: int) -> None:
-    """Once the run is committed as queued, hand it to the workers (`enqueue` queues at
-    once here, so a failure to queue is seen). The request's unit of work has ended:
-    marking the run failed is a unit of its own."""
-    try:
-        enqueue(runs.run_import, run_id, retries=0, timeout=IMPORT_TIMEOUT)
-    except Exception:  # Redis unreachable: say so instead of waiting for ever
-        log.exception("could not queue product import %s", run_id)
-        with tenant_context(get_current_tenant()):
-            runs.fail_to_start(run_id)
 
 
 @bp.get("/products/import/<int:run_id>/status")
 @requires(Area.PRODUCTS)
 def products_import_status(run_id: int) -> Any:
     """The run's progress for the page's script (the page works without it)."""
-    run = get_or_404(ProductImport, run_id)
-    return jsonify(
-        status=run.status,
-        processed=run.processed,
-        total=run.total,
-        done=run.status not in IN_PROGRESS,
-    )
+    return run_status(get_or_404(ProductImport, run_id), IN_PROGRESS)
 
 
 @bp.get("/products/export.csv")

@@ -4,6 +4,7 @@ settings, and CSV import (with its dry run) and export. Staff need the "reviews"
 
 from __future__ import annotations
 
+from functools import partial
 from typing import Any
 
 from flask import (
@@ -23,13 +24,20 @@ from saas.db import atomic, db
 from saas.tenancy import current_tenant
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.backoffice.helpers import acting_staff_id, get_or_404, paginate_or_404
+from tenants.backoffice.helpers import (
+    acting_staff_id,
+    get_or_404,
+    paginate_or_404,
+    queue_run,
+    run_status,
+    upload_dry_run,
+)
 from tenants.catalog.models import Product
 from tenants.orders.models import Order, OrderLine
 from tenants.reviews import csv as review_csv
 from tenants.reviews import services
 from tenants.reviews.models import Review, ReviewImport, ReviewStatus
-from tenants.settings.services import get_settings
+from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
 PER_PAGE = 25
@@ -213,16 +221,15 @@ def reviews_import() -> Any:
     """The upload form; a posted file is checked and shown as a dry run."""
     error = None
     if request.method == "POST":
-        upload = request.files.get("file")
-        try:
-            text = review_csv.read_upload(upload.stream if upload and upload.filename else None)
-        except review_csv.CsvFileError as problem:
-            error = str(problem)
-        else:
-            run = review_csv.preview(
-                text, (upload.filename or "") if upload else "", staff_id=acting_staff_id()
-            )
-            return redirect(url_for("backoffice.reviews_import_run", run_id=run.id))
+        preview = partial(review_csv.preview, staff_id=acting_staff_id())
+        checked, error = upload_dry_run(
+            review_csv.read_upload,
+            preview,
+            review_csv.CsvFileError,
+            "backoffice.reviews_import_run",
+        )
+        if checked is not None:
+            return checked
     return render_template(
         "backoffice/reviews_import.html",
         error=error,
@@ -230,27 +237,45 @@ def reviews_import() -> Any:
         columns=review_csv.COLUMNS,
         required=review_csv.REQUIRED,
         max_rows=review_csv.MAX_ROWS,
+        zone=shop_zone(get_settings()),
     ), (400 if error else 200)
 
 
 @bp.route("/reviews/import/<int:run_id>", methods=["GET", "POST"])
 @requires(Area.REVIEWS)
 def reviews_import_run(run_id: int) -> Any:
-    """A dry run's findings, and the import once the merchant confirms."""
+    """A dry run's findings; once the merchant confirms, the import's progress (a job),
+    then how it ended."""
     run = get_or_404(ReviewImport, run_id)
     if request.method == "POST":
         try:
             with atomic():
-                added = review_csv.confirm(run)
+                review_csv.confirm(run)
         except review_csv.ImportRefused as refused:
             flash(str(refused))
         else:
-            audit.record("review.import", import_id=run.id, reviews=added)
-            flash(f"{_plural(added)} imported and published.")
+            audit.record("review.import_started", import_id=run.id, reviews=run.total)
+            queue_run(
+                review_csv.run_import,
+                run.id,
+                timeout=review_csv.IMPORT_TIMEOUT,
+                fail_to_start=review_csv.fail_to_start,
+            )
         return redirect(url_for("backoffice.reviews_import_run", run_id=run.id))
     return render_template(
-        "backoffice/reviews_import_run.html", run=run, describe=review_csv.describe
+        "backoffice/reviews_import_run.html",
+        run=run,
+        in_progress=run.status in review_csv.IN_PROGRESS,
+        describe=review_csv.describe,
+        zone=shop_zone(get_settings()),
     )
+
+
+@bp.get("/reviews/import/<int:run_id>/status")
+@requires(Area.REVIEWS)
+def reviews_import_status(run_id: int) -> Any:
+    """The run's progress for the page's script (the page works without it)."""
+    return run_status(get_or_404(ReviewImport, run_id), review_csv.IN_PROGRESS)
 
 
 @bp.get("/reviews/export.csv")

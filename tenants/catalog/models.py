@@ -210,6 +210,10 @@ class ImportStatus(enum.StrEnum):
     FAILED = "failed"
 
 
+# While a run is in these, its page refreshes itself (product and review imports).
+IMPORT_IN_PROGRESS = (ImportStatus.QUEUED, ImportStatus.RUNNING)
+
+
 class ProductImport(PrivateModel):
     """One product CSV upload: its dry-run findings, then the import job's progress.
 

@@ -13,14 +13,14 @@ from sqlalchemy import func, select, update
 
 from saas import audit
 from saas.db import atomic, db
-from saas.job_progress import Progress, claim
+from saas.job_progress import Progress, claim, mark_failed
 from saas.spreadsheet import safe_cell
 from saas.tenancy import current_tenant
 from tenants.customers.export import EXPORTER as CUSTOMERS
 from tenants.exports.exporter import Exporter
 from tenants.exports.models import ExportRun, ExportStatus
 from tenants.orders.export import EXPORTER as ORDERS
-from tenants.staff.models import Staff
+from tenants.staff.actors import audit_actor
 
 log = logging.getLogger(__name__)
 
@@ -125,7 +125,11 @@ def run_export(run_id: int) -> str | None:
     run.processed = run.total = written
     run.finished_at = datetime.now(UTC)
     audit.record(
-        "export.finished", actor=_actor(run.staff_id), export_id=run.id, kind=run.kind, rows=written
+        "export.finished",
+        actor=audit_actor(run.staff_id),
+        export_id=run.id,
+        kind=run.kind,
+        rows=written,
     )
     return ExportStatus.DONE
 
@@ -151,17 +155,8 @@ def _write(exporter: Exporter, filters: Mapping[str, str], progress: Progress) -
 
 
 def _finish_failed(run_id: int, reason: str) -> None:
-    # Read again: the progress updates have written `processed` on another connection.
-    run = db.session.get(ExportRun, run_id, populate_existing=True)
-    if run is None:
-        return
-    run.status = ExportStatus.FAILED
-    run.failure = reason
-    run.content = ""
-    run.finished_at = datetime.now(UTC)
-    audit.record("export.failed", actor=_actor(run.staff_id), export_id=run.id, reason=reason)
-
-
-def _actor(staff_id: int | None) -> tuple[str, int | None, str | None]:
-    staff = db.session.get(Staff, staff_id) if staff_id is not None else None
-    return ("staff", staff.id, staff.email) if staff is not None else ("system", None, None)
+    run = mark_failed(ExportRun, run_id, reason, content="")
+    if run is not None:
+        audit.record(
+            "export.failed", actor=audit_actor(run.staff_id), export_id=run.id, reason=reason
+        )

@@ -1,12 +1,13 @@
 """Reviews in and out as CSV, so a merchant can move reviews from another platform.
 
 Columns (any case, any order): Title, Body, Rating, Author, Date, Product Handle,
-Verified. An import is the product import's two steps (`tenants.catalog.csv`): the
+Verified. An import is the product import's steps (`tenants.catalog.csv.runs`): the
 upload is checked row by row without changing anything (`preview`, the dry run, kept as
-a `ReviewImport`), and only a file without problems can then be imported (`confirm`),
-which checks the file again against the catalog as it is then and adds every review,
-published, in one transaction, each product's rating summary with them. The export
-writes the same columns (plus Status), safe to open in a spreadsheet, so it imports back.
+a `ReviewImport`); only a file without problems can then be confirmed (`confirm`, which
+queues it), and the job (`run_import`) checks the file again against the catalog as it
+is then and adds every review, published, each product's rating summary with them, its
+progress shown on the run's page. The export writes the same columns (plus Status), safe
+to open in a spreadsheet, so it imports back.
 """
 
 from __future__ import annotations
@@ -16,16 +17,27 @@ import io
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, date, datetime, time
+from functools import partial
 from typing import IO, Any
 
 from sqlalchemy import select
 
 from saas.db import db
+from saas.job_progress import Progress
 from saas.spreadsheet import FORMULA_START, csv_line
 from saas.tenancy import TenantRecord, tenant_context
 from tenants.catalog.csv.findings import Problem, describe, quote
 from tenants.catalog.csv.read import CsvFileError, read_text
-from tenants.catalog.models import Product
+from tenants.catalog.csv.runs import (
+    ImportFailed,
+    ImportRefused,
+    Outcome,
+    confirm,
+    import_job,
+    not_started,
+    stored,
+)
+from tenants.catalog.models import IMPORT_IN_PROGRESS, Product
 from tenants.reviews import services
 from tenants.reviews.models import Review, ReviewImport, ReviewStatus
 
@@ -38,8 +50,12 @@ MAX_ROWS = 5000
 YES = {"yes", "true", "1", "y"}
 NO = {"no", "false", "0", "n", ""}
 EXPORT_BATCH = 1000
+IMPORT_BATCH = 500  # reviews added per flush, and the progress shown after each
+IMPORT_TIMEOUT = 10 * 60  # 5,000 reviews take a few seconds: this is for a stuck database
+IN_PROGRESS = IMPORT_IN_PROGRESS  # while these last, the run's page refreshes itself
 
-__all__ = ["CsvFileError", "describe"]
+# The import's steps are the product import's (`tenants.catalog.csv.runs`).
+__all__ = ["CsvFileError", "ImportRefused", "confirm", "describe"]
 
 
 @dataclass
@@ -179,7 +195,8 @@ def preview(text: str, filename: str, *, staff_id: int | None) -> ReviewImport:
             "reviews": len(planned.reviews),
             "products": len({r["handle"] for r in planned.reviews}),
         },
-        problems=[p.as_dict() for p in planned.problems[:200]],
+        problems=stored(planned.problems),
+        total=len(planned.reviews),
         staff_id=staff_id,
     )
     db.session.add(run)
@@ -187,47 +204,62 @@ def preview(text: str, filename: str, *, staff_id: int | None) -> ReviewImport:
     return run
 
 
-class ImportRefused(ValueError):
-    """The import cannot go ahead; the message is for the merchant."""
+fail_to_start = partial(not_started, ReviewImport, action="review.import")
 
 
-def confirm(run: ReviewImport) -> int:
-    """Import a clean dry run's file (checked again first). How many reviews were added.
-    Flushes; the request commits all of it or, if it raises, nothing."""
-    if run.status != "previewed" or not run.csv_text:
-        raise ImportRefused("This file was imported already, or had problems to fix first.")
+def run_import(run_id: int) -> str | None:
+    """Job: add a confirmed run's reviews. Safe to run twice: only a queued run is
+    claimed (`saas.job_progress.claim`). Returns the run's final status.
+
+    One transaction for the whole run, the job's unit of work (`saas.jobs.run_job`),
+    rather than a commit per batch: a file is one decision of the merchant's, so it
+    lands whole or not at all. A half-imported file could not simply be uploaded again
+    (its first reviews would be there twice), and products' ratings would show part of
+    it. The batches are flushes, for the progress; 5,000 short rows hold no lock anyone
+    waits on (new rows, and the products' rating columns at the end).
+    """
+    return import_job(ReviewImport, run_id, _import, action="review.import")
+
+
+def _import(run: ReviewImport, progress: Progress) -> Outcome:
+    # Never write to `run` before the end (see `saas.job_progress`): a lock held here on
+    # its row would make the progress updates wait for ever.
     planned = plan(run.csv_text)
     if planned.problems:
-        run.problems = [p.as_dict() for p in planned.problems[:200]]
-        run.csv_text = ""
-        raise ImportRefused("The catalog changed since the dry run: see the problems below.")
+        raise ImportFailed(
+            "The catalog changed since the dry run (a product was removed or renamed): "
+            "correct the rows below and upload the file again.",
+            planned.problems,
+        )
     ids: dict[str, int] = {
         handle: pid for handle, pid in db.session.execute(select(Product.handle, Product.id))
     }
+    progress.total = len(planned.reviews)
     now = datetime.now(UTC)
-    for item in planned.reviews:
-        when = datetime.fromisoformat(item["date"]) if item["date"] else now
-        db.session.add(
-            Review(
-                product_id=ids[item["handle"]],
-                rating=item["rating"],
-                title=item["title"],
-                body=item["body"],
-                author_name=item["author_name"],
-                verified=item["verified"],
-                status=ReviewStatus.PUBLISHED,
-                published_at=when,
-                created_at=when,
+    for start in range(0, len(planned.reviews), IMPORT_BATCH):
+        batch = planned.reviews[start : start + IMPORT_BATCH]
+        for item in batch:
+            when = datetime.fromisoformat(item["date"]) if item["date"] else now
+            db.session.add(
+                Review(
+                    product_id=ids[item["handle"]],
+                    rating=item["rating"],
+                    title=item["title"],
+                    body=item["body"],
+                    author_name=item["author_name"],
+                    verified=item["verified"],
+                    status=ReviewStatus.PUBLISHED,
+                    published_at=when,
+                    created_at=when,
+                )
             )
-        )
-    db.session.flush()
-    for product_id in sorted({ids[r["handle"]] for r in planned.reviews}):
+        db.session.flush()
+        progress.step(start + len(batch))
+    products = sorted({ids[r["handle"]] for r in planned.reviews})
+    for product_id in products:
         services.refresh_rating(product_id)
-    run.status = "done"
-    run.csv_text = ""
-    run.finished_at = now
-    db.session.flush()
-    return len(planned.reviews)
+    counts = {"reviews": len(planned.reviews), "products": len(products)}
+    return Outcome(len(planned.reviews), {**run.summary, **counts}, counts)
 
 
 def recent_runs(limit: int = 10) -> list[ReviewImport]:

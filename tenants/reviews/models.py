@@ -117,20 +117,26 @@ class ReviewPhoto(TenantModel):
 
 
 class ReviewImport(TenantModel):
-    """One review CSV upload: its dry run, then the import (as `ProductImport` is for
-    products). The file's text is kept only between a clean dry run and the import;
-    `problems` are lists of {"row", "column", "message"}."""
+    """One review CSV upload: its dry run, then the import job's progress and how it
+    ended (as `ProductImport` is for products, with its `ImportStatus` values). The
+    file's text is kept only between a clean dry run and the import's end; `problems`
+    are lists of {"row", "column", "message"}."""
 
     __tablename__ = "review_imports"
     storefront_visible = False  # staff only
 
     id: Mapped[int] = mapped_column(primary_key=True)
     filename: Mapped[str] = mapped_column(String(255), default="")
-    status: Mapped[str] = mapped_column(String(20), default="previewed")  # or "done"
+    # previewed, then queued, running and done or failed (`tenants.catalog.models.ImportStatus`)
+    status: Mapped[str] = mapped_column(String(20), default="previewed")
     csv_text: Mapped[str] = mapped_column(Text, default="")
     # What the dry run found: reviews to add, products they are of, rows read.
     summary: Mapped[dict[str, Any]] = mapped_column(JSONB, default=dict)
     problems: Mapped[list[dict[str, Any]]] = mapped_column(JSONB, default=list)
+    # The job's progress (`saas.job_progress`): reviews in the file, reviews added so far.
+    total: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    processed: Mapped[int] = mapped_column(Integer, default=0, server_default=text("0"))
+    failure: Mapped[str] = mapped_column(Text, default="", server_default=text("''"))
     staff_id: Mapped[int | None] = mapped_column(ForeignKey("staff.id", ondelete="SET NULL"))
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
     finished_at: Mapped[datetime | None] = mapped_column(DateTime(timezone=True))

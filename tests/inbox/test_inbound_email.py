@@ -13,6 +13,7 @@ from sqlalchemy import select
 from saas.tenancy import tenant_context
 from tenants.inbox import inbound
 from tenants.inbox.links import reply_address
+from tests.fakes.smtp import capture_smtp
 from tests.inbox.helpers import contact, conversations
 
 SECRET = "whsec-inbound-test"
@@ -135,28 +136,11 @@ def test_unknown_tokens_and_strangers_thread_nothing(app, make_tenant, shop_clie
 def test_emails_ask_for_replies_at_the_conversations_address(
     app, make_tenant, shop_client, inbound_on, monkeypatch
 ):
-    from saas import mail
     from saas.db import db
     from tenants.inbox import jobs
     from tenants.inbox.models import Message
 
-    sent = []
-
-    class FakeSMTP:
-        def __init__(self, *args, **kwargs):
-            pass
-
-        def __enter__(self):
-            return self
-
-        def __exit__(self, *exc):
-            return False
-
-        def send_message(self, message):
-            sent.append(message)
-
-    monkeypatch.setattr(mail.smtplib, "SMTP", FakeSMTP)
-    monkeypatch.setitem(app.config, "SMTP_URL", "smtp://mail.example.test:25")
+    sent = capture_smtp(monkeypatch, app)
     tenant = make_tenant()
     contact(shop_client(tenant))
     [conversation] = conversations(app, tenant)

@@ -9,6 +9,7 @@ import re
 from PIL import Image
 
 from saas.db import db
+from saas.mail import send_email
 from saas.tenancy import tenant_context
 from tenants.reviews import services
 from tenants.settings.services import get_settings
@@ -67,6 +68,7 @@ def test_review_pages_are_valid_html(app, make_tenant, shop_client, staff_client
             token = db.session.get(Order, item.order_id).token
         pages[f"{theme} order status, review links"] = get(client, f"/orders/{token}")
         if theme == "base":
+            handle = item.handle.encode()
             owner = staff_client(tenant, role="owner")
             pages["admin reviews"] = get(owner, "/admin/reviews?status=all")
             pages["admin reviews, none"] = get(owner, "/admin/reviews")
@@ -95,6 +97,22 @@ def test_review_pages_are_valid_html(app, make_tenant, shop_client, staff_client
                 content_type="multipart/form-data",
             )
             pages["admin review import, problems"] = get(owner, upload.headers["Location"])
+            clean = owner.post(
+                "/admin/reviews/import",
+                data={
+                    "file": (
+                        io.BytesIO(b"Body,Rating,Author,Product Handle\nOk,4,Bo," + handle + b"\n"),
+                        "r.csv",
+                    )
+                },
+                content_type="multipart/form-data",
+            )
+            pages["admin review import, dry run"] = get(owner, clean.headers["Location"])
+            owner.post(clean.headers["Location"])  # queued: no worker runs here
+            pages["admin review import, in progress"] = get(owner, clean.headers["Location"])
+            with app.app_context(), tenant_context(tenant):
+                send_email("a@example.com", "Themed", "Text", html="<!DOCTYPE html><p>Hi</p>")
+            pages["admin outbox, an html email"] = get(owner, "/admin/outbox")
     assert re.search(r"Verified buyer", pages["base product, reviews"])
     messages = check_html(command, pages, tmp_path / "pages")
     assert_valid(messages, list(pages))

@@ -2,7 +2,7 @@
 every change of points, what an order spent, and the customer's birthday.
 
 Revision ID: t0021
-Revises: t0018
+Revises: t0020
 Create Date: 2026-12-08
 """
 
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision = "t0021"
-down_revision = "t0018"
+down_revision = "t0020"
 branch_labels = None
 depends_on = None
 

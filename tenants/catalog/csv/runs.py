@@ -4,24 +4,28 @@ the job that applies it (`run_import`), with its progress and how it ends."""
 from __future__ import annotations
 
 import logging
+from collections.abc import Callable
+from dataclasses import dataclass
 from datetime import UTC, datetime
-from typing import Any
+from functools import partial
+from typing import Any, TypeVar
 
 from sqlalchemy import select
 
 from saas import audit
 from saas.db import atomic, db
-from saas.job_progress import Progress, claim
+from saas.job_progress import Progress, claim, mark_failed
 from saas.tenancy import current_tenant
 from tenants.catalog.csv.apply import apply_product
 from tenants.catalog.csv.findings import Problem
 from tenants.catalog.csv.plan import check, limit_problem
 from tenants.catalog.models import ImportStatus, ProductImport
 from tenants.settings.services import get_settings
-from tenants.staff.models import Staff
+from tenants.staff.actors import audit_actor
 
 log = logging.getLogger(__name__)
 
+R = TypeVar("R", bound=Any)  # a run: a row with status, processed and total
 MAX_STORED_PROBLEMS = 500  # a file with more is summarised: fix these and look again
 
 
@@ -48,8 +52,8 @@ def preview(
         # Kept for the job to re-read; a file with problems is never imported.
         csv_text="" if plan.problems else text,
         summary=plan.summary(),
-        problems=_stored(plan.problems),
-        notes=_stored(plan.notes),
+        problems=stored(plan.problems),
+        notes=stored(plan.notes),
         total=len(plan.products),
         processed=0,
         failure="",
@@ -66,26 +70,33 @@ def recent_runs(limit: int = 10) -> list[ProductImport]:
     )
 
 
-def confirm(run: ProductImport) -> None:
-    """Mark a previewed run to be imported (the caller commits, then enqueues the job).
+def confirm(run: Any) -> None:
+    """Mark a previewed run (a product or review import) to be imported (the caller
+    commits, then enqueues the job). A run already started is refused, so a second
+    click, or a second tab, imports nothing twice.
 
     Raises:
         ImportRefused: it was already started, or its file has problems.
     """
     if run.status != ImportStatus.PREVIEWED:
         raise ImportRefused("This import has already been started.")
-    if run.problems:
+    if run.problems or not run.csv_text:
         raise ImportRefused(
             "This file has problems to fix first. Correct them and upload it again."
         )
     run.status = ImportStatus.QUEUED
+    run.processed = 0
     db.session.flush()
 
 
-def fail_to_start(run_id: int) -> None:
+def not_started(model: Any, run_id: int, *, action: str) -> None:
     """The job could not be queued: say so rather than leave the run waiting for ever
     (staged; the caller commits)."""
-    _finish_failed(run_id, "The import could not be started. Please try again.", [])
+    reason = "The import could not be started. Please try again."
+    finish_failed(model, run_id, reason, [], action=action)
+
+
+fail_to_start = partial(not_started, ProductImport, action="product.import")
 
 
 def run_import(run_id: int) -> str | None:
@@ -95,40 +106,75 @@ def run_import(run_id: int) -> str | None:
     The job's edge (`saas.jobs.run_job`) commits once: the catalog's changes with the
     run marked done, or, after a failure, only the run marked failed.
     """
-    if not _claim(run_id):
+    return import_job(ProductImport, run_id, _import, action="product.import")
+
+
+@dataclass(frozen=True)
+class Outcome:
+    """What an import's work did: rows applied, the run's summary, the audit's detail."""
+
+    processed: int
+    summary: dict[str, Any]
+    detail: dict[str, Any]
+
+
+def import_job(
+    model: type[R], run_id: int, work: Callable[[R, Progress], Outcome], *, action: str
+) -> str | None:
+    """An import job's course (product and review imports): claim the queued run, do
+    its `work` with its progress, then mark it done or failed, audited as
+    `<action>_finished` or `<action>_failed`. The run's final status, or None when it
+    was not waiting (a second copy of the job does nothing).
+
+    The run is claimed on a connection of its own, committed at once (see
+    `saas.job_progress`), and `work` must never write to it: it is marked at the end.
+    """
+    if not claim(model, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING):
         return None
-    run = db.session.get(ProductImport, run_id)
+    run = db.session.get(model, run_id)
     assert run is not None
-    progress = Progress(ProductImport, run_id)
+    progress = Progress(model, run_id)
     try:
-        # A savepoint: a failure undoes every product applied so far (and a database
+        # A savepoint: a failure undoes everything applied so far (and a database
         # error leaves the transaction usable), so the failure is still recorded.
         with atomic():
-            counts = _import(run, progress)
-    except ImportFailed as failed:
-        _finish_failed(run_id, str(failed), failed.problems)
+            outcome = work(run, progress)
+    except ImportFailed as refused:
+        finish_failed(model, run_id, str(refused), refused.problems, action=action)
         return ImportStatus.FAILED
     except Exception:
-        log.exception("product import %s failed at row %s", run_id, progress.row)
+        log.exception("%s %s failed at row %s", model.__tablename__, run_id, progress.row)
         where = f" at row {progress.row}" if progress.row else ""
-        _finish_failed(
-            run_id,
+        reason = (
             f"The import stopped{where} because of an unexpected error. Try again; if it "
-            "happens again, contact support.",
-            [],
+            "happens again, contact support."
         )
+        finish_failed(model, run_id, reason, [], action=action)
         return ImportStatus.FAILED
-    _finish_done(run, counts)
+    run.status = ImportStatus.DONE
+    run.processed = run.total = outcome.processed
+    run.summary = outcome.summary
+    run.csv_text = ""  # the file is not needed any more
+    run.finished_at = datetime.now(UTC)
+    audit.record(
+        f"{action}_finished", actor=audit_actor(run.staff_id), import_id=run.id, **outcome.detail
+    )
     return ImportStatus.DONE
 
 
-def _claim(run_id: int) -> bool:
-    """Mark a queued run running, committed at once (see `saas.job_progress`): only a
-    queued run is claimed, so a second copy of the job does nothing."""
-    return claim(ProductImport, run_id, waiting=ImportStatus.QUEUED, running=ImportStatus.RUNNING)
+def finish_failed(
+    model: Any, run_id: int, reason: str, problems: list[Problem], *, action: str
+) -> None:
+    """Mark a run failed (staged; the job or the caller commits): nothing of it was
+    kept, so nothing counts as processed."""
+    run = mark_failed(model, run_id, reason, processed=0, problems=stored(problems), csv_text="")
+    if run is not None:
+        audit.record(
+            f"{action}_failed", actor=audit_actor(run.staff_id), import_id=run.id, reason=reason
+        )
 
 
-def _import(run: ProductImport, progress: Progress) -> dict[str, Any]:
+def _import(run: ProductImport, progress: Progress) -> Outcome:
     # Never write to `run` before the end (see `saas.job_progress`): a lock held here on
     # its row would make the progress updates wait for ever.
     currency = get_settings().currency
@@ -151,46 +197,12 @@ def _import(run: ProductImport, progress: Progress) -> dict[str, Any]:
         progress.row = planned.row
         apply_product(planned, staff_id=run.staff_id)
         progress.step(done)
-    return plan.summary()
+    counts = plan.summary()
+    return Outcome(counts["create"] + counts["update"], counts, {"counts": _audit_counts(counts)})
 
 
-def _finish_done(run: ProductImport, counts: dict[str, Any]) -> None:
-    run.status = ImportStatus.DONE
-    run.processed = run.total = counts["create"] + counts["update"]
-    run.summary = counts
-    run.csv_text = ""  # the file is not needed any more
-    run.finished_at = datetime.now(UTC)
-    audit.record(
-        "product.import_finished",
-        actor=_actor(run.staff_id),
-        import_id=run.id,
-        counts=_audit_counts(counts),
-    )
-
-
-def _finish_failed(run_id: int, reason: str, problems: list[Problem]) -> None:
-    # Read again: the progress updates have written `processed` on another connection.
-    run = db.session.get(ProductImport, run_id, populate_existing=True)
-    if run is None:
-        return
-    run.status = ImportStatus.FAILED
-    run.failure = reason
-    run.processed = 0  # nothing of it was kept
-    run.problems = _stored(problems)
-    run.csv_text = ""
-    run.finished_at = datetime.now(UTC)
-    audit.record(
-        "product.import_failed", actor=_actor(run.staff_id), import_id=run.id, reason=reason
-    )
-
-
-def _stored(problems: list[Problem]) -> list[dict[str, Any]]:
+def stored(problems: list[Problem]) -> list[dict[str, Any]]:
     return [p.as_dict() for p in problems[:MAX_STORED_PROBLEMS]]
-
-
-def _actor(staff_id: int | None) -> tuple[str, int | None, str | None]:
-    staff = db.session.get(Staff, staff_id) if staff_id is not None else None
-    return ("staff", staff.id, staff.email) if staff is not None else ("system", None, None)
 
 
 def _audit_counts(counts: dict[str, Any]) -> dict[str, int]:
