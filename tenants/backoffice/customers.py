@@ -24,7 +24,7 @@ from tenants.backoffice.helpers import (
 from tenants.customers import services as service
 from tenants.customers.models import Customer
 from tenants.customers.services import CustomerProblem
-from tenants.loyalty import points
+from tenants.loyalty import points, tiers
 from tenants.settings.services import get_settings, shop_zone
 from tenants.staff.models import Area
 
@@ -77,6 +77,7 @@ def _render(customer: Customer, retry: FormRetry = NO_RETRY) -> Any:
         points_account=points.account(customer.id),
         points_history=points.history(customer.id, limit=20),
         points_on=points.active_program() is not None,
+        points_tier=tiers.tier_of(customer.id),
         adjust=retry.values_for("points", lambda: {"points": "", "reason": ""}),
         adjust_errors=retry.errors_for("points"),
     ), retry.status

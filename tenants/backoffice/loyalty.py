@@ -12,7 +12,10 @@ from saas import audit
 from saas.db import atomic
 from tenants.backoffice import bp
 from tenants.backoffice.access import requires
-from tenants.loyalty import points, rules
+from tenants.backoffice.helpers import confirm_then, get_or_404
+from tenants.loyalty import emails as loyalty_emails
+from tenants.loyalty import points, rules, tiers
+from tenants.loyalty.models import LoyaltyTier, TierBasis
 from tenants.settings.services import get_settings
 from tenants.staff.models import Area
 
@@ -42,6 +45,11 @@ def loyalty_programme() -> Any:
     return render_template(
         "backoffice/loyalty.html",
         program=program,
+        tiers=tiers.all_tiers(),
+        bases=list(rules.BASES.items()),
+        basis_label=rules.BASES[TierBasis(program.tier_basis)],
+        unit_cents=points.unit(currency),
+        benefits=loyalty_emails.benefits,
         values=values,
         errors=errors,
         numbers=rules.NUMBERS,
@@ -49,3 +57,62 @@ def loyalty_programme() -> Any:
         owed_cents=owed.cents(program, currency),
         currency=currency,
     ), 400 if errors else 200
+
+
+@bp.route("/customers/points/tiers/new", methods=["GET", "POST"], endpoint="loyalty_tier_new")
+@bp.route("/customers/points/tiers/<int:tier_id>", methods=["GET", "POST"])
+@requires(Area.CUSTOMERS)
+def loyalty_tier(tier_id: int | None = None) -> Any:
+    """Add a member tier (no id) or change one: the same form and checks."""
+    tier = get_or_404(LoyaltyTier, tier_id)
+    values: dict[str, Any] = {
+        "name": tier.name if tier else "",
+        "threshold": str(tier.threshold) if tier else "",
+        "discount_percent": str(tier.discount_percent) if tier else "0",
+        "free_shipping": "1" if tier and tier.free_shipping else "",
+        "points_multiplier_percent": str(tier.points_multiplier_percent) if tier else "100",
+    }
+    errors: dict[str, str] = {}
+    if request.method == "POST":
+        try:
+            with atomic():
+                saved = tiers.save_tier(tier, request.form)
+        except tiers.TierInvalid as invalid:
+            values, errors = dict(request.form), invalid.errors
+            tier = get_or_404(LoyaltyTier, tier_id)
+        else:
+            audit.record("loyalty.tier_saved", tier=saved.name, threshold=saved.threshold)
+            flash(
+                f"Tier {saved.name} saved. Customers move into it when their next order is "
+                "paid, and every night."
+            )
+            return redirect(url_for("backoffice.loyalty_programme") + "#tiers")
+    return render_template(
+        "backoffice/loyalty_tier.html",
+        tier=tier,
+        values=values,
+        errors=errors,
+        basis=rules.BASES[TierBasis(points.program().tier_basis)],
+        spend=points.program().tier_basis == TierBasis.SPEND,
+        currency=get_settings().currency,
+    ), 400 if errors else 200
+
+
+@bp.route("/customers/points/tiers/<int:tier_id>/delete", methods=["GET", "POST"])
+@requires(Area.CUSTOMERS)
+def loyalty_tier_delete(tier_id: int) -> Any:
+    tier = get_or_404(LoyaltyTier, tier_id)
+    name = tier.name
+
+    def delete() -> str:
+        tiers.delete_tier(tier)
+        audit.record("loyalty.tier_deleted", tier=name)
+        return f"Tier {name} deleted."
+
+    return confirm_then(
+        delete,
+        heading=f"Delete the tier {name}?",
+        message="Its members lose its benefits now and move to the tier below tonight.",
+        button="Delete tier",
+        back=url_for("backoffice.loyalty_programme") + "#tiers",
+    )

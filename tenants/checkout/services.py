@@ -27,7 +27,7 @@ from tenants.customers.services import order_by_token
 from tenants.discounts import services as discounts
 from tenants.geo.addresses import validate_address
 from tenants.loyalty import checkout as points_checkout
-from tenants.loyalty import points
+from tenants.loyalty import points, tiers
 from tenants.orders import emails as order_emails
 from tenants.orders.models import PAYMENT_METHOD_LABELS, Order, PaymentMethod, PaymentStatus
 from tenants.orders.placement import LineInput, OrderError, OrderInput, Placed, place_order
@@ -102,6 +102,7 @@ class Priced:
     line_discounts: list[int] = field(default_factory=list)  # the code's and the points'
     shipping_cents: int = 0
     total_cents: int = 0
+    tier: tiers.Benefit = field(default_factory=tiers.Benefit)  # a member's tier
     points_offer: points_checkout.Offer | None = None  # a signed-in customer's points
     points: points_checkout.Use = field(default_factory=points_checkout.Use)
 
@@ -128,9 +129,11 @@ def price(
 
     `codes_allowed` says whether the shop's plan takes discount codes (as for
     `discounts.evaluate`: the plan by default, or the page's remembered answer).
-    `customer_id`: the signed-in customer, whose points may pay part of the goods
-    (`chosen["points"]`, after the discount, before taxes; shipping is worked out on
-    the goods before points, so using points never changes what shipping costs).
+    `customer_id`: the signed-in customer. Their member tier's discount comes after the
+    discount code, as a percentage of what is left of the items (the rule the shop's
+    pages state), and its free shipping joins the code's; their points may then pay
+    part of the items (`chosen["points"]`, before taxes; shipping is worked out on the
+    items before points, so using points never changes what shipping costs).
     """
     email = chosen.get("email")
     code = summary.discount_code or None
@@ -141,12 +144,14 @@ def price(
     priced = Priced(summary=summary, discount=result)
     priced.line_discounts = [result.lines.get(line.id, 0) for line in summary.lines]
     after_discount = summary.subtotal_cents - priced.discount_cents
+    priced.tier = tiers.benefit(customer_id, after_discount)
+    after_discount -= _spread(priced, priced.tier.cents)
     address = chosen.get("address")
     if address:
         priced.shipping_options = shipping.options(
             address, after_discount, summary.weight_grams, settings
         )
-        if result.free_shipping:
+        if result.free_shipping or priced.tier.free_shipping:
             priced.shipping_options = [
                 shipping.ShippingOption(**{**o.__dict__, "price_cents": 0})
                 for o in priced.shipping_options
@@ -158,12 +163,7 @@ def price(
     priced.points = points_checkout.use(
         priced.points_offer, int(chosen.get("points") or 0), summary.currency
     )
-    if priced.points.cents:
-        lines = zip(summary.lines, priced.line_discounts, strict=True)
-        left = {i: line.total_cents - share for i, (line, share) in enumerate(lines)}
-        spread = discounts.share(priced.points.cents, left)
-        priced.line_discounts = [share + spread[i] for i, share in enumerate(priced.line_discounts)]
-        after_discount -= priced.points.cents
+    after_discount -= _spread(priced, priced.points.cents)
     if address:
         tax_address = (
             shipping.pickup_address(settings)
@@ -178,6 +178,17 @@ def price(
     added_tax = 0 if (priced.tax is None or priced.tax.included) else priced.tax.total_cents
     priced.total_cents = after_discount + priced.shipping_cents + added_tax
     return priced
+
+
+def _spread(priced: Priced, cents: int) -> int:
+    """Share `cents` more off among the lines, in proportion to what is left of each
+    (for taxes and refunds line by line); returns `cents`."""
+    if cents:
+        lines = zip(priced.summary.lines, priced.line_discounts, strict=True)
+        left = {i: line.total_cents - share for i, (line, share) in enumerate(lines)}
+        spread = discounts.share(cents, left)
+        priced.line_discounts = [share + spread[i] for i, share in enumerate(priced.line_discounts)]
+    return cents
 
 
 # --- placing the order -----------------------------------------------------------------
@@ -223,7 +234,9 @@ def order_input(
         lines=lines,
         payment_method=payment_method,
         subtotal_cents=summary.subtotal_cents,
-        discount_cents=priced.discount_cents + priced.points.cents,
+        discount_cents=priced.discount_cents + priced.tier.cents + priced.points.cents,
+        tier_name=priced.tier.name if priced.tier.cents else "",
+        tier_discount_cents=priced.tier.cents,
         points_redeemed=priced.points.points,
         points_discount_cents=priced.points.cents,
         shipping_cents=priced.shipping_cents,

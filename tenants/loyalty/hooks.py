@@ -6,15 +6,19 @@ from __future__ import annotations
 from typing import Any
 
 from tenants import signals
-from tenants.loyalty import points
+from tenants.loyalty import points, tiers
 
 
 def _paid(order: Any, **_: Any) -> None:
     points.earn_for_order(order)
+    if order.customer_id is not None:
+        tiers.recompute(order.customer_id)
 
 
 def _settled(order: Any, **_: Any) -> None:
     points.settle_order(order)
+    if order.customer_id is not None:
+        tiers.recompute(order.customer_id)
 
 
 def _signed_up(customer: Any, **_: Any) -> None:

@@ -11,11 +11,12 @@ CHECK constraints stop anything that would take an account below zero.
 from __future__ import annotations
 
 import enum
-from datetime import datetime
+from datetime import date, datetime
 
 from sqlalchemy import (
     Boolean,
     CheckConstraint,
+    Date,
     DateTime,
     ForeignKey,
     Index,
@@ -63,9 +64,43 @@ class LoyaltyProgram(PrivateModel):
     holding_days: Mapped[int] = mapped_column(Integer, default=14, server_default="14")
     # Points expire after this many months without activity (0: never).
     expiry_months: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # What member tiers are reached by over the last 12 months: "spend" (minor units of
+    # items paid, after discounts and refunds) or "points" (points earned).
+    tier_basis: Mapped[str] = mapped_column(String(10), default="spend", server_default="spend")
+    # The shop-local day the sweep last put every customer in their tier (once a day).
+    tiers_checked_on: Mapped[date | None] = mapped_column(Date)
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
+
+
+class TierBasis(enum.StrEnum):
+    SPEND = "spend"
+    POINTS = "points"
+
+
+class LoyaltyTier(PrivateModel):
+    """A member tier (Silver, Gold...): reached at `threshold` of the programme's basis
+    over the last 12 months, with the benefits the merchant picked."""
+
+    __tablename__ = "loyalty_tiers"
+    __table_args__ = (
+        CheckConstraint("threshold > 0", name="threshold_positive"),
+        CheckConstraint("discount_percent BETWEEN 0 AND 90", name="discount_range"),
+        CheckConstraint("points_multiplier_percent BETWEEN 100 AND 1000", name="multiplier_range"),
+    )
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    name: Mapped[str] = mapped_column(String(60), unique=True)
+    threshold: Mapped[int] = mapped_column(Integer)
+    # Off every order's items, after its discount code.
+    discount_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    free_shipping: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Points earned on orders, in percent: 150 is one and a half times.
+    points_multiplier_percent: Mapped[int] = mapped_column(
+        Integer, default=100, server_default="100"
+    )
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
 
 
 class PointsAccount(PrivateModel):
@@ -85,6 +120,10 @@ class PointsAccount(PrivateModel):
     # The last earning or spending: points expire counted from here.
     last_activity_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
+    )
+    # The member tier reached (kept by `tiers.recompute`); None: none.
+    tier_id: Mapped[int | None] = mapped_column(
+        ForeignKey("loyalty_tiers.id", ondelete="SET NULL"), index=True
     )
 
 

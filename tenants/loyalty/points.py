@@ -24,7 +24,13 @@ from saas.db import db, single_row
 from saas.money import exponent
 from tenants.accounts.problems import FormProblem
 from tenants.customers.models import Customer
-from tenants.loyalty.models import EntryKind, LoyaltyProgram, PointsAccount, PointsEntry
+from tenants.loyalty.models import (
+    EntryKind,
+    LoyaltyProgram,
+    LoyaltyTier,
+    PointsAccount,
+    PointsEntry,
+)
 from tenants.orders.models import Order
 
 
@@ -109,7 +115,7 @@ def liability() -> Liability:
 # --- the one way a line is added ---------------------------------------------------------
 
 
-def _open_account(customer_id: int) -> None:
+def open_account(customer_id: int) -> None:
     db.session.execute(
         insert(PointsAccount)
         .values(customer_id=customer_id, balance=0, pending=0)
@@ -139,7 +145,7 @@ def _add(
         return None
     if key is not None and db.session.scalar(select(PointsEntry.id).where(PointsEntry.key == key)):
         return None
-    _open_account(customer_id)
+    open_account(customer_id)
     held = held_until is not None and held_until > now
     column = PointsAccount.pending if held else PointsAccount.balance
     statement = (
@@ -186,8 +192,11 @@ def goods_paid_cents(order: Order) -> int:
     return max(goods, 0)
 
 
-def earned_for(order: Order, rules: LoyaltyProgram) -> int:
-    return goods_paid_cents(order) * rules.points_per_unit // unit(order.currency)
+def earned_for(order: Order, rules: LoyaltyProgram, multiplier_percent: int = 100) -> int:
+    """The points an order earns: per unit of its items, times the customer's tier
+    multiplier (in percent)."""
+    units = goods_paid_cents(order) * rules.points_per_unit * multiplier_percent
+    return units // (unit(order.currency) * 100)
 
 
 def earn_for_order(order: Order, *, now: datetime | None = None) -> int:
@@ -203,7 +212,7 @@ def earn_for_order(order: Order, *, now: datetime | None = None) -> int:
     entry = _add(
         order.customer_id,
         EntryKind.EARN,
-        earned_for(order, rules),
+        earned_for(order, rules, _tier_multiplier(order.customer_id)),
         label,
         now=now,
         held_until=held_until,
@@ -233,6 +242,14 @@ def earn_for_order(order: Order, *, now: datetime | None = None) -> int:
         )
         earned += bonus.points if bonus else 0
     return earned
+
+
+def _tier_multiplier(customer_id: int) -> int:
+    found = account(customer_id)
+    if found is None or found.tier_id is None:
+        return 100
+    tier = db.session.get(LoyaltyTier, found.tier_id)
+    return tier.points_multiplier_percent if tier is not None else 100
 
 
 def award(

@@ -10,7 +10,7 @@ from sqlalchemy import inspect
 
 from saas.db import db
 from tenants.accounts.problems import FormProblem
-from tenants.loyalty.models import LoyaltyProgram
+from tenants.loyalty.models import LoyaltyProgram, TierBasis
 
 
 @dataclass(frozen=True)
@@ -42,9 +42,16 @@ NUMBERS = (
 )  # fmt: skip
 
 
+BASES = {
+    TierBasis.SPEND: "Spending in the last 12 months",
+    TierBasis.POINTS: "Points earned in the last 12 months",
+}
+
+
 def form_values(program: LoyaltyProgram) -> dict[str, str]:
     values = {n.name: str(getattr(program, n.name)) for n in NUMBERS}
     values["enabled"] = "1" if program.enabled else ""
+    values["tier_basis"] = program.tier_basis
     return values
 
 
@@ -66,9 +73,13 @@ def save(program: LoyaltyProgram, form: Mapping[str, str]) -> bool:
         if not number.low <= value <= number.high:
             errors[number.name] = f"Enter a whole number from {number.low:,} to {number.high:,}."
         chosen[number.name] = value
+    basis = form.get("tier_basis") or TierBasis.SPEND
+    if basis not in BASES:
+        errors["tier_basis"] = "Choose what member tiers are reached by."
     if errors:
         raise RulesInvalid(errors)
     program.enabled = form.get("enabled") == "1"
+    program.tier_basis = basis
     for name, value in chosen.items():
         setattr(program, name, value)
     changed = inspect(program).modified

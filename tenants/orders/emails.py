@@ -62,6 +62,8 @@ def _totals(order: Order) -> str:
             f"Discount{f' ({order.discount_code})' if order.discount_code else ''}: "
             f"-{money(order.code_discount_cents)}"
         )
+    if order.tier_discount_cents:
+        parts.append(f"Member discount ({order.tier_name}): -{money(order.tier_discount_cents)}")
     if order.points_discount_cents:
         parts.append(f"Points ({order.points_redeemed:,}): -{money(order.points_discount_cents)}")
     if order.shipping_method:

@@ -111,6 +111,9 @@ class OrderInput:
     # Points spent (`tenants.loyalty`), paid for by `points_discount_cents` of the discount.
     points_redeemed: int = 0
     points_discount_cents: int = 0
+    # The member tier whose discount is `tier_discount_cents` of the discount.
+    tier_name: str = ""
+    tier_discount_cents: int = 0
     shipping_method: str = ""
     shipping_address: dict[str, Any] | None = None
     billing_address: dict[str, Any] | None = None
@@ -273,6 +276,8 @@ def place_order(data: OrderInput) -> Placed:
                 discount_code=data.discount_code,
                 points_redeemed=data.points_redeemed,
                 points_discount_cents=data.points_discount_cents,
+                tier_name=data.tier_name,
+                tier_discount_cents=data.tier_discount_cents,
                 shipping_method=data.shipping_method,
                 shipping_address=data.shipping_address,
                 billing_address=data.billing_address,

@@ -3,10 +3,12 @@ the programme's rules (`tenants.loyalty`). Personal: never cached."""
 
 from __future__ import annotations
 
+from datetime import UTC, datetime
 from typing import Any
 
 from tenants.customers.models import Customer
-from tenants.loyalty import points
+from tenants.loyalty import emails, points, tiers
+from tenants.loyalty.models import TierBasis
 from tenants.settings.services import get_settings, shop_zone
 from tenants.shop import bp
 from tenants.shop.account import customer_required, not_found, page
@@ -20,6 +22,9 @@ def account_points(customer: Customer) -> Any:
         return not_found()
     settings = get_settings()
     found = points.account(customer.id)
+    tier = tiers.tier_of(customer.id)
+    ladder = tiers.all_tiers()
+    above = [t for t in ladder if t.threshold > (tier.threshold if tier else 0)]
     return page(
         "account/points.html",
         section="points",
@@ -31,4 +36,9 @@ def account_points(customer: Customer) -> Any:
         unit_cents=points.unit(settings.currency),
         currency=settings.currency,
         zone=shop_zone(settings),
+        tier=tier,
+        next_tier=above[0] if above else None,
+        progress=tiers.progress(customer.id, rules, datetime.now(UTC)) if ladder else 0,
+        spend_basis=rules.tier_basis == TierBasis.SPEND,
+        benefits=emails.benefits,
     )

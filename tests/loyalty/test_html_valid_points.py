@@ -5,8 +5,10 @@ office's programme and customer pages."""
 
 from __future__ import annotations
 
+from saas.db import db
 from saas.tenancy import tenant_context
-from tenants.loyalty import points
+from tenants.loyalty import points, tiers
+from tenants.loyalty.models import LoyaltyTier
 from tests.checkout.test_checkout import add_to_cart, open_shop, through_to_review
 from tests.conftest import log_in_as
 from tests.loyalty.test_points_checkout import customer_with_points
@@ -24,6 +26,15 @@ def test_points_pages_are_valid_html(app, make_tenant, shop_client, staff_client
         ann, principal = customer_with_points(app, shop, 5000)
         with app.app_context(), tenant_context(shop):
             points.program().birthday_points = 50
+            db.session.add_all(
+                [
+                    LoyaltyTier(name="Silver", threshold=1, discount_percent=5),
+                    LoyaltyTier(name="Gold", threshold=900, free_shipping=True),
+                ]
+            )
+            points.award(ann, 10, "bonus", key="bonus")
+            points.program().tier_basis = "points"
+            tiers.recompute(ann)
         client = shop_client(shop)
         log_in_as(client, principal)
         pages[f"{theme} account points"] = get(client, "/account/points")
@@ -41,6 +52,10 @@ def test_points_pages_are_valid_html(app, make_tenant, shop_client, staff_client
                 owner, "/admin/customers/points", {"points_per_unit": "x"}, 400
             )
             pages["admin customer, points"] = get(owner, f"/admin/customers/{ann}")
+            pages["admin tier, new"] = get(owner, "/admin/customers/points/tiers/new")
+            pages["admin tier, mistakes"] = post(
+                owner, "/admin/customers/points/tiers/new", {"name": ""}, 400
+            )
             pages["admin customer, adjust mistakes"] = post(
                 owner, f"/admin/customers/{ann}", {"form": "points", "points": "x"}, 400
             )
