@@ -29,7 +29,13 @@ from tenants.geo.addresses import validate_address
 from tenants.loyalty import checkout as points_checkout
 from tenants.loyalty import points, tiers
 from tenants.orders import emails as order_emails
-from tenants.orders.models import PAYMENT_METHOD_LABELS, Order, PaymentMethod, PaymentStatus
+from tenants.orders.models import (
+    PAYMENT_METHOD_LABELS,
+    Order,
+    OrderEvent,
+    PaymentMethod,
+    PaymentStatus,
+)
 from tenants.orders.placement import LineInput, OrderError, OrderInput, Placed, place_order
 from tenants.payments import services as payment_settings
 from tenants.settings.models import ShopSettings
@@ -272,6 +278,14 @@ def place(data: OrderInput, cart: Cart) -> Placed:
     spent = placed.created and data.points_redeemed and data.customer_id is not None
     if spent and not points.redeem(data.customer_id or 0, data.points_redeemed, placed.order):
         raise PointsUnavailable()  # the caller's savepoint undoes the order
+    if spent:
+        placed.order.events.append(
+            OrderEvent(
+                kind="points",
+                message=f"Loyalty points: {data.points_redeemed:,} spent on this order.",
+                actor="customer",
+            )
+        )
     if placed.created:
         cart.order_id = placed.order.id
     if placed.created and data.payment_method != PaymentMethod.STRIPE:

@@ -97,6 +97,9 @@ def test_points_are_earned_when_paid_and_spendable_after_the_holding_period(app,
     assert state(app, shop, ann) == (0, 0)  # placed is not paid
     pay(app, shop, first)
     assert state(app, shop, ann) == (0, 101)
+    with app.app_context(), tenant_context(shop):
+        timeline = [e.message for e in db.session.get(Order, first).events]
+    assert "Loyalty points: 101 points earned (held for the holding period)." in timeline
     assert release(app, shop, datetime.now(UTC) + timedelta(days=13)) == 0
     assert release(app, shop, datetime.now(UTC) + timedelta(days=15)) == 1
     assert state(app, shop, ann) == (101, 0)
@@ -143,6 +146,9 @@ def test_a_refund_takes_back_its_share_and_a_cancellation_all(app, make_tenant):
     pay(app, shop, paid)
     with app.app_context(), tenant_context(shop):
         admin.refund(db.session.get(Order, paid), 5000, "half", staff_id=None)
+        assert db.session.get(Order, paid).events[-1].message == (
+            "Loyalty points: 47 points taken back."
+        )
     assert state(app, shop, ann) == (0, 93 - 47)  # ceil(93 * 50 / 100): held lines net out
     with app.app_context(), tenant_context(shop):
         admin.refund(db.session.get(Order, paid), 5000, "the rest", staff_id=None)

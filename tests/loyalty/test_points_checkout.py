@@ -79,6 +79,7 @@ def test_points_pay_part_of_the_goods_and_the_order_records_them(app, make_tenan
             2449,
         )
         assert sum(line.discount_cents for line in order.lines) == 450
+        assert "Loyalty points: 450 spent on this order." in [e.message for e in order.events]
         assert points.balance(ann) == 4550
     status = client.get(placed.location).text
     assert "Points (450)" in status
