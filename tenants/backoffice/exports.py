@@ -39,6 +39,7 @@ FILTER_LABELS: dict[str, list[tuple[str, str, dict[str, str]]]] = {
         ("marketing", "Marketing email", {"yes": "Subscribed", "no": "Not subscribed"}),
         ("sort", "Sorted by", SORT_LABELS),
     ],
+    "points": [],
 }
 
 
@@ -70,7 +71,7 @@ def _page(kind: str, run_id: int) -> Any:
         "backoffice/export_run.html",
         run=run,
         noun=exporter.noun,
-        list_url=url_for(f"backoffice.{kind}", **run.filters),
+        list_url=url_for(exporter.list_endpoint or f"backoffice.{kind}", **run.filters),
         start_url=url_for(f"backoffice.{kind}_export"),
         status_url=url_for(f"backoffice.{kind}_export_status", run_id=run.id),
         download_url=url_for(f"backoffice.{kind}_export_download", run_id=run.id),
@@ -119,3 +120,4 @@ def _add_routes(kind: str, area: Area) -> None:
 
 _add_routes("orders", Area.ORDERS)
 _add_routes("customers", Area.CUSTOMERS)
+_add_routes("points", Area.CUSTOMERS)

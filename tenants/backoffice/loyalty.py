@@ -54,6 +54,7 @@ def loyalty_programme() -> Any:
         errors=errors,
         numbers=rules.NUMBERS,
         owed=owed,
+        ledger_lines=points.ledger_lines(),
         owed_cents=owed.cents(program, currency),
         currency=currency,
     ), 400 if errors else 200

@@ -28,3 +28,5 @@ class Exporter:
     query: Callable[[Mapping[str, str]], Select[*tuple[Any, ...]]]
     make_row: Callable[[], Callable[[Any], list[str]]]
     options: tuple[Any, ...] = field(default=())
+    # The page the export belongs to (its "back to" link); default `backoffice.<kind>`.
+    list_endpoint: str = ""

@@ -19,12 +19,13 @@ from saas.tenancy import current_tenant
 from tenants.customers.export import EXPORTER as CUSTOMERS
 from tenants.exports.exporter import Exporter
 from tenants.exports.models import ExportRun, ExportStatus
+from tenants.loyalty.export import EXPORTER as POINTS
 from tenants.orders.export import EXPORTER as ORDERS
 from tenants.staff.actors import audit_actor
 
 log = logging.getLogger(__name__)
 
-EXPORTERS: dict[str, Exporter] = {e.kind: e for e in (ORDERS, CUSTOMERS)}
+EXPORTERS: dict[str, Exporter] = {e.kind: e for e in (ORDERS, CUSTOMERS, POINTS)}
 IN_PROGRESS = (ExportStatus.QUEUED, ExportStatus.RUNNING)
 KEEP_DAYS = 7  # a finished file stays downloadable this long; then export again
 BATCH = 500  # rows read from the database at a time

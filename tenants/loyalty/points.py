@@ -100,6 +100,10 @@ class Liability:
         )
 
 
+def ledger_lines() -> int:
+    return db.session.scalar(select(func.count()).select_from(PointsEntry)) or 0
+
+
 def liability() -> Liability:
     """The programme's outstanding points: what the shop owes its customers."""
     row = db.session.execute(

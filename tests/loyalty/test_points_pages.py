@@ -9,6 +9,7 @@ from datetime import UTC, datetime, timedelta
 from sqlalchemy import select, update
 
 from saas.db import db
+from saas.jobs import make_worker
 from saas.models import AuditEvent
 from saas.tenancy import tenant_context
 from tenants.customers.models import Customer
@@ -175,3 +176,26 @@ def test_a_birthday_given_in_the_account_brings_its_points_once_a_year(
         assert jobs.sweep(datetime(2027, 2, 28, 18, tzinfo=UTC))["birthday bonus(es) given"] == 0
         assert jobs.sweep(datetime(2028, 2, 29, 12, tzinfo=UTC))["birthday bonus(es) given"] == 1
     assert state(app, shop, ann) == (300, 0)
+
+
+def test_the_ledger_exports_as_csv_by_a_job(app, make_tenant, staff_client):
+    shop = make_tenant()
+    turn_on(app, shop)
+    ann = customer(app, shop)
+    with app.app_context(), tenant_context(shop):
+        points.adjust(ann, 120, '=HYPERLINK("x")', staff_id=None)
+    client = staff_client(shop, permissions=["customers"])
+    page = client.get("/admin/customers/points").text
+    assert "Export all 1 points line as CSV" in page
+    started = client.post("/admin/points/export")
+    assert started.status_code == 303
+    make_worker(app).work(burst=True)
+    run_page = client.get(started.location).text
+    assert "Back to points lines" in run_page
+    download = client.get(started.location + "/download")
+    text = download.get_data(as_text=True)
+    assert text.splitlines()[0].startswith("Date,Customer,Email,Kind,What,Points")
+    assert "ann@example.com,adjust,Adjusted by the shop,120" in text
+    assert "'=HYPERLINK" in text  # a formula is never run by a spreadsheet
+    other = staff_client(shop, permissions=["orders"])
+    assert other.get(started.location + "/download").status_code == 403
