@@ -27,7 +27,7 @@ from tenants.customers.services import order_by_token
 from tenants.discounts import services as discounts
 from tenants.geo.addresses import validate_address
 from tenants.loyalty import checkout as points_checkout
-from tenants.loyalty import points, tiers
+from tenants.loyalty import points, referrals, tiers
 from tenants.orders import emails as order_emails
 from tenants.orders.models import (
     PAYMENT_METHOD_LABELS,
@@ -109,6 +109,7 @@ class Priced:
     shipping_cents: int = 0
     total_cents: int = 0
     tier: tiers.Benefit = field(default_factory=tiers.Benefit)  # a member's tier
+    welcome: referrals.Welcome = field(default_factory=referrals.Welcome)  # a friend's link
     points_offer: points_checkout.Offer | None = None  # a signed-in customer's points
     points: points_checkout.Use = field(default_factory=points_checkout.Use)
 
@@ -129,6 +130,7 @@ def price(
     *,
     codes_allowed: Callable[[], bool] = discounts.plan_allows_codes,
     customer_id: int | None = None,
+    referrer_id: int | None = None,
 ) -> Priced:
     """Discount, shipping options and the chosen one, points, taxes and total, from
     scratch.
@@ -140,6 +142,8 @@ def price(
     pages state), and its free shipping joins the code's; their points may then pay
     part of the items (`chosen["points"]`, before taxes; shipping is worked out on the
     items before points, so using points never changes what shipping costs).
+    `referrer_id`: whose referral link brought the shopper: a first order gets the
+    programme's welcome discount, after the code and the tier.
     """
     email = chosen.get("email")
     code = summary.discount_code or None
@@ -152,6 +156,14 @@ def price(
     after_discount = summary.subtotal_cents - priced.discount_cents
     priced.tier = tiers.benefit(customer_id, after_discount)
     after_discount -= _spread(priced, priced.tier.cents)
+    priced.welcome = referrals.welcome(
+        referrer_id,
+        customer_id=customer_id,
+        email=email or "",
+        address=chosen.get("address"),
+        goods_cents=after_discount,
+    )
+    after_discount -= _spread(priced, priced.welcome.cents)
     address = chosen.get("address")
     if address:
         priced.shipping_options = shipping.options(
@@ -240,7 +252,11 @@ def order_input(
         lines=lines,
         payment_method=payment_method,
         subtotal_cents=summary.subtotal_cents,
-        discount_cents=priced.discount_cents + priced.tier.cents + priced.points.cents,
+        discount_cents=(
+            priced.discount_cents + priced.tier.cents + priced.welcome.cents + priced.points.cents
+        ),
+        referrer_id=priced.welcome.referrer_id if priced.welcome.cents else None,
+        referral_discount_cents=priced.welcome.cents,
         tier_name=priced.tier.name if priced.tier.cents else "",
         tier_discount_cents=priced.tier.cents,
         points_redeemed=priced.points.points,

@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from saas.db import db
 from tenants import signals
-from tenants.loyalty import points, tiers
+from tenants.loyalty import points, referrals, tiers
 from tenants.loyalty.models import EntryKind, PointsEntry
 from tenants.orders.models import Order, OrderEvent
 
@@ -45,7 +45,13 @@ def _said(order: Order, before: dict[str, int]) -> None:
 def _paid(order: Any, **_: Any) -> None:
     before = _order_points(order.id)
     points.earn_for_order(order)
+    referral = referrals.reward(order)
     _said(order, before)
+    if referral is not None:
+        said = "rewarded" if referral.rewarded else f"not rewarded: {referral.refused}"
+        order.events.append(
+            OrderEvent(kind="points", message=f"Referral by a customer: {said}.", actor="system")
+        )
     if order.customer_id is not None:
         tiers.recompute(order.customer_id)
 

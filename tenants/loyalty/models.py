@@ -69,6 +69,17 @@ class LoyaltyProgram(PrivateModel):
     tier_basis: Mapped[str] = mapped_column(String(10), default="spend", server_default="spend")
     # The shop-local day the sweep last put every customer in their tier (once a day).
     tiers_checked_on: Mapped[date | None] = mapped_column(Date)
+    # Referrals: the friend's first order gets `referral_percent` off its items; the
+    # customer who referred them earns `referral_points` once it is paid (held like any
+    # order's points), at most `referral_monthly_cap` times a calendar month.
+    referral_percent: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    referral_points: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    referral_monthly_cap: Mapped[int] = mapped_column(Integer, default=10, server_default="10")
+
+    @property
+    def referrals_on(self) -> bool:
+        return bool(self.referral_percent or self.referral_points)
+
     updated_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now(), onupdate=func.now()
     )
@@ -121,6 +132,8 @@ class PointsAccount(PrivateModel):
     last_activity_at: Mapped[datetime] = mapped_column(
         DateTime(timezone=True), server_default=func.now()
     )
+    # The customer's referral link's code (`/r/<code>`), made when first shown.
+    referral_code: Mapped[str | None] = mapped_column(String(24), unique=True)
     # The member tier reached (kept by `tiers.recompute`); None: none.
     tier_id: Mapped[int | None] = mapped_column(
         ForeignKey("loyalty_tiers.id", ondelete="SET NULL"), index=True
@@ -163,4 +176,24 @@ class PointsEntry(PrivateModel):
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
     # What makes the line happen once: "order-earn:12", "signup", "review:5".
     key: Mapped[str | None] = mapped_column(String(100), unique=True)
+    created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())
+
+
+class Referral(PrivateModel):
+    """A referred customer's first paid order: whether it rewarded who referred them (at
+    most once per referred customer: the unique `referred_id`)."""
+
+    __tablename__ = "loyalty_referrals"
+
+    id: Mapped[int] = mapped_column(primary_key=True)
+    referrer_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), index=True
+    )
+    referred_id: Mapped[int] = mapped_column(
+        ForeignKey("customers.id", ondelete="CASCADE"), unique=True
+    )
+    order_id: Mapped[int | None] = mapped_column(ForeignKey("orders.id", ondelete="SET NULL"))
+    rewarded: Mapped[bool] = mapped_column(Boolean, default=False, server_default="false")
+    # Why not, when not: "monthly cap", "the same person".
+    refused: Mapped[str] = mapped_column(String(200), default="", server_default="")
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

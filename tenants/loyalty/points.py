@@ -339,28 +339,29 @@ def _order_lines(order_id: int) -> list[PointsEntry]:
 
 def settle_order(order: Order, *, now: datetime | None = None) -> None:
     """After a refund or a cancellation: take back the share of what the order earned
-    that its refunds (or the cancellation: all) call for, and give back the points it
-    spent when it is cancelled. Safe to call again: it adds only what is still owed."""
-    if order.customer_id is None:
-        return
+    that its refunds (or the cancellation: all) call for, from each customer it earned
+    for (the buyer; a friend who referred them), and give back the points it spent when
+    it is cancelled. Safe to call again: it adds only what is still owed."""
     now = now or datetime.now(UTC)
     lines = _order_lines(order.id)
-    earned = [e for e in lines if e.kind == EntryKind.EARN]
-    taken = -sum(e.points for e in lines if e.kind == EntryKind.REVERSE and e.points < 0)
-    total_earned = sum(e.points for e in earned)
-    if order.cancelled_at is not None or order.total_cents == 0:
-        owed = total_earned
-    else:
-        owed = math.ceil(total_earned * order.refunded_cents / order.total_cents)
     label = f"Order #{order.number}"
-    for entry in earned:  # held lines are taken back as held lines: they net out on release
-        if owed <= taken:
-            break
-        part = min(entry.points, owed - taken)
-        _take_back(order, entry, part, label, now)
-        taken += part
+    for customer_id in sorted({e.customer_id for e in lines if e.kind == EntryKind.EARN}):
+        mine = [e for e in lines if e.customer_id == customer_id]
+        earned = [e for e in mine if e.kind == EntryKind.EARN]
+        taken = -sum(e.points for e in mine if e.kind == EntryKind.REVERSE and e.points < 0)
+        total_earned = sum(e.points for e in earned)
+        if order.cancelled_at is not None or order.total_cents == 0:
+            owed = total_earned
+        else:
+            owed = math.ceil(total_earned * order.refunded_cents / order.total_cents)
+        for entry in earned:  # held lines are taken back as held lines: they net out
+            if owed <= taken:
+                break
+            part = min(entry.points, owed - taken)
+            _take_back(order, entry, part, label, now)
+            taken += part
     spent = -sum(e.points for e in lines if e.kind == EntryKind.REDEEM)
-    if order.cancelled_at is not None and spent:
+    if order.cancelled_at is not None and spent and order.customer_id is not None:
         _add(
             order.customer_id,
             EntryKind.REVERSE,
@@ -373,17 +374,15 @@ def settle_order(order: Order, *, now: datetime | None = None) -> None:
 
 
 def _take_back(order: Order, entry: PointsEntry, points: int, label: str, now: datetime) -> None:
-    assert order.customer_id is not None
     if entry.held:  # taken back as a held line: the two net out when they are released
         part, held_until, reason = points, entry.available_at, ""
     else:  # from what is spendable, never below zero: the rest is forgiven
-        part, held_until = min(points, balance(order.customer_id)), None
-        reason = (
-            f"{points - part} points already spent were not taken back" if part < points else ""
-        )
+        part, held_until = min(points, balance(entry.customer_id)), None
+        forgiven = points - part
+        reason = f"{forgiven} points already spent were not taken back" if forgiven else ""
     if part:
         _add(
-            order.customer_id,
+            entry.customer_id,
             EntryKind.REVERSE,
             -part,
             f"{label} refunded",

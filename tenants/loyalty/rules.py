@@ -37,6 +37,11 @@ NUMBERS = (
     Number("max_share_percent", "Most of an order's items points may pay (%)", 1, 100),
     Number("holding_days", "Days before earned points can be spent", 0, 365,
            "Cover your refund window: a refund takes back what its order earned."),
+    Number("referral_percent", "A referred friend's first order: % off", 0, 90,
+           "0 for none. After any discount code and member discount."),
+    Number("referral_points", "Points for referring a friend", 0, 1_000_000,
+           "Earned when the friend's first order is paid, held like any order's points."),
+    Number("referral_monthly_cap", "Most referral rewards per customer a month", 0, 1000),
     Number("expiry_months", "Months without activity before points expire", 0, 120,
            "0: points never expire."),
 )  # fmt: skip

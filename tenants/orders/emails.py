@@ -64,6 +64,8 @@ def _totals(order: Order) -> str:
         )
     if order.tier_discount_cents:
         parts.append(f"Member discount ({order.tier_name}): -{money(order.tier_discount_cents)}")
+    if order.referral_discount_cents:
+        parts.append(f"Welcome discount (a friend's link): -{money(order.referral_discount_cents)}")
     if order.points_discount_cents:
         parts.append(f"Points ({order.points_redeemed:,}): -{money(order.points_discount_cents)}")
     if order.shipping_method:

@@ -106,6 +106,10 @@ class Order(PrivateModel):
     # The member tier whose discount the order got, and that part of `discount_cents`.
     tier_name: Mapped[str] = mapped_column(String(60), default="", server_default="")
     tier_discount_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
+    # The customer whose referral link brought the buyer, and the welcome discount's
+    # part of `discount_cents`.
+    referrer_id: Mapped[int | None] = mapped_column(ForeignKey("customers.id", ondelete="SET NULL"))
+    referral_discount_cents: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     shipping_method: Mapped[str] = mapped_column(String(200), default="", server_default="")
     shipping_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
     billing_address: Mapped[dict[str, Any] | None] = mapped_column(JSONB)
@@ -139,7 +143,12 @@ class Order(PrivateModel):
     @property
     def code_discount_cents(self) -> int:
         """The discount code's (or automatic discount's) part of `discount_cents`."""
-        return self.discount_cents - self.points_discount_cents - self.tier_discount_cents
+        return (
+            self.discount_cents
+            - self.points_discount_cents
+            - self.tier_discount_cents
+            - self.referral_discount_cents
+        )
 
     @property
     def name(self) -> str:

@@ -114,6 +114,9 @@ class OrderInput:
     # The member tier whose discount is `tier_discount_cents` of the discount.
     tier_name: str = ""
     tier_discount_cents: int = 0
+    # Whose referral link brought the buyer, and the welcome discount of the discount.
+    referrer_id: int | None = None
+    referral_discount_cents: int = 0
     shipping_method: str = ""
     shipping_address: dict[str, Any] | None = None
     billing_address: dict[str, Any] | None = None
@@ -278,6 +281,8 @@ def place_order(data: OrderInput) -> Placed:
                 points_discount_cents=data.points_discount_cents,
                 tier_name=data.tier_name,
                 tier_discount_cents=data.tier_discount_cents,
+                referrer_id=data.referrer_id,
+                referral_discount_cents=data.referral_discount_cents,
                 shipping_method=data.shipping_method,
                 shipping_address=data.shipping_address,
                 billing_address=data.billing_address,

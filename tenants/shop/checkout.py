@@ -13,7 +13,7 @@ from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
-from flask import current_app, flash, redirect, request, url_for
+from flask import current_app, flash, redirect, request, session, url_for
 from flask_login import current_user
 
 from saas.db import atomic
@@ -28,6 +28,7 @@ from tenants.orders.models import PaymentMethod, PaymentStatus
 from tenants.orders.placement import OrderError
 from tenants.settings.services import COUNTRIES, get_settings
 from tenants.shop import bp, cart_session, checkout_state, render
+from tenants.shop import points as points_pages
 from tenants.shop.cart import codes_allowed
 
 STEPS = (
@@ -85,6 +86,7 @@ def _price(summary: Any, chosen: dict[str, Any], settings: Any) -> service.Price
         settings,
         codes_allowed=codes_allowed,
         customer_id=customer.id if customer is not None else None,
+        referrer_id=points_pages.referrer(),
     )
 
 
@@ -272,6 +274,7 @@ def _place(cart: Any, priced: Any, chosen: dict[str, Any]) -> Any:
         return redirect(url_for("shop.cart"))
     checkout_state.finish()
     cart_session.forget()
+    session.pop(points_pages.REFERRER_KEY, None)  # a referral brings one first order
     visits.funnel_step("order")
     order = placed.order
     status_url = order_status_url(order.token or "")

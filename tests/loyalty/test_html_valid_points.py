@@ -7,7 +7,7 @@ from __future__ import annotations
 
 from saas.db import db
 from saas.tenancy import tenant_context
-from tenants.loyalty import points, tiers
+from tenants.loyalty import points, referrals, tiers
 from tenants.loyalty.models import LoyaltyTier
 from tests.checkout.test_checkout import add_to_cart, open_shop, through_to_review
 from tests.conftest import log_in_as
@@ -26,6 +26,9 @@ def test_points_pages_are_valid_html(app, make_tenant, shop_client, staff_client
         ann, principal = customer_with_points(app, shop, 5000)
         with app.app_context(), tenant_context(shop):
             points.program().birthday_points = 50
+            points.program().referral_percent = 15
+            points.program().referral_points = 200
+            code = referrals.code_for(ann)
             db.session.add_all(
                 [
                     LoyaltyTier(name="Silver", threshold=1, discount_percent=5),
@@ -39,6 +42,7 @@ def test_points_pages_are_valid_html(app, make_tenant, shop_client, staff_client
         log_in_as(client, principal)
         pages[f"{theme} account points"] = get(client, "/account/points")
         pages[f"{theme} account settings, birthday"] = get(client, "/account/settings")
+        pages[f"{theme} referral welcome"] = get(shop_client(shop), f"/r/{code}")
         add_to_cart(client, variant, 2)
         through_to_review(client)
         pages[f"{theme} payment, points"] = get(client, "/checkout/payment")
