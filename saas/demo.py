@@ -26,7 +26,7 @@ from tenants.collections.services import add_product
 from tenants.content.models import Menu
 from tenants.discounts.models import Discount
 from tenants.loyalty import points
-from tenants.loyalty.models import LoyaltyProgram
+from tenants.loyalty.models import LoyaltyProgram, LoyaltyTier
 from tenants.orders.models import Order
 from tenants.reviews import services as reviews
 from tenants.reviews.models import Review
@@ -184,12 +184,21 @@ def _seed_reviews(spec: dict) -> bool:
 
 def _seed_loyalty(spec: dict) -> bool:
     """The points programme on (1 point per unit spent, 100 for signing up, 100 points
-    for one unit off), in a shop that has never set it. True if turned on."""
+    for one unit off), with referrals (10 % off a friend's first order, 250 points) and
+    two member tiers, in a shop that has never set it. True if turned on."""
     if db.session.get(LoyaltyProgram, 1) is not None:
         return False
     program = points.program()
     program.enabled = True
     program.signup_points = 100
+    program.referral_percent = 10
+    program.referral_points = 250
+    db.session.add_all(
+        [
+            LoyaltyTier(name="Silver", threshold=100, discount_percent=5),
+            LoyaltyTier(name="Gold", threshold=300, discount_percent=10, free_shipping=True),
+        ]
+    )
     return True
 
 
