@@ -28,7 +28,7 @@ import re
 import secrets
 from collections.abc import Mapping
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from sqlalchemy import Select, case, exists, func, or_, select, update
@@ -53,6 +53,8 @@ from tenants.accounts.tokens import Links, already_sent, queue_mail
 from tenants.customers.address_book import address_dict as address_dict
 from tenants.customers.address_book import addresses as addresses
 from tenants.customers.address_book import default_address as default_address
+from tenants.customers.details import MAX_NAME, text_problem
+from tenants.customers.details import update_details as update_details
 from tenants.customers.models import Customer, CustomerToken
 from tenants.customers.problems import CustomerProblem
 from tenants.orders.models import SALE_STATUSES, Fulfillment, Order
@@ -60,7 +62,6 @@ from tenants.orders.models import SALE_STATUSES, Fulfillment, Order
 ACCOUNT_EXISTS = "There's already an account with this email. Log in, or reset your password."
 REGISTER_PAUSED = "Many sign-ups were just tried from your network, so signing up is paused."
 RESET = "reset"  # CustomerToken.purpose of password links (resets and guests' claims)
-MAX_NAME = 200
 MAX_NOTE = 5000
 MAX_TAGS = 30
 MAX_TAG = 100  # the column's length
@@ -82,17 +83,6 @@ CUSTOMERS = AccountKind(
     reset_limit="customer-reset",
     reset_links=RESET_LINKS,
 )
-
-
-def _text_problem(value: str, label: str, max_length: int, *, required: bool) -> str | None:
-    """Why a one-line text input cannot be kept, or None."""
-    if required and not value:
-        return f"Enter {label}."
-    if len(value) > max_length:
-        return f"Use at most {max_length} characters."
-    if any(ord(c) < 32 or ord(c) == 127 for c in value):
-        return "Remove the control characters."
-    return None
 
 
 def find_by_email(email: str) -> Customer | None:
@@ -182,7 +172,7 @@ def register(
     errors: dict[str, str] = {}
     if problem := email_problem(email):
         errors["email"] = problem
-    if problem := _text_problem(name, "your name", MAX_NAME, required=False):
+    if problem := text_problem(name, "your name", MAX_NAME, required=False):
         errors["name"] = problem
     if errors:
         raise CustomerProblem(errors)
@@ -253,47 +243,6 @@ def change_password(customer: Customer, current: str, new: str, confirm: str) ->
     a fresh one for this browser.
     """
     passwords.change_password(CUSTOMERS, customer, current, new, confirm)
-
-
-def update_details(
-    customer: Customer, name: str, accepts_marketing: bool, birthday: str | None = None
-) -> bool:
-    """The customer's own name, newsletter choice and (when the form asks for it, as
-    YYYY-MM-DD; empty to remove it) birthday. Raises CustomerProblem; True if changed."""
-    name = " ".join(name.split())
-    errors: dict[str, str] = {}
-    if problem := _text_problem(name, "your name", MAX_NAME, required=False):
-        errors["name"] = problem
-    born = customer.birthday
-    if birthday is not None:
-        try:
-            born = _birthday(birthday)
-        except ValueError as error:
-            errors["birthday"] = str(error)
-    if errors:
-        raise CustomerProblem(errors)
-    changed = (name, accepts_marketing, born) != (
-        customer.name,
-        customer.accepts_marketing,
-        customer.birthday,
-    )
-    customer.name = name
-    customer.accepts_marketing = accepts_marketing
-    customer.birthday = born
-    return changed
-
-
-def _birthday(text: str) -> date | None:
-    text = text.strip()
-    if not text:
-        return None
-    try:
-        born = date.fromisoformat(text)
-    except ValueError:
-        raise ValueError("Enter your birthday as a date, like 1990-04-23.") from None
-    if not date(1900, 1, 1) <= born <= date.today():
-        raise ValueError("Enter a birthday between 1900 and today.")
-    return born
 
 
 # --- password links ------------------------------------------------------------------------
@@ -593,7 +542,7 @@ def set_marketing_consent(customer: Customer, accepts: bool, reason: str = "") -
     with the audit event.
     """
     reason = " ".join(reason.split())
-    if problem := _text_problem(reason, "a reason", 200, required=False):
+    if problem := text_problem(reason, "a reason", 200, required=False):
         raise CustomerProblem({"reason": problem})
     if customer.accepts_marketing == accepts:
         return False
