@@ -154,7 +154,8 @@ class PointsEntry(PrivateModel):
 
     __tablename__ = "loyalty_entries"
     __table_args__ = (
-        CheckConstraint("points <> 0", name="points_not_zero"),
+        # (a take-back of points all spent already is all forgiven: 0 points, recorded)
+        CheckConstraint("points <> 0 OR forgiven > 0", name="points_not_zero"),
         Index("ix_loyalty_entries_customer", "customer_id", "id"),
         Index("ix_loyalty_entries_held", "available_at", postgresql_where="held"),
     )
@@ -174,6 +175,9 @@ class PointsEntry(PrivateModel):
     )
     staff_id: Mapped[int | None] = mapped_column(Integer)
     reason: Mapped[str] = mapped_column(Text, default="", server_default="")
+    # A take-back's points that were already spent and so not taken (forgiven): they
+    # count as settled, so a later refund of the order never asks for them again.
+    forgiven: Mapped[int] = mapped_column(Integer, default=0, server_default="0")
     # What makes the line happen once: "order-earn:12", "signup", "review:5".
     key: Mapped[str | None] = mapped_column(String(100), unique=True)
     created_at: Mapped[datetime] = mapped_column(DateTime(timezone=True), server_default=func.now())

@@ -140,12 +140,13 @@ def _add(
     reason: str = "",
     key: str | None = None,
     spend: bool = False,
+    forgiven: int = 0,
 ) -> PointsEntry | None:
     """Add one line and change the account by it, or nothing (None) when `key` is
     already in the ledger or, with `spend`, when the balance is short: the update's own
     `balance >= n` test decides, so of two spends racing for the same points one wins
     and the other finds it short, whatever the isolation level."""
-    if points == 0:
+    if points == 0 and forgiven == 0:
         return None
     if key is not None and db.session.scalar(select(PointsEntry.id).where(PointsEntry.key == key)):
         return None
@@ -173,6 +174,7 @@ def _add(
         staff_id=staff_id,
         reason=reason,
         key=key,
+        forgiven=forgiven,
         created_at=now,
     )
     db.session.add(entry)
@@ -348,7 +350,9 @@ def settle_order(order: Order, *, now: datetime | None = None) -> None:
     for customer_id in sorted({e.customer_id for e in lines if e.kind == EntryKind.EARN}):
         mine = [e for e in lines if e.customer_id == customer_id]
         earned = [e for e in mine if e.kind == EntryKind.EARN]
-        taken = -sum(e.points for e in mine if e.kind == EntryKind.REVERSE and e.points < 0)
+        taken = sum(
+            e.forgiven - e.points for e in mine if e.kind == EntryKind.REVERSE and e.points < 0
+        )
         total_earned = sum(e.points for e in earned)
         if order.cancelled_at is not None or order.total_cents == 0:
             owed = total_earned
@@ -380,17 +384,17 @@ def _take_back(order: Order, entry: PointsEntry, points: int, label: str, now: d
         part, held_until = min(points, balance(entry.customer_id)), None
         forgiven = points - part
         reason = f"{forgiven} points already spent were not taken back" if forgiven else ""
-    if part:
-        _add(
-            entry.customer_id,
-            EntryKind.REVERSE,
-            -part,
-            f"{label} refunded",
-            now=now,
-            held_until=held_until,
-            order_id=order.id,
-            reason=reason,
-        )
+    _add(
+        entry.customer_id,
+        EntryKind.REVERSE,
+        -part,
+        f"{label} refunded",
+        now=now,
+        held_until=held_until,
+        order_id=order.id,
+        reason=reason,
+        forgiven=points - part,
+    )
 
 
 # --- spending --------------------------------------------------------------------------

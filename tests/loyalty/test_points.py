@@ -176,6 +176,11 @@ def test_a_refund_takes_back_its_share_and_a_cancellation_all(app, make_tenant):
         ).all()
     assert state(app, shop, ann) == (0, 0)
     assert forgiven == ["30 points already spent were not taken back"]
+    # what was forgiven stays settled: earning again, then settling again, takes nothing
+    with app.app_context(), tenant_context(shop):
+        points.adjust(ann, 25, "gift", staff_id=None)
+        points.settle_order(db.session.get(Order, second))
+    assert state(app, shop, ann) == (25, 0)
 
 
 def test_a_cancelled_order_gives_its_spent_points_back(app, make_tenant):

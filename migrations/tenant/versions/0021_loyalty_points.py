@@ -93,11 +93,14 @@ def upgrade() -> None:
         sa.Column("order_id", sa.Integer()),
         sa.Column("staff_id", sa.Integer()),
         sa.Column("reason", sa.Text(), nullable=False, server_default=""),
+        sa.Column("forgiven", sa.Integer(), nullable=False, server_default="0"),
         sa.Column("key", sa.String(100)),
         sa.Column(
             "created_at", sa.DateTime(timezone=True), server_default=sa.func.now(), nullable=False
         ),
-        sa.CheckConstraint("points <> 0", name=op.f("ck_loyalty_entries_points_not_zero")),
+        sa.CheckConstraint(
+            "points <> 0 OR forgiven > 0", name=op.f("ck_loyalty_entries_points_not_zero")
+        ),
         sa.ForeignKeyConstraint(
             ["customer_id"],
             ["customers.id"],
