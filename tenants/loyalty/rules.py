@@ -53,6 +53,18 @@ BASES = {
 }
 
 
+def whole_number(form: Mapping[str, str], number: Number, errors: dict[str, str]) -> int:
+    """The posted `number` (thousands separators allowed); out of its bounds or not a
+    whole number, a message in `errors` under its name (and its lowest value back)."""
+    text = (form.get(number.name) or "").strip().replace(",", "")
+    if text.isdigit() and len(text) <= len(str(number.high)):
+        value = int(text)
+        if number.low <= value <= number.high:
+            return value
+    errors[number.name] = f"Enter a whole number from {number.low:,} to {number.high:,}."
+    return number.low
+
+
 def form_values(program: LoyaltyProgram) -> dict[str, str]:
     values = {n.name: str(getattr(program, n.name)) for n in NUMBERS}
     values["enabled"] = "1" if program.enabled else ""
@@ -70,14 +82,7 @@ def save(program: LoyaltyProgram, form: Mapping[str, str]) -> bool:
     errors: dict[str, str] = {}
     chosen: dict[str, int] = {}
     for number in NUMBERS:
-        text = (form.get(number.name) or "").strip().replace(",", "")
-        if not text.isdigit() or len(text) > 9:
-            errors[number.name] = f"Enter a whole number from {number.low:,} to {number.high:,}."
-            continue
-        value = int(text)
-        if not number.low <= value <= number.high:
-            errors[number.name] = f"Enter a whole number from {number.low:,} to {number.high:,}."
-        chosen[number.name] = value
+        chosen[number.name] = whole_number(form, number, errors)
     basis = form.get("tier_basis") or TierBasis.SPEND
     if basis not in BASES:
         errors["tier_basis"] = "Choose what member tiers are reached by."

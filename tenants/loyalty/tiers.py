@@ -21,7 +21,7 @@ from sqlalchemy import func, or_, select
 from saas.db import db
 from saas.jobs import enqueue
 from tenants.accounts.problems import FormProblem
-from tenants.loyalty import points
+from tenants.loyalty import points, rules
 from tenants.loyalty.models import (
     EntryKind,
     LoyaltyProgram,
@@ -166,12 +166,10 @@ class TierInvalid(FormProblem):
     pass
 
 
-def _whole(form: Mapping[str, str], name: str, low: int, high: int, errors: dict) -> int:
-    text = (form.get(name) or "").strip().replace(",", "")
-    if not text.isdigit() or len(text) > 9 or not low <= int(text) <= high:
-        errors[name] = f"Enter a whole number from {low:,} to {high:,}."
-        return low
-    return int(text)
+# The tier form's numbers, checked like the programme's (`rules.whole_number`).
+THRESHOLD = rules.Number("threshold", "From", 1, 1_000_000_000)
+DISCOUNT = rules.Number("discount_percent", "Discount", 0, 90)
+MULTIPLIER = rules.Number("points_multiplier_percent", "Points earned", 100, 1000)
 
 
 def save_tier(tier: LoyaltyTier | None, form: Mapping[str, str]) -> LoyaltyTier:
@@ -188,9 +186,9 @@ def save_tier(tier: LoyaltyTier | None, form: Mapping[str, str]) -> LoyaltyTier:
         )
         if same is not None and (tier is None or same != tier.id):
             errors["name"] = f"There is already a tier called {name}."
-    threshold = _whole(form, "threshold", 1, 1_000_000_000, errors)
-    discount = _whole(form, "discount_percent", 0, 90, errors)
-    multiplier = _whole(form, "points_multiplier_percent", 100, 1000, errors)
+    threshold = rules.whole_number(form, THRESHOLD, errors)
+    discount = rules.whole_number(form, DISCOUNT, errors)
+    multiplier = rules.whole_number(form, MULTIPLIER, errors)
     if tier is None and len(all_tiers()) >= MAX_TIERS:
         errors[""] = f"A programme has at most {MAX_TIERS} tiers."
     if errors:
